@@ -1,0 +1,146 @@
+import { ConfigError, IndexError } from './errors.ts';
+import { checkIndex, checkLength, describe, isPromiseLike } from './internal/checks.ts';
+
+/**
+ * The dataset contract: a length and an item by index, synchronously or as a promise.
+ *
+ * Like torch's map-style `Dataset`: indices run from 0 to `length - 1`.
+ *
+ * @example
+ * ```ts
+ * const squares: Dataset<number> = { length: 10, get: (i) => i * i };
+ * ```
+ */
+export interface Dataset<T> {
+  /** Number of items. */
+  readonly length: number;
+  /** The item at `index` (0 ≤ index < length). May return a promise. */
+  get(index: number): T | Promise<T>;
+}
+
+/** Anything with a length: what samplers need to know of the data they index. */
+export interface Sized {
+  readonly length: number;
+}
+
+/** The item type of a dataset. */
+export type ItemOf<D> = D extends Dataset<infer T> ? T : never;
+
+/**
+ * A dataset backed by an in-memory array.
+ *
+ * @param items - the items; not copied
+ * @example
+ * ```ts
+ * const ds = new ArrayDataset(['a', 'b', 'c']);
+ * ds.get(1); // 'b'
+ * ```
+ */
+export class ArrayDataset<T> implements Dataset<T> {
+  readonly #items: readonly T[];
+  constructor(items: readonly T[]) {
+    if (!Array.isArray(items)) throw new ConfigError(`\`items\` must be an array, got ${describe(items)}`);
+    this.#items = items;
+  }
+  get length(): number {
+    return this.#items.length;
+  }
+  get(index: number): T {
+    checkIndex(index, this.#items.length);
+    return this.#items[index] as T;
+  }
+}
+
+/**
+ * A view of a dataset at the given indices, like torch's `Subset`.
+ *
+ * @param dataset - the underlying dataset
+ * @param indices - positions in `dataset`; each is checked eagerly
+ * @example
+ * ```ts
+ * const evens = new Subset(new ArrayDataset([10, 11, 12, 13]), [0, 2]);
+ * evens.get(1); // 12
+ * ```
+ */
+export class Subset<T> implements Dataset<T> {
+  readonly dataset: Dataset<T>;
+  readonly indices: readonly number[];
+  constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
+    const n = checkLength(dataset?.length, 'dataset.length');
+    const copy = Array.from(indices ?? [], (i, k) => {
+      if (!Number.isInteger(i) || i < 0 || i >= n) {
+        throw new IndexError(
+          `\`indices[${k}]\` must be an integer in [0, ${n}) for a dataset of length ${n}, got ${String(i)}`,
+        );
+      }
+      return i;
+    });
+    this.dataset = dataset;
+    this.indices = copy;
+  }
+  get length(): number {
+    return this.indices.length;
+  }
+  get(index: number): T | Promise<T> {
+    checkIndex(index, this.indices.length, 'subset');
+    return this.dataset.get(this.indices[index] as number);
+  }
+}
+
+/** What {@link ConcatDataset} returns: the item and where it came from. */
+export interface ConcatItem<T> {
+  /** Position of the source dataset in the list given to {@link ConcatDataset}. */
+  readonly dataset: number;
+  /** Index of the item inside its source dataset. */
+  readonly index: number;
+  /** The item itself. */
+  readonly item: T;
+}
+
+/**
+ * Datasets laid end to end in one index space; each item says which dataset it came from.
+ *
+ * @param datasets - the datasets, in order; dataset `k` starts at `offsets[k]`
+ * @example
+ * ```ts
+ * const all = new ConcatDataset([new ArrayDataset(['a', 'b']), new ArrayDataset(['x'])]);
+ * all.get(2); // { dataset: 1, index: 0, item: 'x' }
+ * ```
+ */
+export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
+  readonly datasets: readonly Dataset<T>[];
+  /** Start of each dataset in the global index space; one more entry at the end holds the total length. */
+  readonly offsets: readonly number[];
+  constructor(datasets: readonly Dataset<T>[]) {
+    if (!Array.isArray(datasets)) {
+      throw new ConfigError(`\`datasets\` must be an array of datasets, got ${describe(datasets)}`);
+    }
+    const offsets = [0];
+    datasets.forEach((d, k) => {
+      const n = checkLength(d?.length, `datasets[${k}].length`);
+      if (typeof d.get !== 'function') {
+        throw new ConfigError(`\`datasets[${k}]\` must have a \`get(index)\` method, got ${describe(d)}`);
+      }
+      offsets.push((offsets[k] as number) + n);
+    });
+    this.datasets = [...datasets];
+    this.offsets = offsets;
+  }
+  get length(): number {
+    return this.offsets[this.offsets.length - 1] as number;
+  }
+  /** Which dataset a global index falls in, and the index inside it. */
+  locate(index: number): { dataset: number; index: number } {
+    checkIndex(index, this.length, 'concatenated dataset');
+    // Few datasets (one per callback), so a linear scan beats bisection in practice.
+    let k = 0;
+    while (index >= (this.offsets[k + 1] as number)) k++;
+    return { dataset: k, index: index - (this.offsets[k] as number) };
+  }
+  get(index: number): ConcatItem<T> | Promise<ConcatItem<T>> {
+    const where = this.locate(index);
+    const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index);
+    if (isPromiseLike(item)) return Promise.resolve(item).then((v) => ({ ...where, item: v }));
+    return { ...where, item };
+  }
+}
