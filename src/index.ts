@@ -3,3 +3,23 @@ export { ArrayDataset, ConcatDataset, Subset } from './dataset.ts';
 export { CollateError, ConfigError, IndexError, WeftError } from './errors.ts';
 export type { Sampler } from './samplers/sampler.ts';
 export { IndexSampler } from './samplers/sampler.ts';
+export type { Collate } from './collate.ts';
+export type {
+  InterleavedSamplerOptions,
+  SamplerIntervalOptions,
+} from './interleaved-config.ts';
+export {
+  InterleavedSamplerConfig,
+  interleavedSamplerConfigSchema,
+  SamplerIntervalConfig,
+  samplerIntervalConfigSchema,
+} from './interleaved-config.ts';
+export type {
+  CallbackIndexBatch,
+  IndexBatch,
+  InterleavedBatchSampler,
+  InterleavedSamplerInit,
+  Position,
+  TrainIndexBatch,
+} from './interleaved-sampler.ts';
+export { InterleavedSampler, routeCollate } from './interleaved-sampler.ts';

@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import type { Collate } from './collate.ts';
+import { ConfigError } from './errors.ts';
+import { describe } from './internal/checks.ts';
+import type { Sampler } from './samplers/sampler.ts';
+
+// Each field carries its own message so that an issue reads "`batchSize` must be a positive integer, got 0".
+const positiveInt = z.int({ error: 'must be a positive integer' }).min(1, { error: 'must be a positive integer' });
+const nonNegativeInt = z
+  .int({ error: 'must be a non-negative integer' })
+  .min(0, { error: 'must be a non-negative integer' });
+const bool = z.boolean({ error: 'must be a boolean' });
+const isSampler = (v: unknown): v is Sampler =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as Sampler).length === 'number' &&
+  typeof (v as Sampler)[Symbol.iterator] === 'function';
+const isFunction = (v: unknown): v is Collate => typeof v === 'function';
+
+/**
+ * Zod schema of the JSON part of {@link InterleavedSamplerConfig}: every field is plain data, so a config
+ * file can be validated with it (`z.toJSONSchema(interleavedSamplerConfigSchema)` gives its JSON Schema).
+ *
+ * @example
+ * ```ts
+ * interleavedSamplerConfigSchema.parse({ batchSize: 32, maxEpochs: 10 });
+ * ```
+ */
+export const interleavedSamplerConfigSchema = z
+  .object({
+    batchSize: positiveInt.describe('Main (training) batch size.'),
+    dropLast: bool.optional().describe('Drop the last incomplete batch of every epoch. Default true.'),
+    maxEpochs: nonNegativeInt.optional().describe('Stop after this many epochs.'),
+    maxUpdates: nonNegativeInt.optional().describe('Stop after this many updates.'),
+    maxSamples: nonNegativeInt.optional().describe('Stop after the update that reaches this many samples.'),
+    startEpoch: nonNegativeInt.optional().describe('Resume after this many whole epochs.'),
+    startUpdate: nonNegativeInt.optional().describe('Resume after this many updates.'),
+    startSample: nonNegativeInt.optional().describe('Resume after this many samples (an update boundary).'),
+    evaluation: bool.optional().describe('Run each callback pass once and no training. Default false.'),
+  })
+  .strict();
+
+/**
+ * Zod schema of the JSON part of {@link SamplerIntervalConfig} (everything but `sampler` and `collate`).
+ *
+ * @example
+ * ```ts
+ * samplerIntervalConfigSchema.parse({ everyNEpochs: 1, name: 'test' });
+ * ```
+ */
+export const samplerIntervalConfigSchema = z
+  .object({
+    name: z
+      .string({ error: 'must be a non-empty string' })
+      .min(1, { error: 'must be a non-empty string' })
+      .optional()
+      .describe('Name the batches of this callback carry.'),
+    everyNEpochs: positiveInt.optional().describe('Run a pass every n epochs.'),
+    everyNUpdates: positiveInt.optional().describe('Run a pass every n updates.'),
+    everyNSamples: positiveInt.optional().describe('Run a pass whenever a multiple of n samples is reached.'),
+    batchSize: positiveInt.optional().describe('Batch size of the pass. Default: the main batch size.'),
+  })
+  .strict();
+
+const intervalInputSchema = samplerIntervalConfigSchema.extend({
+  sampler: z.custom<Sampler>(isSampler, {
+    error: 'must be a sampler (an iterable of indices with a numeric `length`)',
+  }),
+  collate: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
+  pipeline: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
+});
+
+/** Options of {@link SamplerIntervalConfig}: one callback dataset and when to pass over it. */
+export interface SamplerIntervalOptions<T = unknown> {
+  /** Any sampler over the callback's dataset; it must expose that `dataset`. */
+  sampler: Sampler;
+  /** Name carried by this callback's batches. */
+  name?: string;
+  /** Run a pass after every n epochs. Exactly one `everyN*` is required. */
+  everyNEpochs?: number;
+  /** Run a pass after every n updates. */
+  everyNUpdates?: number;
+  /** Run a pass after the update in which a multiple of n samples was reached or crossed. */
+  everyNSamples?: number;
+  /** Batch size of the pass; required with `everyNSamples`. @default the effective main batch size */
+  batchSize?: number;
+  /** Collate function for this dataset's batches. @default defaultCollate */
+  collate?: Collate<T>;
+  /** Alias of `collate`, the seed's name. */
+  pipeline?: Collate<T>;
+}
+
+/** Options of {@link InterleavedSamplerConfig}. */
+export type InterleavedSamplerOptions = z.input<typeof interleavedSamplerConfigSchema>;
+
+/** Turns zod issues into weft's messages: the field in backticks, what was expected, the value given. */
+function fieldIssues(error: z.ZodError, input: unknown, prefix: string): string[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => `\`${prefix}${k}\` is not a known option`).join('; ');
+    }
+    const path = issue.path.map(String).join('.');
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
+      input,
+    );
+    return `\`${prefix}${path}\` ${issue.message}, got ${describe(value)}`;
+  });
+}
+
+function fail(what: string, issues: string[]): never {
+  throw new ConfigError(`invalid ${what}: ${issues.join('; ')}`, issues);
+}
+
+function setFields(obj: Record<string, unknown>, names: readonly string[]): string[] {
+  return names.filter((n) => obj[n] !== undefined);
+}
+
+function listSet(obj: Record<string, unknown>, names: readonly string[]): string {
+  return names.map((n) => `${n}=${describe(obj[n])}`).join(', ');
+}
+
+const INTERVALS = ['everyNEpochs', 'everyNUpdates', 'everyNSamples'] as const;
+const LIMITS = ['maxEpochs', 'maxUpdates', 'maxSamples'] as const;
+const STARTS = ['startEpoch', 'startUpdate', 'startSample'] as const;
+
+/**
+ * When, and with which sampler, the training stream pauses for a pass over a callback dataset.
+ *
+ * Validated eagerly: a bad field throws {@link ConfigError} naming it and the value given.
+ *
+ * @param options - see {@link SamplerIntervalOptions}
+ * @example
+ * ```ts
+ * const test = new SamplerIntervalConfig({ sampler: new SequentialSampler(testSet), everyNEpochs: 1 });
+ * ```
+ */
+export class SamplerIntervalConfig<T = unknown> {
+  readonly sampler: Sampler;
+  readonly name: string | undefined;
+  readonly everyNEpochs: number | undefined;
+  readonly everyNUpdates: number | undefined;
+  readonly everyNSamples: number | undefined;
+  readonly batchSize: number | undefined;
+  readonly collate: Collate<T> | undefined;
+
+  constructor(options: SamplerIntervalOptions<T>) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigError(`\`SamplerIntervalConfig\` options must be an object, got ${describe(options)}`);
+    }
+    const parsed = intervalInputSchema.safeParse(options);
+    const issues = parsed.success ? [] : fieldIssues(parsed.error, options, '');
+    const raw = options as unknown as Record<string, unknown>;
+    const intervals = setFields(raw, INTERVALS);
+    if (intervals.length !== 1) {
+      issues.push(
+        `exactly one of \`everyNEpochs\`, \`everyNUpdates\`, \`everyNSamples\` must be set, got ${
+          intervals.length === 0 ? 'none' : listSet(raw, intervals)
+        }`,
+      );
+    }
+    if (raw.everyNSamples !== undefined && raw.batchSize === undefined) {
+      issues.push(`\`batchSize\` is required with \`everyNSamples\`, got everyNSamples=${describe(raw.everyNSamples)} and no batchSize`);
+    }
+    if (raw.collate !== undefined && raw.pipeline !== undefined && raw.collate !== raw.pipeline) {
+      issues.push('`collate` and its alias `pipeline` were both given, with different functions');
+    }
+    if (issues.length > 0) fail('SamplerIntervalConfig', issues);
+    this.sampler = options.sampler;
+    this.name = options.name;
+    this.everyNEpochs = options.everyNEpochs;
+    this.everyNUpdates = options.everyNUpdates;
+    this.everyNSamples = options.everyNSamples;
+    this.batchSize = options.batchSize;
+    this.collate = options.collate ?? options.pipeline;
+    Object.freeze(this);
+  }
+
+  /** The seed's name for {@link SamplerIntervalConfig.collate}. */
+  get pipeline(): Collate<T> | undefined {
+    return this.collate;
+  }
+}
+
+/**
+ * How the training stream runs: batch size, when to stop, where to resume, evaluation only or not.
+ *
+ * Validated eagerly: a bad field throws {@link ConfigError} naming it and the value given.
+ *
+ * @param options - see {@link interleavedSamplerConfigSchema} for the fields
+ * @example
+ * ```ts
+ * const config = new InterleavedSamplerConfig({ batchSize: 64, maxEpochs: 10, startUpdate: 1200 });
+ * ```
+ */
+export class InterleavedSamplerConfig {
+  readonly batchSize: number;
+  /** @default true */
+  readonly dropLast: boolean;
+  readonly maxEpochs: number | undefined;
+  readonly maxUpdates: number | undefined;
+  readonly maxSamples: number | undefined;
+  readonly startEpoch: number | undefined;
+  readonly startUpdate: number | undefined;
+  readonly startSample: number | undefined;
+  /** @default false */
+  readonly evaluation: boolean;
+
+  constructor(options: InterleavedSamplerOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigError(`\`InterleavedSamplerConfig\` options must be an object, got ${describe(options)}`);
+    }
+    const parsed = interleavedSamplerConfigSchema.safeParse(options);
+    const issues = parsed.success ? [] : fieldIssues(parsed.error, options, '');
+    const raw = options as Record<string, unknown>;
+    if (setFields(raw, LIMITS).length === 0) {
+      issues.push('at least one of `maxEpochs`, `maxUpdates`, `maxSamples` must be set, got none');
+    }
+    const starts = setFields(raw, STARTS);
+    if (starts.length > 1) {
+      issues.push(`at most one of \`startEpoch\`, \`startUpdate\`, \`startSample\` may be set, got ${listSet(raw, starts)}`);
+    }
+    const { batchSize, startSample } = raw;
+    if (
+      parsed.success &&
+      typeof startSample === 'number' &&
+      typeof batchSize === 'number' &&
+      startSample % batchSize !== 0
+    ) {
+      issues.push(`\`startSample\` must be a multiple of \`batchSize\` (${batchSize}), got ${startSample}`);
+    }
+    if (issues.length > 0 || !parsed.success) fail('InterleavedSamplerConfig', issues);
+    const c = parsed.data;
+    this.batchSize = c.batchSize;
+    this.dropLast = c.dropLast ?? true;
+    this.maxEpochs = c.maxEpochs;
+    this.maxUpdates = c.maxUpdates;
+    this.maxSamples = c.maxSamples;
+    this.startEpoch = c.startEpoch;
+    this.startUpdate = c.startUpdate;
+    this.startSample = c.startSample;
+    this.evaluation = c.evaluation ?? false;
+    Object.freeze(this);
+  }
+
+  /** True when no training runs: `evaluation` is set or a limit is 0. */
+  get isEvaluation(): boolean {
+    return this.evaluation || this.maxEpochs === 0 || this.maxUpdates === 0 || this.maxSamples === 0;
+  }
+}

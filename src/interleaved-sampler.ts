@@ -1,0 +1,366 @@
+import { type Collate, defaultCollate } from './collate.ts';
+import { ConcatDataset, type ConcatItem, type Dataset } from './dataset.ts';
+import { CollateError, ConfigError } from './errors.ts';
+import { describe } from './internal/checks.ts';
+import { epochIndices } from './internal/indices.ts';
+import {
+  InterleavedSamplerConfig,
+  type InterleavedSamplerOptions,
+  SamplerIntervalConfig,
+  type SamplerIntervalOptions,
+} from './interleaved-config.ts';
+import type { Sampler } from './samplers/sampler.ts';
+
+/** Where a run stands after an update: whole epochs, updates and samples done. */
+export interface Position {
+  readonly epoch: number;
+  readonly update: number;
+  readonly sample: number;
+}
+
+/** A training batch of indices, with the position the run reaches once it is consumed. */
+export interface TrainIndexBatch {
+  readonly source: 'train';
+  /** Position of the source dataset in {@link InterleavedSampler.dataset} (0 for training). */
+  readonly dataset: 0;
+  /** Global indices (the main dataset starts at 0). Owned by the consumer. */
+  readonly indices: Uint32Array;
+  /** The epoch this batch belongs to. */
+  readonly epoch: number;
+  /** The position after this update. */
+  readonly position: Position;
+  /** Whether this update closed an epoch. */
+  readonly endsEpoch: boolean;
+}
+
+/** A batch of a callback's pass. */
+export interface CallbackIndexBatch {
+  readonly source: 'callback';
+  /** Position of the callback in `callbackSamplers`. */
+  readonly callback: number;
+  /** The callback's `name`, or `callback<k>`. */
+  readonly name: string;
+  /** Position of the source dataset in {@link InterleavedSampler.dataset} (`callback + 1`). */
+  readonly dataset: number;
+  /** Global indices (the callback's offset already added). Owned by the consumer. */
+  readonly indices: Uint32Array;
+  /**
+   * The interval this pass belongs to: `update / n`, `epoch / n` or `floor(sample / n)` for
+   * `everyNUpdates`, `everyNEpochs`, `everyNSamples`; 0 in evaluation mode. Stable across resumes.
+   */
+  readonly pass: number;
+  /** Number of this batch within its pass, from 0. */
+  readonly batch: number;
+  /** Whether this is the pass's last batch. */
+  readonly last: boolean;
+  /** The training update after which the pass runs; `undefined` in evaluation mode. */
+  readonly afterUpdate: number | undefined;
+}
+
+/** What the interleaved batch sampler yields. */
+export type IndexBatch = TrainIndexBatch | CallbackIndexBatch;
+
+/** Options of {@link InterleavedSampler}. */
+export interface InterleavedSamplerInit {
+  /** Sampler over the training dataset; it must expose its `dataset`. */
+  trainSampler: Sampler;
+  /** Batch size, limits, resume position. */
+  config: InterleavedSamplerConfig | InterleavedSamplerOptions;
+  /** Collate for training batches. @default defaultCollate */
+  trainCollate?: Collate;
+  /** The callback datasets and when to pass over them. @default [] */
+  callbackSamplers?: readonly (SamplerIntervalConfig | SamplerIntervalOptions)[];
+}
+
+/** The batch sampler of an {@link InterleavedSampler}: an iterable of tagged index batches. */
+export interface InterleavedBatchSampler extends Iterable<IndexBatch> {
+  /** The configured (nominal) training batch size. */
+  readonly batchSize: number;
+}
+
+interface Shape {
+  /** Effective main batch size. */
+  B: number;
+  /** Main sampler length. */
+  L: number;
+  /** Samples per epoch. */
+  E: number;
+  /** Updates per epoch. */
+  U: number;
+}
+
+function shapeOf(config: InterleavedSamplerConfig, samplerLength: number): Shape {
+  const L = samplerLength;
+  const B = config.dropLast && L < config.batchSize ? L : config.batchSize;
+  if (B === 0) return { B, L, E: 0, U: 0 };
+  const E = config.dropLast ? Math.floor(L / B) * B : L;
+  const U = config.dropLast ? E / B : Math.ceil(L / B);
+  return { B, L, E, U };
+}
+
+/**
+ * One stream of indices over the training dataset, paused at configured intervals for complete passes
+ * over callback (evaluation) datasets; all datasets laid end to end in one index space.
+ *
+ * The TypeScript counterpart of ksuit/noether's `InterleavedSampler`; the behaviour is specified in
+ * `spec/interleaved-sampler.md`. Iterating it yields `[index, endsBatch]` pairs as the spec describes;
+ * {@link InterleavedSampler.batchSampler} yields whole tagged batches and is what loaders consume.
+ *
+ * @param init - the training sampler, config, training collate and callback configs
+ * @example
+ * ```ts
+ * const sampler = new InterleavedSampler({
+ *   trainSampler: new RandomSampler(trainSet, { seed: 1 }),
+ *   config: { batchSize: 32, maxEpochs: 3 },
+ *   callbackSamplers: [{ sampler: new SequentialSampler(testSet), everyNEpochs: 1, name: 'test' }],
+ * });
+ * for (const batch of sampler.batchSampler) console.log(batch.source, batch.indices.length);
+ * ```
+ */
+export class InterleavedSampler implements Iterable<[index: number, endsBatch: boolean]> {
+  readonly config: InterleavedSamplerConfig;
+  readonly mainSampler: Sampler;
+  readonly extraSamplers: readonly SamplerIntervalConfig[];
+  /** Start of each callback dataset in the global index space (callback k at `indexOffsets[k]`). */
+  readonly indexOffsets: readonly number[];
+  /** The main dataset followed by every callback dataset. */
+  readonly dataset: ConcatDataset<unknown>;
+  /** Collates a batch of {@link ConcatItem}s with its own dataset's collate; rejects mixed batches. */
+  readonly collator: Collate<ConcatItem<unknown>>;
+  /** Tagged index batches, the form a loader consumes. */
+  readonly batchSampler: InterleavedBatchSampler;
+  readonly #shape: Shape;
+  readonly #start: Position;
+  readonly #names: readonly string[];
+
+  constructor(init: InterleavedSamplerInit) {
+    if (typeof init !== 'object' || init === null) {
+      throw new ConfigError(`\`InterleavedSampler\` options must be an object, got ${describe(init)}`);
+    }
+    const { trainSampler, trainCollate, callbackSamplers = [] } = init;
+    const config = init.config instanceof InterleavedSamplerConfig ? init.config : new InterleavedSamplerConfig(init.config);
+    if (!Array.isArray(callbackSamplers)) {
+      throw new ConfigError(`\`callbackSamplers\` must be an array, got ${describe(callbackSamplers)}`);
+    }
+    const callbacks = callbackSamplers.map((c, k) => {
+      if (c instanceof SamplerIntervalConfig) return c;
+      try {
+        return new SamplerIntervalConfig(c);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        throw new ConfigError(`\`callbackSamplers[${k}]\`: ${e.message}`, e.issues, { cause: e });
+      }
+    });
+    const datasets = [datasetOf(trainSampler, 'trainSampler')];
+    callbacks.forEach((c, k) => {
+      datasets.push(datasetOf(c.sampler, `callbackSamplers[${k}].sampler`));
+    });
+    if (trainCollate !== undefined && typeof trainCollate !== 'function') {
+      throw new ConfigError(`\`trainCollate\` must be a function, got ${describe(trainCollate)}`);
+    }
+    const L = trainSampler.length;
+    if (!Number.isSafeInteger(L) || L < 0) {
+      throw new ConfigError(`\`trainSampler.length\` must be a non-negative integer, got ${describe(L)}`);
+    }
+    if (L === 0 && !config.isEvaluation) {
+      throw new ConfigError(
+        '`trainSampler` is empty (length 0): training would never reach a limit; use `evaluation: true` to only run the callbacks',
+      );
+    }
+    const names = callbacks.map((c, k) => c.name ?? `callback${k}`);
+    const dup = names.find((n, k) => names.indexOf(n) !== k);
+    if (dup !== undefined) throw new ConfigError(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
+
+    this.config = config;
+    this.mainSampler = trainSampler;
+    this.extraSamplers = Object.freeze(callbacks);
+    this.#names = names;
+    this.#shape = shapeOf(config, L);
+    this.#start = config.isEvaluation ? { epoch: 0, update: 0, sample: 0 } : InterleavedSampler.calculateStart(config, L);
+    this.dataset = new ConcatDataset(datasets);
+    this.indexOffsets = Object.freeze(this.dataset.offsets.slice(1, -1));
+    this.collator = routeCollate([trainCollate, ...callbacks.map((c) => c.collate)]);
+    const batchSize = config.batchSize;
+    this.batchSampler = { batchSize, [Symbol.iterator]: () => this.batches() };
+  }
+
+  /** The effective training batch size: `batchSize`, or the sampler's length when `dropLast` and shorter. */
+  get batchSize(): number {
+    return this.#shape.B;
+  }
+
+  /** The position the stream starts from (all zeros unless a `start*` field is set). */
+  get start(): Position {
+    return this.#start;
+  }
+
+  /**
+   * The start position (epoch, update, sample) a config asks for, given the training sampler's length.
+   *
+   * @param config - the sampler config (its `start*` field is used)
+   * @param samplerLength - length of the training sampler
+   * @example
+   * ```ts
+   * InterleavedSampler.calculateStart(new InterleavedSamplerConfig({ batchSize: 4, maxEpochs: 9, startUpdate: 5 }), 10);
+   * // { epoch: 2, update: 5, sample: 20 } (dropLast: 2 updates of 4 per epoch)
+   * ```
+   */
+  static calculateStart(config: InterleavedSamplerConfig, samplerLength: number): Position {
+    const { B, E, U } = shapeOf(config, samplerLength);
+    if (U === 0) {
+      if (config.startEpoch || config.startUpdate || config.startSample) {
+        throw new ConfigError('cannot resume inside an empty training sampler (length 0)');
+      }
+      return { epoch: 0, update: 0, sample: 0 };
+    }
+    if (config.startEpoch !== undefined) {
+      const e = config.startEpoch;
+      return { epoch: e, update: e * U, sample: e * E };
+    }
+    if (config.startUpdate !== undefined) {
+      const u = config.startUpdate;
+      const epoch = Math.floor(u / U);
+      return { epoch, update: u, sample: epoch * E + (u - epoch * U) * B };
+    }
+    if (config.startSample !== undefined) {
+      const s = config.startSample;
+      const epoch = Math.floor(s / E);
+      const rest = s - epoch * E;
+      if (rest % B !== 0) {
+        throw new ConfigError(
+          `\`startSample\` must fall on an update boundary: ${s} is ${rest} samples into epoch ${epoch}, not a multiple of the batch size ${B}`,
+        );
+      }
+      return { epoch, update: epoch * U + rest / B, sample: s };
+    }
+    return { epoch: 0, update: 0, sample: 0 };
+  }
+
+  /** Yields the stream as `[globalIndex, endsBatch]` pairs, as the spec describes it. */
+  *[Symbol.iterator](): Iterator<[index: number, endsBatch: boolean]> {
+    for (const { indices } of this.batches()) {
+      const last = indices.length - 1;
+      for (let i = 0; i <= last; i++) yield [indices[i] as number, i === last];
+    }
+  }
+
+  /**
+   * Yields the stream batch by batch, each tagged with its source and position.
+   *
+   * @example
+   * ```ts
+   * for (const b of sampler.batches()) if (b.source === 'train') console.log(b.position.update);
+   * ```
+   */
+  *batches(): Generator<IndexBatch, void, undefined> {
+    if (this.config.isEvaluation) {
+      for (let k = 0; k < this.extraSamplers.length; k++) yield* this.#pass(k, 0, undefined);
+      return;
+    }
+    const { B, E } = this.#shape;
+    let { epoch, update, sample } = this.#start;
+    if (this.#limitReached(epoch, update, sample)) return;
+    let sampleAtLastUpdate = sample;
+    let skip = sample - epoch * E;
+    const mainLength = this.dataset.offsets[1] as number;
+    for (;;) {
+      this.mainSampler.setEpoch?.(epoch);
+      const order = epochIndices(this.mainSampler, mainLength, '`trainSampler`');
+      const batchEpoch = epoch;
+      for (let pos = skip; pos < E; ) {
+        const end = Math.min(pos + B, E);
+        const indices = order.slice(pos, end);
+        sample += end - pos;
+        update++;
+        const endsEpoch = end === E;
+        if (endsEpoch) epoch++;
+        yield { source: 'train', dataset: 0, indices, epoch: batchEpoch, position: { epoch, update, sample }, endsEpoch };
+        for (let k = 0; k < this.extraSamplers.length; k++) {
+          const pass = this.#due(k, endsEpoch, epoch, update, sampleAtLastUpdate, sample);
+          if (pass >= 0) yield* this.#pass(k, pass, update);
+        }
+        sampleAtLastUpdate = sample;
+        if (this.#limitReached(epoch, update, sample)) return;
+        pos = end;
+      }
+      skip = 0;
+    }
+  }
+
+  #limitReached(epoch: number, update: number, sample: number): boolean {
+    const c = this.config;
+    return (
+      (c.maxEpochs !== undefined && epoch >= c.maxEpochs) ||
+      (c.maxUpdates !== undefined && update >= c.maxUpdates) ||
+      (c.maxSamples !== undefined && sample >= c.maxSamples)
+    );
+  }
+
+  /** The pass number if callback `k` is due after this update, else -1. */
+  #due(k: number, endsEpoch: boolean, epoch: number, update: number, before: number, sample: number): number {
+    const c = this.extraSamplers[k] as SamplerIntervalConfig;
+    if (c.everyNEpochs !== undefined) return endsEpoch && epoch % c.everyNEpochs === 0 ? epoch / c.everyNEpochs : -1;
+    if (c.everyNUpdates !== undefined) return update % c.everyNUpdates === 0 ? update / c.everyNUpdates : -1;
+    const n = c.everyNSamples as number;
+    const now = Math.floor(sample / n);
+    return Math.floor(before / n) < now ? now : -1;
+  }
+
+  *#pass(k: number, pass: number, afterUpdate: number | undefined): Generator<CallbackIndexBatch, void, undefined> {
+    const c = this.extraSamplers[k] as SamplerIntervalConfig;
+    const offsets = this.dataset.offsets;
+    const offset = offsets[k + 1] as number;
+    const order = epochIndices(c.sampler, (offsets[k + 2] as number) - offset, `\`callbackSamplers[${k}].sampler\``);
+    const size = c.batchSize ?? this.#shape.B;
+    const n = order.length;
+    const name = this.#names[k] as string;
+    for (let pos = 0, batch = 0; pos < n; pos += size, batch++) {
+      const end = Math.min(pos + size, n);
+      const indices = new Uint32Array(end - pos);
+      for (let i = 0; i < indices.length; i++) indices[i] = (order[pos + i] as number) + offset;
+      yield { source: 'callback', callback: k, name, dataset: k + 1, indices, pass, batch, last: end === n, afterUpdate };
+    }
+  }
+}
+
+function datasetOf(sampler: Sampler, what: string): Dataset<unknown> {
+  if (typeof sampler !== 'object' || sampler === null || typeof sampler[Symbol.iterator] !== 'function') {
+    throw new ConfigError(`\`${what}\` must be a sampler (an iterable of indices with a \`length\`), got ${describe(sampler)}`);
+  }
+  const dataset = sampler.dataset as Dataset<unknown> | undefined;
+  if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function') {
+    throw new ConfigError(
+      `\`${what}.dataset\` must be the dataset the sampler indexes (with \`length\` and \`get\`), got ${describe(dataset)}; construct the sampler over its dataset`,
+    );
+  }
+  return dataset;
+}
+
+/**
+ * A collate for concatenated datasets: a batch of {@link ConcatItem}s goes to its own dataset's collate.
+ *
+ * @param collates - one collate per dataset, `undefined` for {@link defaultCollate}
+ * @example
+ * ```ts
+ * const collate = routeCollate([undefined, (items) => items.length]);
+ * collate([{ dataset: 1, index: 0, item: 'x' }]); // 1
+ * ```
+ */
+export function routeCollate(collates: readonly (Collate | undefined)[]): Collate<ConcatItem<unknown>> {
+  const fns = collates.map((c) => c ?? defaultCollate);
+  return (batch) => {
+    const first = batch[0];
+    if (first === undefined) throw new CollateError('cannot collate an empty batch');
+    const items = batch.map((b, i) => {
+      if (b.dataset !== first.dataset) {
+        throw new CollateError(
+          `a batch mixes datasets: item 0 is from dataset ${first.dataset}, item ${i} from dataset ${b.dataset}`,
+        );
+      }
+      return b.item;
+    });
+    const fn = fns[first.dataset];
+    if (fn === undefined) throw new CollateError(`no collate for dataset ${first.dataset}`);
+    return fn(items);
+  };
+}
