@@ -16,9 +16,11 @@ export {
 } from './interleaved-config.ts';
 export type {
   CallbackIndexBatch,
+  CallbackPlan,
   IndexBatch,
   InterleavedBatchSampler,
   InterleavedSamplerInit,
+  Plan,
   Position,
   TrainIndexBatch,
 } from './interleaved-sampler.ts';

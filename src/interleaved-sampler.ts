@@ -78,6 +78,42 @@ export interface InterleavedBatchSampler extends Iterable<IndexBatch> {
   readonly batchSize: number;
 }
 
+/** One callback's share of a {@link Plan}. */
+export interface CallbackPlan {
+  readonly callback: number;
+  readonly name: string;
+  readonly batchSize: number;
+  readonly samplesPerPass: number;
+  readonly batchesPerPass: number;
+  /** Number of passes in the run. */
+  readonly passes: number;
+  readonly batches: number;
+  readonly samples: number;
+  /** The training updates after which a pass runs (empty in evaluation mode). */
+  readonly afterUpdates: readonly number[];
+}
+
+/** The schedule of a run, computed by {@link InterleavedSampler.plan} without loading anything. */
+export interface Plan {
+  readonly start: Position;
+  /** Position after the last update. */
+  readonly end: Position;
+  /** Training updates (and batches) the run performs from its start. */
+  readonly updates: number;
+  readonly samples: number;
+  /** Epochs completed during the run. */
+  readonly epochs: number;
+  readonly trainBatches: number;
+  readonly evalBatches: number;
+  /** Share of all batches that belong to callback passes, in [0, 1]. */
+  readonly evaluationShare: number;
+  readonly callbacks: readonly CallbackPlan[];
+}
+
+type Step =
+  | { kind: 'train'; epoch: number; from: number; to: number; position: Position; endsEpoch: boolean }
+  | { kind: 'pass'; callback: number; pass: number; afterUpdate: number | undefined };
+
 interface Shape {
   /** Effective main batch size. */
   B: number;
@@ -253,37 +289,109 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * ```
    */
   *batches(): Generator<IndexBatch, void, undefined> {
+    const mainLength = this.dataset.offsets[1] as number;
+    let order = new Uint32Array(0);
+    let orderEpoch = -1;
+    for (const step of this.#schedule()) {
+      if (step.kind === 'pass') {
+        yield* this.#pass(step.callback, step.pass, step.afterUpdate);
+        continue;
+      }
+      if (step.epoch !== orderEpoch) {
+        this.mainSampler.setEpoch?.(step.epoch);
+        order = epochIndices(this.mainSampler, mainLength, '`trainSampler`');
+        orderEpoch = step.epoch;
+      }
+      const { epoch, position, endsEpoch } = step;
+      yield { source: 'train', dataset: 0, indices: order.slice(step.from, step.to), epoch, position, endsEpoch };
+    }
+  }
+
+  /**
+   * The whole schedule computed without touching any sampler or data: totals, and for each callback its
+   * passes and the updates after which they run.
+   *
+   * @example
+   * ```ts
+   * const p = sampler.plan();
+   * console.log(p.updates, p.callbacks.map((c) => c.passes), p.evaluationShare);
+   * ```
+   */
+  plan(): Plan {
+    const { B } = this.#shape;
+    const callbacks = this.extraSamplers.map((c, k) => {
+      const size = c.batchSize ?? B;
+      const samplesPerPass = c.sampler.length;
+      return {
+        callback: k,
+        name: this.#names[k] as string,
+        batchSize: size,
+        samplesPerPass,
+        batchesPerPass: size === 0 ? 0 : Math.ceil(samplesPerPass / size),
+        passes: 0,
+        batches: 0,
+        samples: 0,
+        afterUpdates: [] as number[],
+      };
+    });
+    let end = this.#start;
+    let trainBatches = 0;
+    for (const step of this.#schedule()) {
+      if (step.kind === 'train') {
+        trainBatches++;
+        end = step.position;
+        continue;
+      }
+      const c = callbacks[step.callback] as (typeof callbacks)[number];
+      c.passes++;
+      c.batches += c.batchesPerPass;
+      c.samples += c.samplesPerPass;
+      if (step.afterUpdate !== undefined) c.afterUpdates.push(step.afterUpdate);
+    }
+    const evalBatches = callbacks.reduce((n, c) => n + c.batches, 0);
+    const total = trainBatches + evalBatches;
+    return {
+      start: this.#start,
+      end,
+      updates: end.update - this.#start.update,
+      samples: end.sample - this.#start.sample,
+      epochs: end.epoch - this.#start.epoch,
+      trainBatches,
+      evalBatches,
+      evaluationShare: total === 0 ? 0 : evalBatches / total,
+      callbacks,
+    };
+  }
+
+  /** The schedule as steps (training updates and callback passes), shared by {@link batches} and {@link plan}. */
+  *#schedule(): Generator<Step, void, undefined> {
     if (this.config.isEvaluation) {
-      for (let k = 0; k < this.extraSamplers.length; k++) yield* this.#pass(k, 0, undefined);
+      for (let k = 0; k < this.extraSamplers.length; k++) yield { kind: 'pass', callback: k, pass: 0, afterUpdate: undefined };
       return;
     }
     const { B, E } = this.#shape;
     let { epoch, update, sample } = this.#start;
     if (this.#limitReached(epoch, update, sample)) return;
     let sampleAtLastUpdate = sample;
-    let skip = sample - epoch * E;
-    const mainLength = this.dataset.offsets[1] as number;
+    let from = sample - epoch * E;
     for (;;) {
-      this.mainSampler.setEpoch?.(epoch);
-      const order = epochIndices(this.mainSampler, mainLength, '`trainSampler`');
       const batchEpoch = epoch;
-      for (let pos = skip; pos < E; ) {
-        const end = Math.min(pos + B, E);
-        const indices = order.slice(pos, end);
-        sample += end - pos;
+      for (; from < E; ) {
+        const to = Math.min(from + B, E);
+        sample += to - from;
         update++;
-        const endsEpoch = end === E;
+        const endsEpoch = to === E;
         if (endsEpoch) epoch++;
-        yield { source: 'train', dataset: 0, indices, epoch: batchEpoch, position: { epoch, update, sample }, endsEpoch };
+        yield { kind: 'train', epoch: batchEpoch, from, to, position: { epoch, update, sample }, endsEpoch };
         for (let k = 0; k < this.extraSamplers.length; k++) {
           const pass = this.#due(k, endsEpoch, epoch, update, sampleAtLastUpdate, sample);
-          if (pass >= 0) yield* this.#pass(k, pass, update);
+          if (pass >= 0) yield { kind: 'pass', callback: k, pass, afterUpdate: update };
         }
         sampleAtLastUpdate = sample;
         if (this.#limitReached(epoch, update, sample)) return;
-        pos = end;
+        from = to;
       }
-      skip = 0;
+      from = 0;
     }
   }
 

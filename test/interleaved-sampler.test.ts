@@ -212,6 +212,33 @@ describe('InterleavedSampler properties', () => {
     );
   });
 
+  it('plan() predicts exactly what batches() yields, without touching the samplers', () => {
+    fc.assert(
+      fc.property(arbRun, fc.nat({ max: 20 }), (r, startUpdate) => {
+        const planned = build(r, { startUpdate });
+        const trainSampler = planned.mainSampler as OrderSampler;
+        const p = planned.plan();
+        expect(trainSampler.epochsSet).toEqual([]);
+        const batches = [...build(r, { startUpdate }).batches()];
+        const train = batches.filter((b) => b.source === 'train');
+        expect(p.trainBatches).toBe(train.length);
+        expect(p.updates).toBe(train.length);
+        expect(p.end).toEqual(train.at(-1)?.position ?? p.start);
+        expect(p.samples).toBe(train.reduce((n, b) => n + b.indices.length, 0));
+        p.callbacks.forEach((c, k) => {
+          const mine = batches.filter((b) => b.source === 'callback' && b.callback === k) as CallbackIndexBatch[];
+          expect(c.batches).toBe(mine.length);
+          expect(c.samples).toBe(mine.reduce((n, b) => n + b.indices.length, 0));
+          // An empty callback sampler makes passes of no batches, which the stream cannot show.
+          if (c.samplesPerPass === 0) return;
+          expect(c.passes).toBe(mine.filter((b) => b.last).length);
+          expect(c.afterUpdates).toEqual(mine.filter((b) => b.last).map((b) => b.afterUpdate));
+        });
+        expect(p.evalBatches + p.trainBatches).toBe(batches.length);
+      }),
+    );
+  });
+
   it('rejects invalid input with the library error, never a foreign exception', () => {
     const anyValue = fc.oneof(fc.integer({ min: -3, max: 5 }), fc.double(), fc.string(), fc.constant(undefined), fc.constant(null), fc.boolean());
     fc.assert(
