@@ -25,3 +25,4 @@ export type {
   TrainIndexBatch,
 } from './interleaved-sampler.ts';
 export { InterleavedSampler, routeCollate } from './interleaved-sampler.ts';
+export { formatPlan } from './plan.ts';
