@@ -71,7 +71,8 @@ export function check(v: Vector): string | undefined {
   try {
     for (const [index, endsBatch] of sampler) {
       const want = expected[i];
-      if (want === undefined) return `stream is longer than expected: extra item ${i} = [${+endsBatch}, ${index}]`;
+      if (want === undefined)
+        return `stream is longer than expected: extra item ${i} = [${+endsBatch}, ${index}]`;
       if (want[0] !== +endsBatch || want[1] !== index) {
         return `item ${i}: expected [${want[0]}, ${want[1]}], got [${+endsBatch}, ${index}]`;
       }
@@ -85,7 +86,9 @@ export function check(v: Vector): string | undefined {
 
 /** Runs every vector of every `*.json` in `dir`; returns the counts and one line per failure. */
 export function runConformance(dir: string): { passed: number; failed: number; failures: string[] } {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const failures: string[] = [];
   let passed = 0;
   for (const file of files) {

@@ -1,9 +1,10 @@
+export type { BatchSamplerOptions } from './batch-sampler.ts';
+export { BatchSampler } from './batch-sampler.ts';
+export type { Collate, Tensor, TypedArray } from './collate.ts';
+export { collectTransferables, defaultCollate } from './collate.ts';
 export type { ConcatItem, Dataset, ItemOf, Sized } from './dataset.ts';
 export { ArrayDataset, ConcatDataset, Subset } from './dataset.ts';
 export { CollateError, ConfigError, IndexError, WeftError } from './errors.ts';
-export type { Sampler } from './samplers/sampler.ts';
-export { IndexSampler } from './samplers/sampler.ts';
-export type { Collate } from './collate.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
@@ -26,3 +27,16 @@ export type {
 } from './interleaved-sampler.ts';
 export { InterleavedSampler, routeCollate } from './interleaved-sampler.ts';
 export { formatPlan } from './plan.ts';
+export type { Shuffleable } from './random.ts';
+export { Random } from './random.ts';
+export type { DistributedSamplerOptions } from './samplers/distributed-sampler.ts';
+export { DistributedSampler } from './samplers/distributed-sampler.ts';
+export type { RandomSamplerOptions } from './samplers/random-sampler.ts';
+export { RandomSampler } from './samplers/random-sampler.ts';
+export type { Sampler } from './samplers/sampler.ts';
+export { IndexSampler } from './samplers/sampler.ts';
+export { SequentialSampler } from './samplers/sequential-sampler.ts';
+export type { SubsetRandomSamplerOptions } from './samplers/subset-random-sampler.ts';
+export { SubsetRandomSampler } from './samplers/subset-random-sampler.ts';
+export type { WeightedRandomSamplerOptions } from './samplers/weighted-random-sampler.ts';
+export { WeightedRandomSampler } from './samplers/weighted-random-sampler.ts';

@@ -5,7 +5,9 @@ import { describe } from './internal/checks.ts';
 import type { Sampler } from './samplers/sampler.ts';
 
 // Each field carries its own message so that an issue reads "`batchSize` must be a positive integer, got 0".
-const positiveInt = z.int({ error: 'must be a positive integer' }).min(1, { error: 'must be a positive integer' });
+const positiveInt = z
+  .int({ error: 'must be a positive integer' })
+  .min(1, { error: 'must be a positive integer' });
 const nonNegativeInt = z
   .int({ error: 'must be a non-negative integer' })
   .min(0, { error: 'must be a non-negative integer' });
@@ -160,7 +162,9 @@ export class SamplerIntervalConfig<T = unknown> {
       );
     }
     if (raw.everyNSamples !== undefined && raw.batchSize === undefined) {
-      issues.push(`\`batchSize\` is required with \`everyNSamples\`, got everyNSamples=${describe(raw.everyNSamples)} and no batchSize`);
+      issues.push(
+        `\`batchSize\` is required with \`everyNSamples\`, got everyNSamples=${describe(raw.everyNSamples)} and no batchSize`,
+      );
     }
     if (raw.collate !== undefined && raw.pipeline !== undefined && raw.collate !== raw.pipeline) {
       issues.push('`collate` and its alias `pipeline` were both given, with different functions');
@@ -208,7 +212,9 @@ export class InterleavedSamplerConfig {
 
   constructor(options: InterleavedSamplerOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new ConfigError(`\`InterleavedSamplerConfig\` options must be an object, got ${describe(options)}`);
+      throw new ConfigError(
+        `\`InterleavedSamplerConfig\` options must be an object, got ${describe(options)}`,
+      );
     }
     const parsed = interleavedSamplerConfigSchema.safeParse(options);
     const issues = parsed.success ? [] : fieldIssues(parsed.error, options, '');
@@ -218,7 +224,9 @@ export class InterleavedSamplerConfig {
     }
     const starts = setFields(raw, STARTS);
     if (starts.length > 1) {
-      issues.push(`at most one of \`startEpoch\`, \`startUpdate\`, \`startSample\` may be set, got ${listSet(raw, starts)}`);
+      issues.push(
+        `at most one of \`startEpoch\`, \`startUpdate\`, \`startSample\` may be set, got ${listSet(raw, starts)}`,
+      );
     }
     const { batchSize, startSample } = raw;
     if (

@@ -1,14 +1,14 @@
 import { type Collate, defaultCollate } from './collate.ts';
 import { ConcatDataset, type ConcatItem, type Dataset } from './dataset.ts';
 import { CollateError, ConfigError } from './errors.ts';
-import { describe } from './internal/checks.ts';
-import { epochIndices } from './internal/indices.ts';
 import {
   InterleavedSamplerConfig,
   type InterleavedSamplerOptions,
   SamplerIntervalConfig,
   type SamplerIntervalOptions,
 } from './interleaved-config.ts';
+import { describe } from './internal/checks.ts';
+import { epochIndices } from './internal/indices.ts';
 import type { Sampler } from './samplers/sampler.ts';
 
 /** Where a run stands after an update: whole epochs, updates and samples done. */
@@ -174,7 +174,10 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
       throw new ConfigError(`\`InterleavedSampler\` options must be an object, got ${describe(init)}`);
     }
     const { trainSampler, trainCollate, callbackSamplers = [] } = init;
-    const config = init.config instanceof InterleavedSamplerConfig ? init.config : new InterleavedSamplerConfig(init.config);
+    const config =
+      init.config instanceof InterleavedSamplerConfig
+        ? init.config
+        : new InterleavedSamplerConfig(init.config);
     if (!Array.isArray(callbackSamplers)) {
       throw new ConfigError(`\`callbackSamplers\` must be an array, got ${describe(callbackSamplers)}`);
     }
@@ -205,14 +208,17 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     }
     const names = callbacks.map((c, k) => c.name ?? `callback${k}`);
     const dup = names.find((n, k) => names.indexOf(n) !== k);
-    if (dup !== undefined) throw new ConfigError(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
+    if (dup !== undefined)
+      throw new ConfigError(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
 
     this.config = config;
     this.mainSampler = trainSampler;
     this.extraSamplers = Object.freeze(callbacks);
     this.#names = names;
     this.#shape = shapeOf(config, L);
-    this.#start = config.isEvaluation ? { epoch: 0, update: 0, sample: 0 } : InterleavedSampler.calculateStart(config, L);
+    this.#start = config.isEvaluation
+      ? { epoch: 0, update: 0, sample: 0 }
+      : InterleavedSampler.calculateStart(config, L);
     this.dataset = new ConcatDataset(datasets);
     this.indexOffsets = Object.freeze(this.dataset.offsets.slice(1, -1));
     this.collator = routeCollate([trainCollate, ...callbacks.map((c) => c.collate)]);
@@ -290,7 +296,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    */
   *batches(): Generator<IndexBatch, void, undefined> {
     const mainLength = this.dataset.offsets[1] as number;
-    let order = new Uint32Array(0);
+    let order: Uint32Array = new Uint32Array(0);
     let orderEpoch = -1;
     for (const step of this.#schedule()) {
       if (step.kind === 'pass') {
@@ -303,7 +309,14 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
         orderEpoch = step.epoch;
       }
       const { epoch, position, endsEpoch } = step;
-      yield { source: 'train', dataset: 0, indices: order.slice(step.from, step.to), epoch, position, endsEpoch };
+      yield {
+        source: 'train',
+        dataset: 0,
+        indices: order.slice(step.from, step.to),
+        epoch,
+        position,
+        endsEpoch,
+      };
     }
   }
 
@@ -366,7 +379,8 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   /** The schedule as steps (training updates and callback passes), shared by {@link batches} and {@link plan}. */
   *#schedule(): Generator<Step, void, undefined> {
     if (this.config.isEvaluation) {
-      for (let k = 0; k < this.extraSamplers.length; k++) yield { kind: 'pass', callback: k, pass: 0, afterUpdate: undefined };
+      for (let k = 0; k < this.extraSamplers.length; k++)
+        yield { kind: 'pass', callback: k, pass: 0, afterUpdate: undefined };
       return;
     }
     const { B, E } = this.#shape;
@@ -407,18 +421,27 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   /** The pass number if callback `k` is due after this update, else -1. */
   #due(k: number, endsEpoch: boolean, epoch: number, update: number, before: number, sample: number): number {
     const c = this.extraSamplers[k] as SamplerIntervalConfig;
-    if (c.everyNEpochs !== undefined) return endsEpoch && epoch % c.everyNEpochs === 0 ? epoch / c.everyNEpochs : -1;
+    if (c.everyNEpochs !== undefined)
+      return endsEpoch && epoch % c.everyNEpochs === 0 ? epoch / c.everyNEpochs : -1;
     if (c.everyNUpdates !== undefined) return update % c.everyNUpdates === 0 ? update / c.everyNUpdates : -1;
     const n = c.everyNSamples as number;
     const now = Math.floor(sample / n);
     return Math.floor(before / n) < now ? now : -1;
   }
 
-  *#pass(k: number, pass: number, afterUpdate: number | undefined): Generator<CallbackIndexBatch, void, undefined> {
+  *#pass(
+    k: number,
+    pass: number,
+    afterUpdate: number | undefined,
+  ): Generator<CallbackIndexBatch, void, undefined> {
     const c = this.extraSamplers[k] as SamplerIntervalConfig;
     const offsets = this.dataset.offsets;
     const offset = offsets[k + 1] as number;
-    const order = epochIndices(c.sampler, (offsets[k + 2] as number) - offset, `\`callbackSamplers[${k}].sampler\``);
+    const order = epochIndices(
+      c.sampler,
+      (offsets[k + 2] as number) - offset,
+      `\`callbackSamplers[${k}].sampler\``,
+    );
     const size = c.batchSize ?? this.#shape.B;
     const n = order.length;
     const name = this.#names[k] as string;
@@ -426,14 +449,26 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
       const end = Math.min(pos + size, n);
       const indices = new Uint32Array(end - pos);
       for (let i = 0; i < indices.length; i++) indices[i] = (order[pos + i] as number) + offset;
-      yield { source: 'callback', callback: k, name, dataset: k + 1, indices, pass, batch, last: end === n, afterUpdate };
+      yield {
+        source: 'callback',
+        callback: k,
+        name,
+        dataset: k + 1,
+        indices,
+        pass,
+        batch,
+        last: end === n,
+        afterUpdate,
+      };
     }
   }
 }
 
 function datasetOf(sampler: Sampler, what: string): Dataset<unknown> {
   if (typeof sampler !== 'object' || sampler === null || typeof sampler[Symbol.iterator] !== 'function') {
-    throw new ConfigError(`\`${what}\` must be a sampler (an iterable of indices with a \`length\`), got ${describe(sampler)}`);
+    throw new ConfigError(
+      `\`${what}\` must be a sampler (an iterable of indices with a \`length\`), got ${describe(sampler)}`,
+    );
   }
   const dataset = sampler.dataset as Dataset<unknown> | undefined;
   if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function') {

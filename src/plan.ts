@@ -14,15 +14,32 @@ import type { Plan } from './interleaved-sampler.ts';
 export function formatPlan(plan: Plan, maxUpdatesListed = 6): string {
   const rows: string[][] = [['source', 'passes', 'batches', 'samples', 'runs after updates']];
   const from = plan.start.update === 0 ? '' : ` (from update ${plan.start.update})`;
-  rows.push(['train', '-', String(plan.trainBatches), String(plan.samples), `${plan.updates} updates${from}`]);
+  rows.push([
+    'train',
+    '-',
+    String(plan.trainBatches),
+    String(plan.samples),
+    `${plan.updates} updates${from}`,
+  ]);
   for (const c of plan.callbacks) {
     const list = c.afterUpdates.slice(0, maxUpdatesListed).join(', ');
     const more = c.afterUpdates.length > maxUpdatesListed ? `, … (${c.afterUpdates.length} in all)` : '';
-    rows.push([c.name, String(c.passes), String(c.batches), String(c.samples), c.afterUpdates.length ? list + more : '-']);
+    rows.push([
+      c.name,
+      String(c.passes),
+      String(c.batches),
+      String(c.samples),
+      c.afterUpdates.length ? list + more : '-',
+    ]);
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   const line = (r: string[]) =>
-    r.map((cell, col) => (col === 0 || col === r.length - 1 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ').trimEnd();
+    r
+      .map((cell, col) =>
+        col === 0 || col === r.length - 1 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!),
+      )
+      .join('  ')
+      .trimEnd();
   const share = `${(plan.evaluationShare * 100).toFixed(1)}%`;
   return [
     line(rows[0]!),

@@ -26,6 +26,8 @@ describe('conformance vectors', () => {
       expect: { stream: [[0, 0] as [number, number], [1, 2] as [number, number]] },
     };
     expect(check(v)).toBe('item 1: expected [1, 2], got [1, 1]');
-    expect(check({ ...v, expect: { error: true } })).toBe('expected an error at construction, none was thrown');
+    expect(check({ ...v, expect: { error: true } })).toBe(
+      'expected an error at construction, none was thrown',
+    );
   });
 });

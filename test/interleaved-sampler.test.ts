@@ -28,16 +28,40 @@ describe('InterleavedSampler', () => {
     expect(s.dataset.length).toBe(9);
     expect(s.batchSize).toBe(2);
     const batches = [...s.batches()];
-    expect(batches.map((b) => [...b.indices])).toEqual([[0, 1], [2, 3], [5, 6], [7], [0, 1], [2, 3], [5, 6], [7]]);
+    expect(batches.map((b) => [...b.indices])).toEqual([
+      [0, 1],
+      [2, 3],
+      [5, 6],
+      [7],
+      [0, 1],
+      [2, 3],
+      [5, 6],
+      [7],
+    ]);
     expect(sources(batches)).toEqual(['t1', 't2', 'test:0', 'test:1', 't3', 't4', 'test:0', 'test:1']);
     const second = batches[1];
-    expect(second).toMatchObject({ source: 'train', epoch: 0, endsEpoch: true, position: { epoch: 1, update: 2, sample: 4 } });
+    expect(second).toMatchObject({
+      source: 'train',
+      epoch: 0,
+      endsEpoch: true,
+      position: { epoch: 1, update: 2, sample: 4 },
+    });
     const lastEval = batches[7] as CallbackIndexBatch;
-    expect(lastEval).toMatchObject({ callback: 0, dataset: 1, pass: 2, batch: 1, last: true, afterUpdate: 4 });
+    expect(lastEval).toMatchObject({
+      callback: 0,
+      dataset: 1,
+      pass: 2,
+      batch: 1,
+      last: true,
+      afterUpdate: 4,
+    });
   });
 
   it('yields [index, endsBatch] pairs as the spec describes', () => {
-    const s = new InterleavedSampler({ trainSampler: seq(3), config: { batchSize: 2, dropLast: false, maxUpdates: 2 } });
+    const s = new InterleavedSampler({
+      trainSampler: seq(3),
+      config: { batchSize: 2, dropLast: false, maxUpdates: 2 },
+    });
     expect(stream(s)).toEqual([
       [0, 0],
       [1, 1],
@@ -51,22 +75,44 @@ describe('InterleavedSampler', () => {
       [2, 0, 3, 1],
     ];
     const full = new OrderSampler(orders);
-    const all = [...new InterleavedSampler({ trainSampler: full, config: { batchSize: 1, maxEpochs: 3 } }).batches()];
+    const all = [
+      ...new InterleavedSampler({ trainSampler: full, config: { batchSize: 1, maxEpochs: 3 } }).batches(),
+    ];
     expect(full.epochsSet).toEqual([0, 1, 2]);
     const resumedSampler = new OrderSampler(orders);
     const resumed = [
-      ...new InterleavedSampler({ trainSampler: resumedSampler, config: { batchSize: 1, maxEpochs: 3, startUpdate: 6 } }).batches(),
+      ...new InterleavedSampler({
+        trainSampler: resumedSampler,
+        config: { batchSize: 1, maxEpochs: 3, startUpdate: 6 },
+      }).batches(),
     ];
     expect(resumedSampler.epochsSet).toEqual([1, 2]);
     expect(resumed).toEqual(all.slice(6));
   });
 
   it('computes start positions per the spec', () => {
-    const cfg = (o: Partial<InterleavedSamplerOptions>) => new InterleavedSamplerConfig({ batchSize: 4, maxEpochs: 9, ...o });
-    expect(InterleavedSampler.calculateStart(cfg({ startUpdate: 5 }), 10)).toEqual({ epoch: 2, update: 5, sample: 20 });
-    expect(InterleavedSampler.calculateStart(cfg({ startEpoch: 2, dropLast: false }), 10)).toEqual({ epoch: 2, update: 6, sample: 20 });
-    expect(InterleavedSampler.calculateStart(cfg({ startUpdate: 4, dropLast: false }), 10)).toEqual({ epoch: 1, update: 4, sample: 14 });
-    expect(InterleavedSampler.calculateStart(cfg({ startSample: 8 }), 10)).toEqual({ epoch: 1, update: 2, sample: 8 });
+    const cfg = (o: Partial<InterleavedSamplerOptions>) =>
+      new InterleavedSamplerConfig({ batchSize: 4, maxEpochs: 9, ...o });
+    expect(InterleavedSampler.calculateStart(cfg({ startUpdate: 5 }), 10)).toEqual({
+      epoch: 2,
+      update: 5,
+      sample: 20,
+    });
+    expect(InterleavedSampler.calculateStart(cfg({ startEpoch: 2, dropLast: false }), 10)).toEqual({
+      epoch: 2,
+      update: 6,
+      sample: 20,
+    });
+    expect(InterleavedSampler.calculateStart(cfg({ startUpdate: 4, dropLast: false }), 10)).toEqual({
+      epoch: 1,
+      update: 4,
+      sample: 14,
+    });
+    expect(InterleavedSampler.calculateStart(cfg({ startSample: 8 }), 10)).toEqual({
+      epoch: 1,
+      update: 2,
+      sample: 8,
+    });
     expect(() => InterleavedSampler.calculateStart(cfg({ startSample: 12, dropLast: false }), 10)).toThrow(
       'must fall on an update boundary: 12 is 2 samples into epoch 1, not a multiple of the batch size 4',
     );
@@ -80,7 +126,12 @@ describe('InterleavedSampler', () => {
     });
     const batches = [...s.batches()];
     expect(batches.map((b) => [...b.indices])).toEqual([[0, 1], [2]]);
-    expect(batches[0]).toMatchObject({ source: 'callback', name: 'callback0', pass: 0, afterUpdate: undefined });
+    expect(batches[0]).toMatchObject({
+      source: 'callback',
+      name: 'callback0',
+      pass: 0,
+      afterUpdate: undefined,
+    });
   });
 
   it('fires everyNSamples once per update that reaches or crosses a multiple', () => {
@@ -93,7 +144,10 @@ describe('InterleavedSampler', () => {
   });
 
   it('checks the indices of foreign samplers against their dataset', () => {
-    const s = new InterleavedSampler({ trainSampler: new OrderSampler([[0, 7]], 2), config: { batchSize: 1, maxEpochs: 1 } });
+    const s = new InterleavedSampler({
+      trainSampler: new OrderSampler([[0, 7]], 2),
+      config: { batchSize: 1, maxEpochs: 1 },
+    });
     expect(() => [...s]).toThrow('`trainSampler` yielded index 7, outside its dataset of length 2');
   });
 
@@ -197,18 +251,27 @@ describe('InterleavedSampler properties', () => {
 
   it('a run resumed after any update equals the rest of the uninterrupted run', () => {
     fc.assert(
-      fc.property(arbRun, fc.nat(), fc.constantFrom('startUpdate', 'startSample', 'startEpoch'), (r, pick, field) => {
-        const all = [...build(r).batches()];
-        const trainAt = all.flatMap((b, k) => (b.source === 'train' ? [[k, b] as const] : []));
-        if (trainAt.length === 0) return;
-        const [k, b] = trainAt[pick % trainAt.length] as (typeof trainAt)[number];
-        if (field === 'startEpoch' && !b.endsEpoch) return;
-        if (field === 'startSample' && b.position.sample % r.batchSize !== 0) return;
-        const value = { startUpdate: b.position.update, startSample: b.position.sample, startEpoch: b.position.epoch }[field];
-        let rest = k + 1;
-        while (all[rest]?.source === 'callback') rest++;
-        expect([...build(r, { [field]: value }).batches()]).toEqual(all.slice(rest));
-      }),
+      fc.property(
+        arbRun,
+        fc.nat(),
+        fc.constantFrom('startUpdate', 'startSample', 'startEpoch'),
+        (r, pick, field) => {
+          const all = [...build(r).batches()];
+          const trainAt = all.flatMap((b, k) => (b.source === 'train' ? [[k, b] as const] : []));
+          if (trainAt.length === 0) return;
+          const [k, b] = trainAt[pick % trainAt.length] as (typeof trainAt)[number];
+          if (field === 'startEpoch' && !b.endsEpoch) return;
+          if (field === 'startSample' && b.position.sample % r.batchSize !== 0) return;
+          const value = {
+            startUpdate: b.position.update,
+            startSample: b.position.sample,
+            startEpoch: b.position.epoch,
+          }[field];
+          let rest = k + 1;
+          while (all[rest]?.source === 'callback') rest++;
+          expect([...build(r, { [field]: value }).batches()]).toEqual(all.slice(rest));
+        },
+      ),
     );
   });
 
@@ -226,7 +289,9 @@ describe('InterleavedSampler properties', () => {
         expect(p.end).toEqual(train.at(-1)?.position ?? p.start);
         expect(p.samples).toBe(train.reduce((n, b) => n + b.indices.length, 0));
         p.callbacks.forEach((c, k) => {
-          const mine = batches.filter((b) => b.source === 'callback' && b.callback === k) as CallbackIndexBatch[];
+          const mine = batches.filter(
+            (b) => b.source === 'callback' && b.callback === k,
+          ) as CallbackIndexBatch[];
           expect(c.batches).toBe(mine.length);
           expect(c.samples).toBe(mine.reduce((n, b) => n + b.indices.length, 0));
           // An empty callback sampler makes passes of no batches, which the stream cannot show.
@@ -240,11 +305,34 @@ describe('InterleavedSampler properties', () => {
   });
 
   it('rejects invalid input with the library error, never a foreign exception', () => {
-    const anyValue = fc.oneof(fc.integer({ min: -3, max: 5 }), fc.double(), fc.string(), fc.constant(undefined), fc.constant(null), fc.boolean());
+    const anyValue = fc.oneof(
+      fc.integer({ min: -3, max: 5 }),
+      fc.double(),
+      fc.string(),
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.boolean(),
+    );
     fc.assert(
       fc.property(
-        fc.record({ batchSize: anyValue, dropLast: anyValue, maxEpochs: anyValue, maxUpdates: anyValue, startUpdate: anyValue, startSample: anyValue }, { requiredKeys: [] }),
-        fc.array(fc.record({ everyNEpochs: anyValue, everyNSamples: anyValue, batchSize: anyValue }, { requiredKeys: [] }), { maxLength: 2 }),
+        fc.record(
+          {
+            batchSize: anyValue,
+            dropLast: anyValue,
+            maxEpochs: anyValue,
+            maxUpdates: anyValue,
+            startUpdate: anyValue,
+            startSample: anyValue,
+          },
+          { requiredKeys: [] },
+        ),
+        fc.array(
+          fc.record(
+            { everyNEpochs: anyValue, everyNSamples: anyValue, batchSize: anyValue },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 2 },
+        ),
         fc.integer({ min: 0, max: 4 }),
         (config, callbacks, L) => {
           try {

@@ -9,7 +9,8 @@ import {
 } from '../src/index.ts';
 import { seq } from './fixtures/order-sampler.ts';
 
-const cfg = (o: Record<string, unknown>) => () => new InterleavedSamplerConfig(o as InterleavedSamplerOptions);
+const cfg = (o: Record<string, unknown>) => () =>
+  new InterleavedSamplerConfig(o as InterleavedSamplerOptions);
 const interval = (o: Record<string, unknown>) => () =>
   new SamplerIntervalConfig({ sampler: seq(2), ...o } as SamplerIntervalOptions);
 
@@ -26,7 +27,10 @@ describe('InterleavedSamplerConfig validation', () => {
       { batchSize: 8, maxUpdates: 4, startEpoch: 1, startUpdate: 8 },
       'at most one of `startEpoch`, `startUpdate`, `startSample` may be set, got startEpoch=1, startUpdate=8',
     ],
-    [{ batchSize: 6, maxEpochs: 3, startSample: 13 }, '`startSample` must be a multiple of `batchSize` (6), got 13'],
+    [
+      { batchSize: 6, maxEpochs: 3, startSample: 13 },
+      '`startSample` must be a multiple of `batchSize` (6), got 13',
+    ],
     [{ batchSize: 6, maxEpochs: 3, drop_last: true }, '`drop_last` is not a known option'],
     [{ batchSize: 6, maxEpochs: 3, dropLast: 1 }, '`dropLast` must be a boolean, got 1'],
     [{ batchSize: 6, maxEpochs: 3, evaluation: 'yes' }, '`evaluation` must be a boolean, got "yes"'],
@@ -68,8 +72,14 @@ describe('SamplerIntervalConfig validation', () => {
     [{ everyNSamples: -1, batchSize: 5 }, '`everyNSamples` must be a positive integer, got -1'],
     [{ everyNUpdates: 0 }, '`everyNUpdates` must be a positive integer, got 0'],
     [{ everyNEpochs: 1, batchSize: -2 }, '`batchSize` must be a positive integer, got -2'],
-    [{ everyNSamples: 4 }, '`batchSize` is required with `everyNSamples`, got everyNSamples=4 and no batchSize'],
-    [{ everyNEpochs: 1, sampler: 5 }, '`sampler` must be a sampler (an iterable of indices with a numeric `length`), got 5'],
+    [
+      { everyNSamples: 4 },
+      '`batchSize` is required with `everyNSamples`, got everyNSamples=4 and no batchSize',
+    ],
+    [
+      { everyNEpochs: 1, sampler: 5 },
+      '`sampler` must be a sampler (an iterable of indices with a numeric `length`), got 5',
+    ],
     [{ everyNEpochs: 1, collate: 'x' }, '`collate` must be a function, got "x"'],
     [{ everyNEpochs: 1, name: '' }, '`name` must be a non-empty string, got ""'],
     [
@@ -100,9 +110,16 @@ describe('InterleavedSampler validation', () => {
       { trainSampler: { length: 1, *[Symbol.iterator]() {} }, config: { batchSize: 2, maxEpochs: 1 } },
       '`trainSampler.dataset` must be the dataset the sampler indexes (with `length` and `get`), got undefined; construct the sampler over its dataset',
     ],
-    [{ trainSampler: 3, config: { batchSize: 2, maxEpochs: 1 } }, '`trainSampler` must be a sampler (an iterable of indices with a `length`), got 3'],
     [
-      { trainSampler: seq(2), config: { batchSize: 2, maxEpochs: 1 }, callbackSamplers: [{ sampler: seq(1) }] },
+      { trainSampler: 3, config: { batchSize: 2, maxEpochs: 1 } },
+      '`trainSampler` must be a sampler (an iterable of indices with a `length`), got 3',
+    ],
+    [
+      {
+        trainSampler: seq(2),
+        config: { batchSize: 2, maxEpochs: 1 },
+        callbackSamplers: [{ sampler: seq(1) }],
+      },
       '`callbackSamplers[0]`: invalid SamplerIntervalConfig: exactly one of `everyNEpochs`, `everyNUpdates`, `everyNSamples` must be set, got none',
     ],
     [
@@ -116,8 +133,14 @@ describe('InterleavedSampler validation', () => {
       },
       'callback names must be unique, got "a" twice',
     ],
-    [{ trainSampler: seq(2), config: { batchSize: 2, maxEpochs: 1 }, trainCollate: 1 }, '`trainCollate` must be a function, got 1'],
-    [{ trainSampler: seq(2), config: { batchSize: 2, maxEpochs: 1 }, callbackSamplers: {} }, '`callbackSamplers` must be an array, got an object (Object)'],
+    [
+      { trainSampler: seq(2), config: { batchSize: 2, maxEpochs: 1 }, trainCollate: 1 },
+      '`trainCollate` must be a function, got 1',
+    ],
+    [
+      { trainSampler: seq(2), config: { batchSize: 2, maxEpochs: 1 }, callbackSamplers: {} },
+      '`callbackSamplers` must be an array, got an object (Object)',
+    ],
   ])('%#', (init, message) => {
     const make = () => new InterleavedSampler(init as never);
     expect(make).toThrow(ConfigError);
@@ -125,6 +148,8 @@ describe('InterleavedSampler validation', () => {
   });
 
   it('allows an empty training sampler in evaluation mode', () => {
-    expect(() => new InterleavedSampler({ trainSampler: empty, config: { batchSize: 2, maxEpochs: 0 } })).not.toThrow();
+    expect(
+      () => new InterleavedSampler({ trainSampler: empty, config: { batchSize: 2, maxEpochs: 0 } }),
+    ).not.toThrow();
   });
 });

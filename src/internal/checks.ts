@@ -31,3 +31,45 @@ export function describe(value: unknown): string {
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
+
+/** Throws {@link ConfigError} unless `value` is a positive safe integer. */
+export function checkPositiveInt(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(`\`${what}\` must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws {@link ConfigError} unless `value` is a boolean. */
+export function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean')
+    throw new ConfigError(`\`${what}\` must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** Throws {@link ConfigError} unless `value` has a non-negative integer `length` (a dataset or sampler). */
+export function checkSized(value: unknown, what: string): { length: number } {
+  if (typeof value !== 'object' || value === null) {
+    throw new ConfigError(
+      `\`${what}\` must be a dataset (an object with a \`length\`), got ${describe(value)}`,
+    );
+  }
+  checkLength((value as { length?: unknown }).length, `${what}.length`);
+  return value as { length: number };
+}
+
+/** Copies index-like values into a Uint32Array, each checked to be an integer in [0, bound). */
+export function toIndexArray(values: ArrayLike<number>, what: string, bound = 0x100000000): Uint32Array {
+  if (typeof values !== 'object' || values === null || typeof values.length !== 'number') {
+    throw new ConfigError(`\`${what}\` must be an array of indices, got ${describe(values)}`);
+  }
+  const out = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= bound) {
+      throw new IndexError(`\`${what}[${i}]\` must be an integer in [0, ${bound}), got ${describe(v)}`);
+    }
+    out[i] = v as number;
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+import type { Sized } from '../dataset.ts';
+import { ConfigError } from '../errors.ts';
+import { checkBoolean, checkLength, checkPositiveInt, checkSized, describe } from '../internal/checks.ts';
+import { Random } from '../random.ts';
+import { IndexSampler } from './sampler.ts';
+
+/** Options of {@link DistributedSampler}. */
+export interface DistributedSamplerOptions {
+  /** Number of processes (ranks). */
+  numReplicas: number;
+  /** This process's rank, in [0, numReplicas). */
+  rank: number;
+  /** @default true */
+  shuffle?: boolean;
+  /** Must be the same on every rank. @default 0 */
+  seed?: number;
+  /** Drop the tail that does not divide evenly instead of padding. @default false */
+  dropLast?: boolean;
+}
+
+/**
+ * One rank's shard of a dataset, with torch's `DistributedSampler` semantics.
+ *
+ * Every rank computes the same order (a permutation from `new Random(seed, epoch)` if `shuffle`, else
+ * 0..n-1); without `dropLast` it is padded by repeating from its start to a multiple of `numReplicas`,
+ * with `dropLast` cut down to one; rank r takes every `numReplicas`-th index starting at r.
+ *
+ * @param data - the dataset (only its `length` is read)
+ * @param options - `numReplicas`, `rank`, `shuffle`, `seed`, `dropLast`
+ * @example
+ * ```ts
+ * const shard = new DistributedSampler(dataset, { numReplicas: 4, rank: 1, seed: 0 });
+ * shard.setEpoch(epoch); // a new shuffle each epoch, the same on every rank
+ * ```
+ */
+export class DistributedSampler extends IndexSampler {
+  readonly dataset: Sized;
+  readonly numReplicas: number;
+  readonly rank: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  /** Indices this rank yields per epoch. */
+  readonly length: number;
+  /** Indices all ranks yield together per epoch. */
+  readonly totalSize: number;
+  #cache: { epoch: number; order: Uint32Array } | undefined;
+
+  constructor(data: Sized, options: DistributedSamplerOptions) {
+    super();
+    this.dataset = checkSized(data, 'data');
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigError(
+        `\`options\` must be an object with \`numReplicas\` and \`rank\`, got ${describe(options)}`,
+      );
+    }
+    this.numReplicas = checkPositiveInt(options.numReplicas, 'numReplicas');
+    const rank = checkLength(options.rank, 'rank');
+    if (rank >= this.numReplicas) {
+      throw new ConfigError(
+        `\`rank\` must be in [0, numReplicas - 1] = [0, ${this.numReplicas - 1}], got ${rank}`,
+      );
+    }
+    this.rank = rank;
+    this.shuffle = checkBoolean(options.shuffle ?? true, 'shuffle');
+    this.seed = checkLength(options.seed ?? 0, 'seed');
+    this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
+    const n = data.length;
+    const R = this.numReplicas;
+    this.length = this.dropLast && n % R !== 0 ? Math.ceil((n - R) / R) : Math.ceil(n / R);
+    this.totalSize = this.length * R;
+  }
+
+  indices(): Uint32Array {
+    if (this.#cache?.epoch === this.epoch) return this.#cache.order;
+    const n = this.dataset.length;
+    const all = this.shuffle
+      ? new Random(this.seed, this.epoch).permutation(n)
+      : Uint32Array.from({ length: n }, (_, i) => i);
+    const out = new Uint32Array(this.length);
+    // Position p of the padded (or cut) order is all[p % n]: padding repeats the order from its start.
+    for (let i = 0, p = this.rank; i < out.length; i++, p += this.numReplicas) out[i] = all[p % n] as number;
+    this.#cache = { epoch: this.epoch, order: out };
+    return out;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Sized } from '../dataset.ts';
+import { ConfigError } from '../errors.ts';
+import { checkBoolean, checkLength, checkPositiveInt, checkSized } from '../internal/checks.ts';
+import { Random } from '../random.ts';
+import { IndexSampler } from './sampler.ts';
+
+/** Options of {@link RandomSampler}. */
+export interface RandomSamplerOptions {
+  /** @default 0 */
+  seed?: number;
+  /** Draw with replacement. @default false */
+  replacement?: boolean;
+  /** Indices per epoch. @default the dataset's length */
+  numSamples?: number;
+}
+
+/**
+ * Yields the dataset's indices in a seeded random order, a fresh one per epoch (torch's `RandomSampler`).
+ *
+ * Without replacement, epoch e is the permutation drawn by `new Random(seed, e, k)` for k = 0, 1, …,
+ * concatenated and cut to `numSamples` (so `numSamples` may exceed the length, as in torch); with
+ * replacement, `numSamples` uniform draws from `new Random(seed, e)`. The same seed and epoch always give
+ * the same order, which exact resume relies on.
+ *
+ * @param data - the dataset (only its `length` is read)
+ * @param options - `seed`, `replacement`, `numSamples`
+ * @example
+ * ```ts
+ * const s = new RandomSampler(dataset, { seed: 7 });
+ * s.setEpoch(3);
+ * const order = s.indices(); // epoch 3's permutation
+ * ```
+ */
+export class RandomSampler extends IndexSampler {
+  readonly dataset: Sized;
+  readonly seed: number;
+  readonly replacement: boolean;
+  readonly length: number;
+  #cache: { epoch: number; order: Uint32Array } | undefined;
+
+  constructor(data: Sized, options: RandomSamplerOptions = {}) {
+    super();
+    this.dataset = checkSized(data, 'data');
+    const { seed = 0, replacement = false } = options;
+    this.seed = checkLength(seed, 'seed');
+    this.replacement = checkBoolean(replacement, 'replacement');
+    this.length =
+      options.numSamples === undefined ? data.length : checkPositiveInt(options.numSamples, 'numSamples');
+    if (this.length > 0 && data.length === 0) {
+      throw new ConfigError(
+        `\`numSamples\` is ${this.length} but the dataset is empty: there is nothing to draw`,
+      );
+    }
+  }
+
+  indices(): Uint32Array {
+    if (this.#cache?.epoch === this.epoch) return this.#cache.order;
+    const n = this.dataset.length;
+    const out = new Uint32Array(this.length);
+    if (this.replacement) {
+      const r = new Random(this.seed, this.epoch);
+      for (let i = 0; i < out.length; i++) out[i] = r.int(n);
+    } else {
+      for (let start = 0, k = 0; start < out.length; start += n, k++) {
+        const perm = new Random(this.seed, this.epoch, k).permutation(n);
+        out.set(perm.subarray(0, Math.min(n, out.length - start)), start);
+      }
+    }
+    this.#cache = { epoch: this.epoch, order: out };
+    return out;
+  }
+}

@@ -1,0 +1,33 @@
+import type { Sized } from '../dataset.ts';
+import { checkSized } from '../internal/checks.ts';
+import { IndexSampler } from './sampler.ts';
+
+/**
+ * Yields 0, 1, …, n-1 in order, every epoch (torch's `SequentialSampler`).
+ *
+ * @param data - the dataset (only its `length` is read)
+ * @example
+ * ```ts
+ * [...new SequentialSampler(new ArrayDataset(['a', 'b', 'c']))]; // [0, 1, 2]
+ * ```
+ */
+export class SequentialSampler extends IndexSampler {
+  readonly dataset: Sized;
+  #order: Uint32Array | undefined;
+  constructor(data: Sized) {
+    super();
+    this.dataset = checkSized(data, 'data');
+  }
+  get length(): number {
+    return this.dataset.length;
+  }
+  /** 0..n-1, computed once: the same array every call. */
+  indices(): Uint32Array {
+    if (this.#order?.length !== this.dataset.length) {
+      const order = new Uint32Array(this.dataset.length);
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      this.#order = order;
+    }
+    return this.#order;
+  }
+}

@@ -1,0 +1,47 @@
+import type { Sized } from '../dataset.ts';
+import { checkLength, checkSized, toIndexArray } from '../internal/checks.ts';
+import { Random } from '../random.ts';
+import { IndexSampler } from './sampler.ts';
+
+/** Options of {@link SubsetRandomSampler}. */
+export interface SubsetRandomSamplerOptions {
+  /** @default 0 */
+  seed?: number;
+  /** The dataset the indices refer to; checks them, and lets {@link InterleavedSampler} use this sampler. */
+  dataset?: Sized;
+}
+
+/**
+ * Yields the given indices in a seeded random order, a fresh one per epoch (torch's `SubsetRandomSampler`).
+ *
+ * @param indices - the indices to draw from, each a non-negative integer (below `dataset.length` if given)
+ * @param options - `seed`, `dataset`
+ * @example
+ * ```ts
+ * const s = new SubsetRandomSampler([0, 2, 4, 6], { seed: 1 });
+ * [...s]; // the four indices, shuffled
+ * ```
+ */
+export class SubsetRandomSampler extends IndexSampler {
+  readonly dataset: Sized | undefined;
+  readonly seed: number;
+  readonly #subset: Uint32Array;
+  #cache: { epoch: number; order: Uint32Array } | undefined;
+
+  constructor(indices: ArrayLike<number>, options: SubsetRandomSamplerOptions = {}) {
+    super();
+    this.dataset = options.dataset === undefined ? undefined : checkSized(options.dataset, 'dataset');
+    this.seed = checkLength(options.seed ?? 0, 'seed');
+    this.#subset = toIndexArray(indices, 'indices', this.dataset?.length);
+  }
+  get length(): number {
+    return this.#subset.length;
+  }
+  indices(): Uint32Array {
+    if (this.#cache?.epoch === this.epoch) return this.#cache.order;
+    const order = this.#subset.slice();
+    new Random(this.seed, this.epoch).shuffle(order);
+    this.#cache = { epoch: this.epoch, order };
+    return order;
+  }
+}

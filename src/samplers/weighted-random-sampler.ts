@@ -1,0 +1,106 @@
+import type { Sized } from '../dataset.ts';
+import { ConfigError } from '../errors.ts';
+import { checkBoolean, checkLength, checkPositiveInt, checkSized, describe } from '../internal/checks.ts';
+import { Random } from '../random.ts';
+import { IndexSampler } from './sampler.ts';
+
+/** Options of {@link WeightedRandomSampler}. */
+export interface WeightedRandomSamplerOptions {
+  /** @default true */
+  replacement?: boolean;
+  /** @default 0 */
+  seed?: number;
+  /** The dataset the weights describe (one weight per item); lets {@link InterleavedSampler} use it. */
+  dataset?: Sized;
+}
+
+/**
+ * Draws indices 0..weights.length-1 with probability proportional to their weight (torch's
+ * `WeightedRandomSampler`), a fresh draw per epoch from `new Random(seed, epoch)`.
+ *
+ * With replacement: inverse-CDF sampling, a binary search in the cumulative weights per draw. Without:
+ * Efraimidis–Spirakis keys u^(1/w), the `numSamples` largest taken in order.
+ *
+ * @param weights - finite, non-negative, not all zero
+ * @param numSamples - indices per epoch
+ * @param options - `replacement`, `seed`, `dataset`
+ * @example
+ * ```ts
+ * const s = new WeightedRandomSampler([0.1, 0.9], 100, { seed: 3 }); // mostly 1s
+ * ```
+ */
+export class WeightedRandomSampler extends IndexSampler {
+  readonly dataset: Sized | undefined;
+  readonly length: number;
+  readonly replacement: boolean;
+  readonly seed: number;
+  readonly #weights: Float64Array;
+  readonly #cumulative: Float64Array;
+  #cache: { epoch: number; order: Uint32Array } | undefined;
+
+  constructor(weights: ArrayLike<number>, numSamples: number, options: WeightedRandomSamplerOptions = {}) {
+    super();
+    if (typeof weights !== 'object' || weights === null || typeof weights.length !== 'number') {
+      throw new ConfigError(`\`weights\` must be an array of numbers, got ${describe(weights)}`);
+    }
+    this.length = checkPositiveInt(numSamples, 'numSamples');
+    this.replacement = checkBoolean(options.replacement ?? true, 'replacement');
+    this.seed = checkLength(options.seed ?? 0, 'seed');
+    this.dataset = options.dataset === undefined ? undefined : checkSized(options.dataset, 'dataset');
+    if (this.dataset !== undefined && this.dataset.length !== weights.length) {
+      throw new ConfigError(
+        `\`weights\` must have one weight per dataset item (${this.dataset.length}), got ${weights.length}`,
+      );
+    }
+    this.#weights = Float64Array.from(weights);
+    this.#cumulative = new Float64Array(weights.length);
+    let total = 0;
+    let positive = 0;
+    this.#weights.forEach((w, i) => {
+      if (!Number.isFinite(w) || w < 0) {
+        throw new ConfigError(
+          `\`weights[${i}]\` must be a finite non-negative number, got ${describe(weights[i])}`,
+        );
+      }
+      if (w > 0) positive++;
+      total += w;
+      this.#cumulative[i] = total;
+    });
+    if (total === 0) throw new ConfigError('`weights` must not all be zero');
+    if (!this.replacement && this.length > positive) {
+      throw new ConfigError(
+        `\`numSamples\` must be at most the number of positive weights (${positive}) without replacement, got ${this.length}`,
+      );
+    }
+  }
+
+  indices(): Uint32Array {
+    if (this.#cache?.epoch === this.epoch) return this.#cache.order;
+    const r = new Random(this.seed, this.epoch);
+    const out = new Uint32Array(this.length);
+    const cum = this.#cumulative;
+    const total = cum[cum.length - 1] as number;
+    if (this.replacement) {
+      for (let i = 0; i < out.length; i++) {
+        const x = r.next() * total;
+        let lo = 0;
+        let hi = cum.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if ((cum[mid] as number) > x) hi = mid;
+          else lo = mid + 1;
+        }
+        out[i] = lo;
+      }
+    } else {
+      const keys = Array.from(this.#weights, (w, i) => ({
+        i,
+        key: w > 0 ? Math.log(1 - r.next()) / w : -Infinity,
+      }));
+      keys.sort((a, b) => b.key - a.key || a.i - b.i);
+      for (let i = 0; i < out.length; i++) out[i] = (keys[i] as { i: number }).i;
+    }
+    this.#cache = { epoch: this.epoch, order: out };
+    return out;
+  }
+}
