@@ -67,7 +67,7 @@ export class DistributedSampler extends IndexSampler {
     this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
     const n = data.length;
     const R = this.numReplicas;
-    this.length = this.dropLast && n % R !== 0 ? Math.ceil((n - R) / R) : Math.ceil(n / R);
+    this.length = this.dropLast && n % R !== 0 ? Math.max(0, Math.ceil((n - R) / R)) : Math.ceil(n / R);
     this.totalSize = this.length * R;
   }
 

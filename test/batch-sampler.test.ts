@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BatchSampler, ConfigError, RandomSampler, SequentialSampler } from '../src/index.ts';
+
+const data = (length: number) => ({ length, get: (i: number) => i });
+
+describe('BatchSampler', () => {
+  it('groups indices into owned batches', () => {
+    const b = new BatchSampler(new SequentialSampler(data(10)), { batchSize: 4 });
+    const batches = [...b];
+    expect(batches.map((x) => [...x])).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
+    expect(b.length).toBe(3);
+    batches[0]?.fill(99);
+    expect([...b][0]).toEqual(new Uint32Array([0, 1, 2, 3]));
+  });
+
+  it('concatenates to the sampler order, with torch lengths', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 50 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.boolean(),
+        (n, batchSize, dropLast) => {
+          const sampler = new RandomSampler(data(n), { seed: 1 });
+          const b = new BatchSampler(sampler, { batchSize, dropLast });
+          const batches = [...b];
+          expect(batches.length).toBe(b.length);
+          const flat = batches.flatMap((x) => [...x]);
+          const keep = dropLast ? n - (n % batchSize) : n;
+          expect(flat).toEqual([...sampler].slice(0, keep));
+        },
+      ),
+    );
+  });
+
+  it('forwards setEpoch and reads foreign samplers through their iterator', () => {
+    const foreign = {
+      length: 3,
+      *[Symbol.iterator]() {
+        yield* [2, 1, 0];
+      },
+    };
+    expect([...new BatchSampler(foreign, { batchSize: 2 })].map((x) => [...x])).toEqual([[2, 1], [0]]);
+    const s = new RandomSampler(data(5), { seed: 2 });
+    const b = new BatchSampler(s, { batchSize: 5 });
+    b.setEpoch(3);
+    expect([...b][0]).toEqual(s.indices());
+  });
+
+  it('validates', () => {
+    const s = new SequentialSampler(data(2));
+    expect(() => new BatchSampler(s, { batchSize: 0 })).toThrow(
+      new ConfigError('`batchSize` must be a positive integer, got 0'),
+    );
+    expect(() => new BatchSampler(s, { batchSize: 1, dropLast: 1 as never })).toThrow(
+      '`dropLast` must be a boolean, got 1',
+    );
+    expect(() => new BatchSampler(null as never, { batchSize: 1 })).toThrow('`sampler` must be a sampler');
+    const bad = {
+      length: 1,
+      *[Symbol.iterator]() {
+        yield -1;
+      },
+    };
+    expect(() => [...new BatchSampler(bad, { batchSize: 1 })]).toThrow(
+      '`sampler` yielded -1, which is not an index (an integer in [0, 2^32))',
+    );
+  });
+});
