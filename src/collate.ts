@@ -1,3 +1,4 @@
+import type { ConcatItem } from './dataset.ts';
 import { CollateError } from './errors.ts';
 
 /** A collate function (torch's `collate_fn`): a batch of items to one batch value. */
@@ -239,4 +240,38 @@ export function collectTransferables(value: unknown): ArrayBuffer[] {
   };
   walk(value);
   return [...found];
+}
+
+/** The parts of every collate made by {@link routeCollate}, so that workers can rebuild it from them. */
+export const routes = new WeakMap<object, readonly Collate[]>();
+
+/**
+ * A collate for concatenated datasets: a batch of {@link ConcatItem}s goes to its own dataset's collate.
+ *
+ * @param collates - one collate per dataset, `undefined` for {@link defaultCollate}
+ * @example
+ * ```ts
+ * const collate = routeCollate([undefined, (items) => items.length]);
+ * collate([{ dataset: 1, index: 0, item: 'x' }]); // 1
+ * ```
+ */
+export function routeCollate(collates: readonly (Collate | undefined)[]): Collate<ConcatItem<unknown>> {
+  const fns = collates.map((c) => c ?? defaultCollate);
+  const route: Collate<ConcatItem<unknown>> = (batch) => {
+    const first = batch[0];
+    if (first === undefined) throw new CollateError('cannot collate an empty batch');
+    const items = batch.map((b, i) => {
+      if (b.dataset !== first.dataset) {
+        throw new CollateError(
+          `a batch mixes datasets: item 0 is from dataset ${first.dataset}, item ${i} from dataset ${b.dataset}`,
+        );
+      }
+      return b.item;
+    });
+    const fn = fns[first.dataset];
+    if (fn === undefined) throw new CollateError(`no collate for dataset ${first.dataset}`);
+    return fn(items);
+  };
+  routes.set(route, fns);
+  return route;
 }

@@ -1,5 +1,6 @@
 import { ConfigError, IndexError } from './errors.ts';
 import { checkIndex, checkLength, describe, isPromiseLike } from './internal/checks.ts';
+import type { SampleContext } from './worker-info.ts';
 
 /**
  * The dataset contract: a length and an item by index, synchronously or as a promise.
@@ -14,8 +15,11 @@ import { checkIndex, checkLength, describe, isPromiseLike } from './internal/che
 export interface Dataset<T> {
   /** Number of items. */
   readonly length: number;
-  /** The item at `index` (0 ≤ index < length). May return a promise. */
-  get(index: number): T | Promise<T>;
+  /**
+   * The item at `index` (0 ≤ index < length). May return a promise. Loaders pass a `context` whose
+   * `random()` makes augmentations depend only on (seed, epoch, index), not on the worker.
+   */
+  get(index: number, context?: SampleContext): T | Promise<T>;
 }
 
 /** Anything with a length: what samplers need to know of the data they index. */
@@ -81,9 +85,9 @@ export class Subset<T> implements Dataset<T> {
   get length(): number {
     return this.indices.length;
   }
-  get(index: number): T | Promise<T> {
+  get(index: number, context?: SampleContext): T | Promise<T> {
     checkIndex(index, this.indices.length, 'subset');
-    return this.dataset.get(this.indices[index] as number);
+    return this.dataset.get(this.indices[index] as number, context);
   }
 }
 
@@ -137,9 +141,9 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     while (index >= (this.offsets[k + 1] as number)) k++;
     return { dataset: k, index: index - (this.offsets[k] as number) };
   }
-  get(index: number): ConcatItem<T> | Promise<ConcatItem<T>> {
+  get(index: number, context?: SampleContext): ConcatItem<T> | Promise<ConcatItem<T>> {
     const where = this.locate(index);
-    const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index);
+    const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);
     if (isPromiseLike(item)) return Promise.resolve(item).then((v) => ({ ...where, item: v }));
     return { ...where, item };
   }

@@ -61,3 +61,72 @@ export class IndexError extends WeftError {
 export class CollateError extends WeftError {
   override name = 'CollateError';
 }
+
+/**
+ * Loading a batch failed inside a worker: a dataset's `get`, the collate function, or sending the batch
+ * back. The message names the sample, its dataset, the batch and the worker; `cause` is the original error
+ * rebuilt from its name, message and stack (errors cross threads as plain data).
+ *
+ * @param message - names where the failure happened
+ * @param where - the worker, batch, sample index and source dataset involved
+ * @param options - `cause` is the original error
+ * @example
+ * ```ts
+ * try { for await (const b of loader) train(b); } catch (e) { if (e instanceof WorkerError) console.error(e.cause); }
+ * ```
+ */
+export class WorkerError extends WeftError {
+  override name = 'WorkerError';
+  /** Id of the worker (0 ≤ id < numWorkers). */
+  readonly worker: number;
+  /** Number of the batch in the iteration (from 0), or `undefined` for a failure at start-up. */
+  readonly batch: number | undefined;
+  /** Index of the sample whose `get` failed, or `undefined` when collate or start-up failed. */
+  readonly index: number | undefined;
+  /** Position of the source dataset (a {@link ConcatDataset}'s `locate(index).dataset`), if known. */
+  readonly dataset: number | undefined;
+  constructor(
+    message: string,
+    where: { worker: number; batch?: number; index?: number; dataset?: number },
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.worker = where.worker;
+    this.batch = where.batch;
+    this.index = where.index;
+    this.dataset = where.dataset;
+  }
+}
+
+/**
+ * A worker exited unexpectedly more often than the loader's restart limit allows.
+ *
+ * @param message - names the worker, its exit code and the batches it was loading
+ * @example
+ * ```ts
+ * // WorkerCrashError: worker 1 exited with code 3 while loading batches 4, 6; gave up after 3 restarts
+ * ```
+ */
+export class WorkerCrashError extends WeftError {
+  override name = 'WorkerCrashError';
+}
+
+/**
+ * A batch did not arrive within the loader's `timeout`.
+ *
+ * @param message - names the late batch and the timeout
+ * @param batch - number of the late batch in the iteration (from 0)
+ * @example
+ * ```ts
+ * // LoaderTimeoutError: batch 3 did not arrive within 5000 ms (worker 1)
+ * ```
+ */
+export class LoaderTimeoutError extends WeftError {
+  override name = 'LoaderTimeoutError';
+  /** Number of the late batch in the iteration (from 0). */
+  readonly batch: number;
+  constructor(message: string, batch: number, options?: ErrorOptions) {
+    super(message, options);
+    this.batch = batch;
+  }
+}

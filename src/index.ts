@@ -1,10 +1,20 @@
 export type { BatchSamplerOptions } from './batch-sampler.ts';
 export { BatchSampler } from './batch-sampler.ts';
 export type { Collate, Tensor, TypedArray } from './collate.ts';
-export { collectTransferables, defaultCollate } from './collate.ts';
+export { collectTransferables, defaultCollate, routeCollate } from './collate.ts';
+export type { BatchSamplerLike, DataLoaderOptions } from './data-loader.ts';
+export { DataLoader } from './data-loader.ts';
 export type { ConcatItem, Dataset, ItemOf, Sized } from './dataset.ts';
 export { ArrayDataset, ConcatDataset, Subset } from './dataset.ts';
-export { CollateError, ConfigError, IndexError, WeftError } from './errors.ts';
+export {
+  CollateError,
+  ConfigError,
+  IndexError,
+  LoaderTimeoutError,
+  WeftError,
+  WorkerCrashError,
+  WorkerError,
+} from './errors.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
@@ -15,6 +25,8 @@ export {
   SamplerIntervalConfig,
   samplerIntervalConfigSchema,
 } from './interleaved-config.ts';
+export type { InterleavedBatch, InterleavedLoaderOptions } from './interleaved-loader.ts';
+export { InterleavedLoader } from './interleaved-loader.ts';
 export type {
   CallbackIndexBatch,
   CallbackPlan,
@@ -23,9 +35,10 @@ export type {
   InterleavedSamplerInit,
   Plan,
   Position,
+  ResumeState,
   TrainIndexBatch,
 } from './interleaved-sampler.ts';
-export { InterleavedSampler, routeCollate } from './interleaved-sampler.ts';
+export { InterleavedSampler } from './interleaved-sampler.ts';
 export { formatPlan } from './plan.ts';
 export type { Shuffleable } from './random.ts';
 export { Random } from './random.ts';
@@ -40,3 +53,6 @@ export type { SubsetRandomSamplerOptions } from './samplers/subset-random-sample
 export { SubsetRandomSampler } from './samplers/subset-random-sampler.ts';
 export type { WeightedRandomSamplerOptions } from './samplers/weighted-random-sampler.ts';
 export { WeightedRandomSampler } from './samplers/weighted-random-sampler.ts';
+export type { SampleContext, WorkerInfo } from './worker-info.ts';
+export { getWorkerInfo } from './worker-info.ts';
+export { fromModule } from './worker-ref.ts';

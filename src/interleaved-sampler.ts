@@ -1,12 +1,13 @@
-import { type Collate, defaultCollate } from './collate.ts';
+import { type Collate, routeCollate } from './collate.ts';
 import { ConcatDataset, type ConcatItem, type Dataset } from './dataset.ts';
-import { CollateError, ConfigError } from './errors.ts';
+import { ConfigError } from './errors.ts';
 import {
   InterleavedSamplerConfig,
   type InterleavedSamplerOptions,
   SamplerIntervalConfig,
   type SamplerIntervalOptions,
 } from './interleaved-config.ts';
+import { InterleavedLoader, type InterleavedLoaderOptions } from './interleaved-loader.ts';
 import { describe } from './internal/checks.ts';
 import { epochIndices } from './internal/indices.ts';
 import type { Sampler } from './samplers/sampler.ts';
@@ -31,6 +32,8 @@ export interface TrainIndexBatch {
   readonly position: Position;
   /** Whether this update closed an epoch. */
   readonly endsEpoch: boolean;
+  /** Names of the callbacks whose passes follow this update, in order (those with at least one batch). */
+  readonly passesAfter: readonly string[];
 }
 
 /** A batch of a callback's pass. */
@@ -70,6 +73,8 @@ export interface InterleavedSamplerInit {
   trainCollate?: Collate;
   /** The callback datasets and when to pass over them. @default [] */
   callbackSamplers?: readonly (SamplerIntervalConfig | SamplerIntervalOptions)[];
+  /** Names of callbacks whose passes run first, before training resumes; see {@link ResumeState}. @default [] */
+  replay?: readonly string[];
 }
 
 /** The batch sampler of an {@link InterleavedSampler}: an iterable of tagged index batches. */
@@ -111,8 +116,24 @@ export interface Plan {
 }
 
 type Step =
-  | { kind: 'train'; epoch: number; from: number; to: number; position: Position; endsEpoch: boolean }
+  | {
+      kind: 'train';
+      epoch: number;
+      from: number;
+      to: number;
+      position: Position;
+      endsEpoch: boolean;
+      passesAfter: readonly string[];
+    }
   | { kind: 'pass'; callback: number; pass: number; afterUpdate: number | undefined };
+
+/**
+ * A point to resume a run from: a position after an update, and the callback passes that followed that
+ * update but had not finished when it was saved (they run again, whole, before training goes on).
+ */
+export interface ResumeState extends Position {
+  readonly replay?: readonly string[];
+}
 
 interface Shape {
   /** Effective main batch size. */
@@ -168,6 +189,8 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   readonly #shape: Shape;
   readonly #start: Position;
   readonly #names: readonly string[];
+  readonly #replay: readonly number[];
+  readonly #init: InterleavedSamplerInit;
 
   constructor(init: InterleavedSamplerInit) {
     if (typeof init !== 'object' || init === null) {
@@ -211,6 +234,18 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     if (dup !== undefined)
       throw new ConfigError(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
 
+    const replay = (init.replay ?? []).map((name) => {
+      const k = names.indexOf(name);
+      if (k < 0) {
+        throw new ConfigError(
+          `\`replay\` names an unknown callback, got ${JSON.stringify(name)}; callbacks are ${JSON.stringify(names)}`,
+        );
+      }
+      return k;
+    });
+
+    this.#init = init;
+    this.#replay = replay;
     this.config = config;
     this.mainSampler = trainSampler;
     this.extraSamplers = Object.freeze(callbacks);
@@ -278,6 +313,46 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     return { epoch: 0, update: 0, sample: 0 };
   }
 
+  /**
+   * The same sampler, started from a saved {@link ResumeState} instead of its configured start.
+   *
+   * @param state - a position after an update (from a batch's `position` or a loader's `state()`)
+   * @example
+   * ```ts
+   * const resumed = sampler.resumeFrom(JSON.parse(readFileSync('checkpoint.json', 'utf8')));
+   * ```
+   */
+  resumeFrom(state: ResumeState): InterleavedSampler {
+    if (typeof state !== 'object' || state === null) {
+      throw new ConfigError(`\`state\` must be a position { epoch, update, sample }, got ${describe(state)}`);
+    }
+    const { startEpoch: _e, startUpdate: _u, startSample: _s, ...rest } = { ...this.config };
+    const config = new InterleavedSamplerConfig({ ...rest, startUpdate: state.update });
+    const sampler = new InterleavedSampler({ ...this.#init, config, replay: state.replay ?? [] });
+    const start = sampler.start;
+    if (start.epoch !== state.epoch || start.sample !== state.sample) {
+      throw new ConfigError(
+        `\`state\` does not fit this sampler: update ${describe(state.update)} is at epoch ${start.epoch}, sample ${start.sample} here, but the state says epoch ${describe(state.epoch)}, sample ${describe(state.sample)} (did the batch size or the dataset change?)`,
+      );
+    }
+    return sampler;
+  }
+
+  /**
+   * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
+   * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
+   * counterpart, see `DataLoader`).
+   *
+   * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, …
+   * @example
+   * ```ts
+   * const loader = sampler.getDataLoader({ numWorkers: 2 });
+   * ```
+   */
+  getDataLoader<B = unknown>(options: InterleavedLoaderOptions = {}): InterleavedLoader<B> {
+    return new InterleavedLoader<B>(this, options);
+  }
+
   /** Yields the stream as `[globalIndex, endsBatch]` pairs, as the spec describes it. */
   *[Symbol.iterator](): Iterator<[index: number, endsBatch: boolean]> {
     for (const { indices } of this.batches()) {
@@ -308,15 +383,9 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
         order = epochIndices(this.mainSampler, mainLength, '`trainSampler`');
         orderEpoch = step.epoch;
       }
-      const { epoch, position, endsEpoch } = step;
-      yield {
-        source: 'train',
-        dataset: 0,
-        indices: order.slice(step.from, step.to),
-        epoch,
-        position,
-        endsEpoch,
-      };
+      const { epoch, position, endsEpoch, passesAfter } = step;
+      const indices = order.slice(step.from, step.to);
+      yield { source: 'train', dataset: 0, indices, epoch, position, endsEpoch, passesAfter };
     }
   }
 
@@ -385,6 +454,14 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     }
     const { B, E } = this.#shape;
     let { epoch, update, sample } = this.#start;
+    for (const k of this.#replay) {
+      yield {
+        kind: 'pass',
+        callback: k,
+        pass: this.#passNumber(k, epoch, update, sample),
+        afterUpdate: update,
+      };
+    }
     if (this.#limitReached(epoch, update, sample)) return;
     let sampleAtLastUpdate = sample;
     let from = sample - epoch * E;
@@ -396,10 +473,22 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
         update++;
         const endsEpoch = to === E;
         if (endsEpoch) epoch++;
-        yield { kind: 'train', epoch: batchEpoch, from, to, position: { epoch, update, sample }, endsEpoch };
+        const due: number[] = [];
         for (let k = 0; k < this.extraSamplers.length; k++) {
-          const pass = this.#due(k, endsEpoch, epoch, update, sampleAtLastUpdate, sample);
-          if (pass >= 0) yield { kind: 'pass', callback: k, pass, afterUpdate: update };
+          if (this.#due(k, endsEpoch, epoch, update, sampleAtLastUpdate, sample)) due.push(k);
+        }
+        const passesAfter = due
+          .filter((k) => this.extraSamplers[k]?.sampler.length)
+          .map((k) => this.#names[k] as string);
+        const position = { epoch, update, sample };
+        yield { kind: 'train', epoch: batchEpoch, from, to, position, endsEpoch, passesAfter };
+        for (const k of due) {
+          yield {
+            kind: 'pass',
+            callback: k,
+            pass: this.#passNumber(k, epoch, update, sample),
+            afterUpdate: update,
+          };
         }
         sampleAtLastUpdate = sample;
         if (this.#limitReached(epoch, update, sample)) return;
@@ -418,15 +507,28 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     );
   }
 
-  /** The pass number if callback `k` is due after this update, else -1. */
-  #due(k: number, endsEpoch: boolean, epoch: number, update: number, before: number, sample: number): number {
+  /** Whether callback `k` is due after an update that moved the sample count from `before` to `sample`. */
+  #due(
+    k: number,
+    endsEpoch: boolean,
+    epoch: number,
+    update: number,
+    before: number,
+    sample: number,
+  ): boolean {
     const c = this.extraSamplers[k] as SamplerIntervalConfig;
-    if (c.everyNEpochs !== undefined)
-      return endsEpoch && epoch % c.everyNEpochs === 0 ? epoch / c.everyNEpochs : -1;
-    if (c.everyNUpdates !== undefined) return update % c.everyNUpdates === 0 ? update / c.everyNUpdates : -1;
+    if (c.everyNEpochs !== undefined) return endsEpoch && epoch % c.everyNEpochs === 0;
+    if (c.everyNUpdates !== undefined) return update % c.everyNUpdates === 0;
     const n = c.everyNSamples as number;
-    const now = Math.floor(sample / n);
-    return Math.floor(before / n) < now ? now : -1;
+    return Math.floor(before / n) < Math.floor(sample / n);
+  }
+
+  /** The interval number of callback `k` at a position (see {@link CallbackIndexBatch.pass}). */
+  #passNumber(k: number, epoch: number, update: number, sample: number): number {
+    const c = this.extraSamplers[k] as SamplerIntervalConfig;
+    if (c.everyNEpochs !== undefined) return Math.floor(epoch / c.everyNEpochs);
+    if (c.everyNUpdates !== undefined) return Math.floor(update / c.everyNUpdates);
+    return Math.floor(sample / (c.everyNSamples as number));
   }
 
   *#pass(
@@ -477,33 +579,4 @@ function datasetOf(sampler: Sampler, what: string): Dataset<unknown> {
     );
   }
   return dataset;
-}
-
-/**
- * A collate for concatenated datasets: a batch of {@link ConcatItem}s goes to its own dataset's collate.
- *
- * @param collates - one collate per dataset, `undefined` for {@link defaultCollate}
- * @example
- * ```ts
- * const collate = routeCollate([undefined, (items) => items.length]);
- * collate([{ dataset: 1, index: 0, item: 'x' }]); // 1
- * ```
- */
-export function routeCollate(collates: readonly (Collate | undefined)[]): Collate<ConcatItem<unknown>> {
-  const fns = collates.map((c) => c ?? defaultCollate);
-  return (batch) => {
-    const first = batch[0];
-    if (first === undefined) throw new CollateError('cannot collate an empty batch');
-    const items = batch.map((b, i) => {
-      if (b.dataset !== first.dataset) {
-        throw new CollateError(
-          `a batch mixes datasets: item 0 is from dataset ${first.dataset}, item ${i} from dataset ${b.dataset}`,
-        );
-      }
-      return b.item;
-    });
-    const fn = fns[first.dataset];
-    if (fn === undefined) throw new CollateError(`no collate for dataset ${first.dataset}`);
-    return fn(items);
-  };
 }

@@ -1,0 +1,180 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultCollate } from '../src/collate.ts';
+import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
+import { ArrayDataset, ConcatDataset, type Dataset } from '../src/dataset.ts';
+import { LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/errors.ts';
+import { LoaderEngine } from '../src/internal/engine.ts';
+import { withRecipe } from '../src/internal/worker-ref.ts';
+import type { WorkerInfo } from '../src/worker-info.ts';
+import { fromModule } from '../src/worker-ref.ts';
+import { url } from './fixtures/loader-datasets.ts';
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+const load = <T extends object>(name: string, options?: unknown) => fromModule<T>(url, name, options);
+const marker = (): string => join(mkdtempSync(join(tmpdir(), 'weft-')), 'crashed');
+
+async function epoch<T, B>(options: DataLoaderOptions<T, B>): Promise<unknown[]> {
+  await using loader = new DataLoader(options);
+  const out: unknown[] = [];
+  for await (const batch of loader) out.push(Array.from(batch as Float64Array));
+  return out;
+}
+
+/** The rejection of `promise`, which must reject. */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('worker faults', () => {
+  it('reports a dataset error with its dataset, index and worker, the original as cause', async () => {
+    const failing = await load<Dataset<number>>('failing', { n: 4, failAt: 2 });
+    const dataset = new ConcatDataset([new ArrayDataset(range(5)), failing]);
+    const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 2 }));
+    expect(error).toBeInstanceOf(WorkerError);
+    expect(error.message).toMatch(
+      /^worker [01] failed to load index 7 of dataset 1 \(batch 3\): TypeError: cannot decode item 2$/,
+    );
+    expect(error).toMatchObject({ index: 7, dataset: 1, batch: 3 });
+    const cause = error.cause as Error;
+    expect(cause).toMatchObject({ name: 'TypeError', message: 'cannot decode item 2' });
+    expect(cause.stack).toContain('loader-datasets.ts');
+  });
+
+  it('yields the batches before a failure, then rejects, in stream order', async () => {
+    const dataset = await load<Dataset<number>>('failing', { n: 12, failAt: 9 });
+    const seen: number[][] = [];
+    const error = await rejection(
+      (async () => {
+        await using loader = new DataLoader({ dataset, batchSize: 2, numWorkers: 2, inOrder: true });
+        for await (const b of loader) seen.push(Array.from(b as Float64Array));
+      })(),
+    );
+    expect(seen).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [6, 7],
+    ]);
+    expect(error.message).toMatch(/failed to load index 9 \(batch 4\)/);
+  });
+
+  it('reports a collate error', async () => {
+    const collate = await load<(items: number[]) => never>('badCollate');
+    const error = await rejection(
+      epoch({ dataset: new ArrayDataset(range(4)), batchSize: 2, collate, numWorkers: 1 }),
+    );
+    expect(error).toBeInstanceOf(WorkerError);
+    expect(error.message).toBe('worker 0 failed to collate batch 0: Error: shapes differ');
+    expect((error.cause as Error).message).toBe('shapes differ');
+  });
+
+  it.each(['exit', 'throw'] as const)(
+    'replaces a worker that dies (%s) and reloads its batches',
+    async (how) => {
+      const dataset = await load<Dataset<number>>('crashing', { n: 12, crashAt: 5, how, marker: marker() });
+      expect(await epoch({ dataset, batchSize: 2, numWorkers: 2 })).toEqual([
+        [0, 1],
+        [2, 3],
+        [4, 5],
+        [6, 7],
+        [8, 9],
+        [10, 11],
+      ]);
+    },
+  );
+
+  it('gives up on a worker that keeps dying', async () => {
+    const dataset = await load<Dataset<number>>('crashing', { n: 8, crashAt: 3, how: 'exit' });
+    const error = await rejection(
+      epoch({ dataset, batchSize: 2, numWorkers: 2, prefetchFactor: 1, maxWorkerRestarts: 2 }),
+    );
+    expect(error).toBeInstanceOf(WorkerCrashError);
+    expect(error.message).toMatch(
+      /^worker [01] exited with code 3 while loading batch 1; gave up after 2 restarts \(maxWorkerRestarts\)$/,
+    );
+  });
+
+  it('names an uncaught exception that kills a worker', async () => {
+    const dataset = await load<Dataset<number>>('crashing', { n: 4, crashAt: 0, how: 'throw' });
+    const error = await rejection(
+      epoch({ dataset, batchSize: 2, numWorkers: 1, prefetchFactor: 1, maxWorkerRestarts: 0 }),
+    );
+    expect(error.message).toBe(
+      'worker 0 crashed (RangeError: uncaught in worker) while loading batch 0; gave up after 0 restarts (maxWorkerRestarts)',
+    );
+    expect((error.cause as Error).message).toBe('uncaught in worker');
+  });
+
+  it('times out on a late batch, naming it', async () => {
+    const dataset = await load<Dataset<number>>('blocking', { n: 8, blockAt: 5 });
+    const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 2, timeout: 200 }));
+    expect(error).toBeInstanceOf(LoaderTimeoutError);
+    expect(error.message).toMatch(/^batch 2 did not arrive within 200 ms \(worker [01]\)$/);
+    expect((error as LoaderTimeoutError).batch).toBe(2);
+  });
+
+  it('reports a worker that fails at start-up once, without restarting it', async () => {
+    const dataset = await load<Dataset<number>>('failsInWorker', { n: 4 });
+    const error = await rejection(epoch({ dataset, numWorkers: 2 }));
+    expect(error).toBeInstanceOf(WorkerError);
+    expect(error.message).toMatch(/^worker [01] failed to start: Error: no such file: \/data\/train.bin$/);
+  });
+
+  it('reports a failing workerInit and a missing module at start-up', async () => {
+    const workerInit = await load<(info: WorkerInfo) => void>('badInit');
+    const dataset = new ArrayDataset(range(4));
+    expect((await rejection(epoch({ dataset, numWorkers: 1, workerInit }))).message).toBe(
+      'worker 0 failed to start: Error: init failed in worker 0',
+    );
+    const gone = withRecipe(
+      { length: 4, get: (i: number) => i },
+      { url: new URL('./gone.ts', url).href, name: 'x', args: [] },
+    );
+    const error = await rejection(epoch({ dataset: gone, numWorkers: 1 }));
+    expect(error.message).toMatch(/^worker 0 failed to start: Error: Cannot find module/);
+  });
+
+  it('terminates the workers on abort and rejects with the reason', async () => {
+    const controller = new AbortController();
+    const dataset = await load<Dataset<number>>('blocking', { n: 8, blockAt: 5 });
+    const engine = new LoaderEngine<number, unknown>({
+      dataset,
+      collate: defaultCollate,
+      numWorkers: 2,
+      signal: controller.signal,
+    });
+    const batches = range(4).map((k) => ({ indices: Uint32Array.of(k * 2, k * 2 + 1), epoch: 0, tag: k }));
+    const reason = new Error('stop');
+    const it = engine.run(batches);
+    expect((await it.next()).value?.tag).toBe(0);
+    expect((await it.next()).value?.tag).toBe(1);
+    const waiting = it.next(); // batch 2 holds index 5, which never arrives
+    controller.abort(reason);
+    expect(await rejection(waiting)).toBe(reason);
+    expect(engine.liveWorkers).toBe(0);
+    await expect(rejection(epoch({ dataset, numWorkers: 1, signal: controller.signal }))).resolves.toBe(
+      reason,
+    );
+  });
+
+  it('terminates the workers when the iteration is returned early', async () => {
+    const engine = new LoaderEngine<number, unknown>({
+      dataset: new ArrayDataset(range(8)),
+      collate: defaultCollate,
+      numWorkers: 2,
+      persistentWorkers: false,
+    });
+    const it = engine.run(range(4).map((k) => ({ indices: Uint32Array.of(k), epoch: 0, tag: k })));
+    expect((await it.next()).value?.tag).toBe(0);
+    await it.return();
+    expect(engine.liveWorkers).toBe(0);
+  });
+});

@@ -1,0 +1,255 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { type Collate, defaultCollate } from '../src/collate.ts';
+import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
+import { ArrayDataset, ConcatDataset, type Dataset, Subset } from '../src/dataset.ts';
+import { ConfigError } from '../src/errors.ts';
+import { LoaderEngine } from '../src/internal/engine.ts';
+import type { WorkerInfo } from '../src/worker-info.ts';
+import { fromModule } from '../src/worker-ref.ts';
+import { url } from './fixtures/loader-datasets.ts';
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+const load = <T extends object>(name: string, options?: unknown) => fromModule<T>(url, name, options);
+
+async function collect<B>(loader: AsyncIterable<B>): Promise<B[]> {
+  const out: B[] = [];
+  for await (const batch of loader) out.push(batch);
+  return out;
+}
+
+async function epoch<T, B>(options: DataLoaderOptions<T, B>): Promise<B[]> {
+  await using loader = new DataLoader(options);
+  return await collect(loader);
+}
+
+const asLists = (batches: unknown[]): number[][] => batches.map((b) => Array.from(b as Float64Array));
+
+describe('DataLoader with workers', () => {
+  it('yields the same batches as in-process, in order', async () => {
+    const dataset = new ArrayDataset(range(23));
+    const expected = asLists(await epoch({ dataset, batchSize: 4 }));
+    expect(asLists(await epoch({ dataset, batchSize: 4, numWorkers: 2 }))).toEqual(expected);
+    expect(asLists(await epoch({ dataset, batchSize: 4, numWorkers: 3, prefetchFactor: 1 }))).toEqual(
+      expected,
+    );
+  });
+
+  it('spreads batches over the workers, which know who they are', async () => {
+    const dataset = await load<Dataset<{ index: number; worker: number }>>('whoLoads', { n: 16 });
+    const batches = (await epoch({ dataset, batchSize: 2, numWorkers: 2 })) as {
+      index: Float64Array;
+      worker: Float64Array;
+    }[];
+    expect(batches.flatMap((b) => Array.from(b.index))).toEqual(range(16));
+    expect(new Set(batches.flatMap((b) => Array.from(b.worker)))).toEqual(new Set([0, 1]));
+  });
+
+  it('gives identical batches for 0, 1, 2 and 4 workers with random augmentation', async () => {
+    const dataset = await load<Dataset<Float32Array>>('augmented', { n: 40, dim: 3 });
+    const run = async (numWorkers: number) => {
+      await using loader = new DataLoader({ dataset, batchSize: 6, shuffle: true, seed: 3, numWorkers });
+      const epochs = [await collect(loader), await collect(loader)];
+      return epochs.map((batches) => batches.map((b) => Array.from((b as { data: Float32Array }).data)));
+    };
+    const inProcess = await run(0);
+    expect(inProcess[0]).not.toEqual(inProcess[1]);
+    for (const n of [1, 2, 4]) expect(await run(n)).toEqual(inProcess);
+  });
+
+  it('yields batches as they are ready with inOrder: false', async () => {
+    const gate = new SharedArrayBuffer(4);
+    const dataset = await load<Dataset<number>>('gated', { n: 6, gateAt: 0, gate });
+    await using loader = new DataLoader({ dataset, numWorkers: 2, prefetchFactor: 1, inOrder: false });
+    const seen: number[] = [];
+    for await (const batch of loader) {
+      seen.push((batch as Float64Array)[0] as number);
+      // Batch 0 waits in its worker until the first batch to arrive has been yielded.
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+    }
+    expect(seen[0]).not.toBe(0);
+    expect([...seen].sort()).toEqual(range(6));
+  });
+
+  it('transfers collated buffers instead of copying them', async () => {
+    const dataset = new ArrayDataset(range(6));
+    const collate = await load<(items: number[]) => unknown>('detachProbe');
+    const batches = (await epoch({ dataset, batchSize: 2, collate, numWorkers: 1 })) as {
+      data: Float64Array;
+      previousDetached: boolean | null;
+    }[];
+    expect(batches.map((b) => b.previousDetached)).toEqual([null, true, true]);
+    expect(batches.map((b) => Array.from(b.data))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
+  });
+
+  it('keeps persistent workers between epochs, and replaces them otherwise', async () => {
+    const dataset = await load<Dataset<number>>('threads', { n: 8 });
+    const threadsOf = (batches: unknown[]) => new Set(batches.flatMap((b) => Array.from(b as Float64Array)));
+    await using persistent = new DataLoader({
+      dataset,
+      batchSize: 2,
+      numWorkers: 2,
+      persistentWorkers: true,
+    });
+    const first = threadsOf(await collect(persistent));
+    expect(threadsOf(await collect(persistent))).toEqual(first);
+    await using fresh = new DataLoader({ dataset, batchSize: 2, numWorkers: 2 });
+    const a = threadsOf(await collect(fresh));
+    const b = threadsOf(await collect(fresh));
+    expect([...a].some((t) => b.has(t))).toBe(false);
+  });
+
+  it('calls workerInit in each worker with its info', async () => {
+    const dataset = await load<Dataset<string>>('stamped', { n: 8 });
+    const workerInit = await load<(info: WorkerInfo) => void>('stampInit');
+    const collate = await load<(items: string[]) => string[]>('listCollate');
+    const batches = await epoch({ dataset, batchSize: 1, numWorkers: 2, collate, workerInit });
+    expect(new Set(batches.flat())).toEqual(new Set(['init 0/2', 'init 1/2']));
+  });
+
+  it('loads async datasets and built-in compositions in workers', async () => {
+    const asyncNumbers = await load<Dataset<number>>('asyncNumbers', { n: 5 });
+    const dataset = new ConcatDataset<unknown>([
+      new Subset(asyncNumbers, [4, 3]),
+      new ArrayDataset([{ x: 1 }, { x: 2 }]),
+    ]);
+    const batches = await epoch({
+      dataset,
+      batchSampler: [
+        [0, 1],
+        [2, 3],
+      ],
+      numWorkers: 2,
+      collate: await load<Collate>('listCollate'),
+    });
+    expect(batches).toEqual([
+      [
+        { dataset: 0, index: 0, item: 4 },
+        { dataset: 0, index: 1, item: 3 },
+      ],
+      [
+        { dataset: 1, index: 0, item: { x: 1 } },
+        { dataset: 1, index: 1, item: { x: 2 } },
+      ],
+    ]);
+  });
+
+  it('terminates every worker when the consumer breaks, and after each epoch', async () => {
+    const engine = new LoaderEngine<number, unknown>({
+      dataset: new ArrayDataset(range(40)),
+      collate: defaultCollate,
+      numWorkers: 3,
+    });
+    const batches = range(10).map((k) => ({ indices: Uint32Array.of(k * 4, k * 4 + 1), epoch: 0, tag: k }));
+    const tags: number[] = [];
+    for await (const { tag } of engine.run(batches)) {
+      expect(engine.liveWorkers).toBe(3);
+      tags.push(tag);
+      if (tag === 2) break;
+    }
+    expect(tags).toEqual([0, 1, 2]);
+    expect(engine.liveWorkers).toBe(0);
+    for await (const _ of engine.run(batches));
+    expect(engine.liveWorkers).toBe(0);
+  });
+
+  it('lets the process exit after break, and with an idle persistent pool, without close()', async () => {
+    const script = fileURLToPath(new URL('./fixtures/exit-after-break.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe('done 16');
+  });
+});
+
+describe('LoaderEngine', () => {
+  it('checks its options like the DataLoader', () => {
+    expect(
+      () =>
+        new LoaderEngine({
+          dataset: new ArrayDataset([1]),
+          collate: defaultCollate,
+          numWorkers: 0,
+          timeout: 5,
+        }),
+    ).toThrow(
+      'invalid loader options: `timeout` needs `numWorkers` > 0 (loading in-process), got numWorkers=0',
+    );
+  });
+
+  it('passes tags through, in order', async () => {
+    const engine = new LoaderEngine<string, unknown>({
+      dataset: new ArrayDataset(range(4)),
+      collate: (xs) => xs,
+    });
+    const batches = ['a', 'b'].map((tag, k) => ({
+      indices: Uint32Array.of(2 * k, 2 * k + 1),
+      epoch: 0,
+      tag,
+    }));
+    const out: unknown[] = [];
+    for await (const result of engine.run(batches)) out.push(result);
+    expect(out).toEqual([
+      { tag: 'a', data: [0, 1] },
+      { tag: 'b', data: [2, 3] },
+    ]);
+  });
+});
+
+describe('worker-loadable values', () => {
+  it('names what cannot be loaded in a worker', () => {
+    const plain: Dataset<number> = { length: 1, get: () => 1 };
+    const make = (options: Partial<DataLoaderOptions<unknown, unknown>>) => () =>
+      new DataLoader({ dataset: new ArrayDataset([1]), numWorkers: 1, ...options } as DataLoaderOptions<
+        unknown,
+        unknown
+      >);
+    expect(make({ dataset: new ConcatDataset([new ArrayDataset([1]), plain]) })).toThrow(
+      new ConfigError(
+        '`dataset.datasets[1]` cannot be loaded in a worker: it is an object (Object); create it with fromModule(url, exportName, options)',
+      ),
+    );
+    expect(make({ dataset: new Subset(plain, [0]) })).toThrow(
+      '`dataset.dataset` cannot be loaded in a worker: it is an object (Object)',
+    );
+    expect(
+      make({
+        collate: function mine(items: unknown[]) {
+          return items;
+        },
+      }),
+    ).toThrow(
+      '`collate` cannot be loaded in a worker: it is function mine; create it with fromModule(url, exportName, options)',
+    );
+    expect(make({ dataset: new ArrayDataset([() => 1]) })).toThrow(
+      '`dataset.items[0]` cannot be loaded in a worker: it is function (anonymous)',
+    );
+    class Mine extends ArrayDataset<number> {}
+    expect(make({ dataset: new Mine([1]) })).toThrow(
+      '`dataset` cannot be loaded in a worker: it is an object (Object)',
+    );
+  });
+
+  it('checks fromModule arguments', async () => {
+    await expect(fromModule('./fixtures/loader-datasets.ts', 'numbers')).rejects.toThrow(
+      '`moduleUrl` must be a URL or an absolute file path, got "./fixtures/loader-datasets.ts"',
+    );
+    await expect(load('nope')).rejects.toThrow(`module ${url.href} has no export \`nope\``);
+    await expect(load('url')).resolves.toBeInstanceOf(URL);
+    await expect(fromModule(fileURLToPath(url), 'numbers', { n: 2 })).resolves.toMatchObject({ length: 2 });
+  });
+
+  it('rejects options that cannot be sent', async () => {
+    const dataset = await load<Dataset<number>>('numbers', { n: 2, f: () => 0 });
+    expect(() => new DataLoader({ dataset, numWorkers: 1 })).toThrow(
+      '`dataset.options` cannot be sent to a worker:',
+    );
+  });
+});
