@@ -26,7 +26,10 @@ export interface InterleavedLoaderOptions
   resume?: ResumeState;
 }
 
-const KNOWN = new Set<string>([...ENGINE_FIELDS.filter((f) => f !== 'dataset' && f !== 'collate'), 'resume']);
+const KNOWN = new Set<string>([
+  ...ENGINE_FIELDS.filter((f) => f !== 'dataset' && f !== 'collate' && f !== 'inOrder'),
+  'resume',
+]);
 
 /**
  * One loader for a whole interleaved run: training batches and every callback pass, through one
