@@ -6,6 +6,7 @@ import {
   type InterleavedBatch,
   type InterleavedLoader,
   InterleavedSampler,
+  Random,
   RandomSampler,
   type ResumeState,
   SequentialSampler,
@@ -80,7 +81,10 @@ describe('InterleavedLoader', () => {
     const states: ResumeState[] = [];
     const full = (await run(loader(0), states)) as InterleavedBatch[];
     const resumed = loader(2);
-    for (const k of [0, 3, 4, 5, 7, 12, 20, full.length - 2]) {
+    // Cut points: inside a pass, right after an update with passes pending, the last batch, and random ones.
+    const pick = new Random(2026);
+    const cuts = [3, 4, 5, full.length - 1, ...Array.from({ length: 6 }, () => pick.int(full.length))];
+    for (const k of cuts) {
       const state = JSON.parse(JSON.stringify(states[k])) as ResumeState;
       // The rest: everything after the last training batch, less the passes of that update already complete.
       let t = k;
