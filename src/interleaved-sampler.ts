@@ -259,6 +259,8 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     this.collator = routeCollate([trainCollate, ...callbacks.map((c) => c.collate)]);
     const batchSize = config.batchSize;
     this.batchSampler = { batchSize, [Symbol.iterator]: () => this.batches() };
+    Object.freeze(this.batchSampler);
+    Object.freeze(this);
   }
 
   /** The effective training batch size: `batchSize`, or the sampler's length when `dropLast` and shorter. */

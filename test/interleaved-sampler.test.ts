@@ -172,6 +172,12 @@ describe('InterleavedSampler', () => {
     expect(s.extraSamplers).toEqual([]);
     expect(s.batchSampler.batchSize).toBe(2);
     expect(Object.isFrozen(s.config)).toBe(true);
+    expect(() => {
+      (s as { batchSize: number }).batchSize = 3;
+    }).toThrow(TypeError);
+    expect(() => {
+      (s as { dataset: unknown }).dataset = null;
+    }).toThrow(TypeError);
   });
 });
 
