@@ -6,6 +6,8 @@ export type { BatchSamplerLike, DataLoaderOptions } from './data-loader.ts';
 export { DataLoader } from './data-loader.ts';
 export type { ConcatItem, Dataset, ItemOf, Sized } from './dataset.ts';
 export { ArrayDataset, ConcatDataset, Subset } from './dataset.ts';
+export type { DistributedEnv, DistributedSamplersOptions } from './distributed.ts';
+export { distributedEnv, distributedSamplers, gatherInOrder, ShardedEvalSampler } from './distributed.ts';
 export {
   CollateError,
   ConfigError,
