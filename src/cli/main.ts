@@ -1,0 +1,125 @@
+// The `weft` command: `weft train` (the MNIST demo, `npm start`) and `weft plan CONFIG`.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.ts';
+import { planConfigJsonSchema, planFile } from './plan-config.ts';
+import { type TrainOptions, train } from './train.ts';
+
+const HELP = `weft — data loading for training loops
+
+Usage:
+  weft train [options]      train a 784-128-10 network on MNIST with interleaved evaluation (npm start)
+  weft plan CONFIG [--out DIR]
+                            print the schedule of a run described by a JSON or YAML file and write
+                            DIR/plan.svg (format: schema/plan-config.schema.json)
+  weft schema               print the JSON Schema of plan config files
+  weft --help
+
+Options of train:
+  --epochs N         training epochs (default 5)
+  --batch-size N     training batch size (default 64)
+  --workers N        worker threads loading and augmenting data, 0 = in-process (default 2)
+  --seed N           seed of the split, shuffles, augmentation and weights (default 1)
+  --lr X             SGD learning rate (default 0.1)
+  --train-size N     training digits, of the 10,000 shipped (default 8000)
+  --test-size N      test digits (default 2000)
+  --quick-every N    run the quick test every N updates (default 40)
+  --quick-size N     digits in the quick test (default 500)
+  --out DIR          output folder: log.jsonl, training.svg, checkpoint.json (default out)
+  --resume           continue from DIR/checkpoint.json exactly
+`;
+
+const INTS = {
+  epochs: [5, 1],
+  'batch-size': [64, 1],
+  workers: [2, 0],
+  seed: [1, 0],
+  'train-size': [8000, 1],
+  'test-size': [2000, 1],
+  'quick-every': [40, 1],
+  'quick-size': [500, 1],
+} as const;
+
+/** A bad command line: exit code 2. */
+class UsageError extends Error {}
+
+function int(values: Record<string, unknown>, name: keyof typeof INTS): number {
+  const [fallback, min] = INTS[name];
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(String(raw)) || n < min || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ...Object.fromEntries(Object.keys(INTS).map((k) => [k, { type: 'string' as const }])),
+        lr: { type: 'string' },
+        out: { type: 'string' },
+        resume: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command = 'train', ...rest] = positionals;
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const out = typeof values.out === 'string' ? values.out : 'out';
+  if (command === 'plan') {
+    if (rest.length !== 1) throw new UsageError(`weft plan takes one CONFIG file, got ${rest.length}`);
+    const svg = join(out, 'plan.svg');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(out, { recursive: true });
+    console.log(planFile(rest[0] as string, svg));
+    console.log(`timeline written to ${svg}`);
+    return;
+  }
+  if (command === 'schema') {
+    console.log(JSON.stringify(planConfigJsonSchema(), null, 2));
+    return;
+  }
+  if (command !== 'train') throw new UsageError(`unknown command ${JSON.stringify(command)}; see weft --help`);
+  if (rest.length > 0) throw new UsageError(`weft train takes no positional arguments, got ${JSON.stringify(rest)}`);
+  const lr = values.lr === undefined ? 0.1 : Number(values.lr);
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`--lr must be a positive number, got ${JSON.stringify(values.lr)}`);
+  const options: TrainOptions = {
+    epochs: int(values, 'epochs'),
+    batchSize: int(values, 'batch-size'),
+    workers: int(values, 'workers'),
+    seed: int(values, 'seed'),
+    trainSize: int(values, 'train-size'),
+    testSize: int(values, 'test-size'),
+    quickEvery: int(values, 'quick-every'),
+    quickSize: int(values, 'quick-size'),
+    lr,
+    out,
+  };
+  if (options.trainSize + options.testSize > 10_000) {
+    throw new UsageError(`--train-size + --test-size must be at most 10000 (the digits shipped), got ${options.trainSize + options.testSize}`);
+  }
+  await train(options, values.resume === true);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError || e instanceof ConfigError) {
+    console.error(`weft: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  console.error(e);
+  process.exitCode = 1;
+});
+
