@@ -16,27 +16,27 @@ Usage:
   weft --help
 
 Options of train:
-  --epochs N         training epochs (default 5)
-  --batch-size N     training batch size (default 64)
+  --epochs N         training epochs (default 30)
+  --batch-size N     training batch size (default 32)
   --workers N        worker threads loading and augmenting data, 0 = in-process (default 2)
   --seed N           seed of the split, shuffles, augmentation and weights (default 1)
-  --lr X             SGD learning rate (default 0.1)
+  --lr X             SGD learning rate (default 0.2)
   --train-size N     training digits, of the 10,000 shipped (default 8000)
   --test-size N      test digits (default 2000)
-  --quick-every N    run the quick test every N updates (default 40)
+  --quick-every N    run the quick test every N updates (default 100)
   --quick-size N     digits in the quick test (default 500)
   --out DIR          output folder: log.jsonl, training.svg, checkpoint.json (default out)
   --resume           continue from DIR/checkpoint.json exactly
 `;
 
 const INTS = {
-  epochs: [5, 1],
-  'batch-size': [64, 1],
+  epochs: [30, 1],
+  'batch-size': [32, 1],
   workers: [2, 0],
   seed: [1, 0],
   'train-size': [8000, 1],
   'test-size': [2000, 1],
-  'quick-every': [40, 1],
+  'quick-every': [100, 1],
   'quick-size': [500, 1],
 } as const;
 
@@ -91,10 +91,13 @@ async function main(argv: string[]): Promise<void> {
     console.log(JSON.stringify(planConfigJsonSchema(), null, 2));
     return;
   }
-  if (command !== 'train') throw new UsageError(`unknown command ${JSON.stringify(command)}; see weft --help`);
-  if (rest.length > 0) throw new UsageError(`weft train takes no positional arguments, got ${JSON.stringify(rest)}`);
-  const lr = values.lr === undefined ? 0.1 : Number(values.lr);
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`--lr must be a positive number, got ${JSON.stringify(values.lr)}`);
+  if (command !== 'train')
+    throw new UsageError(`unknown command ${JSON.stringify(command)}; see weft --help`);
+  if (rest.length > 0)
+    throw new UsageError(`weft train takes no positional arguments, got ${JSON.stringify(rest)}`);
+  const lr = values.lr === undefined ? 0.2 : Number(values.lr);
+  if (!(lr > 0) || !Number.isFinite(lr))
+    throw new UsageError(`--lr must be a positive number, got ${JSON.stringify(values.lr)}`);
   const options: TrainOptions = {
     epochs: int(values, 'epochs'),
     batchSize: int(values, 'batch-size'),
@@ -108,7 +111,9 @@ async function main(argv: string[]): Promise<void> {
     out,
   };
   if (options.trainSize + options.testSize > 10_000) {
-    throw new UsageError(`--train-size + --test-size must be at most 10000 (the digits shipped), got ${options.trainSize + options.testSize}`);
+    throw new UsageError(
+      `--train-size + --test-size must be at most 10000 (the digits shipped), got ${options.trainSize + options.testSize}`,
+    );
   }
   await train(options, values.resume === true);
 }
@@ -122,4 +127,3 @@ main(process.argv.slice(2)).catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;
 });
-

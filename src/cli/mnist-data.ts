@@ -1,8 +1,8 @@
 // MNIST digits from the `mnist` package (10,000 digits shipped inside it), as weft datasets that workers
 // rebuild through fromModule. Items: { x: 784 pixels in [0, 1], y: the digit }.
 import { createRequire } from 'node:module';
-import { Random, type SampleContext } from '../index.ts';
 import type { Dataset } from '../dataset.ts';
+import { Random, type SampleContext } from '../index.ts';
 
 interface MnistDigit {
   length: number;
@@ -43,7 +43,8 @@ export interface MnistOptions {
 /** The train or test split: a seeded permutation of all digits, training from the front, test from the back. */
 export function mnistDigits({ split, size, seed, augment = false }: MnistOptions): Dataset<Digit> {
   const digits = allDigits();
-  if (size > digits.length) throw new Error(`only ${digits.length} MNIST digits are shipped, asked for ${size}`);
+  if (size > digits.length)
+    throw new Error(`only ${digits.length} MNIST digits are shipped, asked for ${size}`);
   const order = new Random(seed).permutation(digits.length);
   const start = split === 'train' ? 0 : digits.length - size;
   return {

@@ -38,7 +38,9 @@ export class Mlp {
     return tf.tidy(() => {
       const xs = tf.tensor2d(x, [y.length, 784]);
       const ys = tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), 10);
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, this.#logits(xs)) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(ys, this.#logits(xs)) as tf.Scalar,
+      );
       // variableGrads keys gradients by tf's own variable names.
       for (const v of Object.values(this.vars)) v.assign(v.sub((grads[v.name] as tf.Tensor).mul(lr)));
       return value.dataSync()[0] as number;
@@ -51,7 +53,13 @@ export class Mlp {
       const xs = tf.tensor2d(x, [y.length, 784]);
       const labels = tf.tensor1d(Int32Array.from(y), 'int32');
       const logits = this.#logits(xs);
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits, undefined, undefined, tf.Reduction.SUM);
+      const loss = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(labels, 10),
+        logits,
+        undefined,
+        undefined,
+        tf.Reduction.SUM,
+      );
       const correct = logits.argMax(1).equal(labels).sum();
       return { loss: loss.dataSync()[0] as number, correct: correct.dataSync()[0] as number };
     });

@@ -2,7 +2,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, formatPlan, InterleavedSampler, interleavedSamplerConfigSchema, SequentialSampler, samplerIntervalConfigSchema } from '../index.ts';
+import {
+  ConfigError,
+  formatPlan,
+  InterleavedSampler,
+  interleavedSamplerConfigSchema,
+  SequentialSampler,
+  samplerIntervalConfigSchema,
+} from '../index.ts';
 import { timelinePlot } from './plot.ts';
 
 /** The config file: dataset sizes stand in for the datasets, since a plan loads no data. */
@@ -11,7 +18,11 @@ export const planConfigSchema = z
     trainSize: z.int().min(1).describe('Number of training items.'),
     config: interleavedSamplerConfigSchema,
     callbacks: z
-      .array(samplerIntervalConfigSchema.extend({ size: z.int().min(0).describe('Number of items of this dataset.') }))
+      .array(
+        samplerIntervalConfigSchema.extend({
+          size: z.int().min(0).describe('Number of items of this dataset.'),
+        }),
+      )
       .default([]),
   })
   .strict();
@@ -33,9 +44,18 @@ export function planFile(file: string, svgPath: string): string {
   const sampler = new InterleavedSampler({
     trainSampler: new SequentialSampler(sized(trainSize)),
     config,
-    callbackSamplers: callbacks.map(({ size, ...c }) => ({ ...c, sampler: new SequentialSampler(sized(size)) })),
+    callbackSamplers: callbacks.map(({ size, ...c }) => ({
+      ...c,
+      sampler: new SequentialSampler(sized(size)),
+    })),
   });
   const plan = sampler.plan();
-  writeFileSync(svgPath, timelinePlot(plan.end.update, plan.callbacks.map((c) => ({ name: c.name, at: c.afterUpdates }))));
+  writeFileSync(
+    svgPath,
+    timelinePlot(
+      plan.end.update,
+      plan.callbacks.map((c) => ({ name: c.name, at: c.afterUpdates })),
+    ),
+  );
   return formatPlan(plan);
 }

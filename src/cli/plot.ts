@@ -9,7 +9,14 @@ export interface Series {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** One panel: a title, x/y axes with min/max labels, one polyline per series. */
-function panel(title: string, series: readonly Series[], x0: number, y0: number, w: number, h: number): string {
+function panel(
+  title: string,
+  series: readonly Series[],
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+): string {
   const pts = series.flatMap((s) => s.points);
   if (pts.length === 0) return '';
   const xs = pts.map((p) => p[0]);
@@ -22,10 +29,21 @@ function panel(title: string, series: readonly Series[], x0: number, y0: number,
     .filter((s) => s.points.length > 0)
     .map((s) => {
       const d = s.points.map((p) => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
-      const dots = s.points.length < 60 ? s.points.map((p) => `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`).join('') : '';
+      const dots =
+        s.points.length < 60
+          ? s.points
+              .map(
+                (p) =>
+                  `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`,
+              )
+              .join('')
+          : '';
       return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${d}"/>${dots}`;
     });
-  const legend = series.map((s, i) => `<text x="${x0 + w - 150}" y="${y0 + 14 + 14 * i}" fill="${s.color}" font-size="12">${esc(s.name)}</text>`);
+  const legend = series.map(
+    (s, i) =>
+      `<text x="${x0 + w - 150}" y="${y0 + 14 + 14 * i}" fill="${s.color}" font-size="12">${esc(s.name)}</text>`,
+  );
   return [
     `<text x="${x0}" y="${y0 - 8}" font-size="14" font-weight="bold">${esc(title)}</text>`,
     `<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`,
@@ -40,12 +58,18 @@ function panel(title: string, series: readonly Series[], x0: number, y0: number,
 
 /** Training loss (top) and evaluation accuracy (bottom) against updates. */
 export function trainingPlot(loss: Series[], accuracy: Series[]): string {
-  const body = [panel('training loss', loss, 60, 30, 620, 200), panel('test accuracy', accuracy, 60, 290, 620, 200)];
+  const body = [
+    panel('training loss', loss, 60, 30, 620, 200),
+    panel('test accuracy', accuracy, 60, 290, 620, 200),
+  ];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="520" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body.join('\n')}\n</svg>\n`;
 }
 
 /** A schedule timeline: training along the updates, one row per callback with a mark at each pass. */
-export function timelinePlot(updates: number, rows: readonly { name: string; at: readonly number[] }[]): string {
+export function timelinePlot(
+  updates: number,
+  rows: readonly { name: string; at: readonly number[] }[],
+): string {
   const w = 620;
   const x = (u: number) => 120 + (updates === 0 ? 0 : (u / updates) * w);
   const parts = [
@@ -53,7 +77,9 @@ export function timelinePlot(updates: number, rows: readonly { name: string; at:
     `<text x="120" y="${54 + rows.length * 24}" font-size="11">0</text><text x="${120 + w}" y="${54 + rows.length * 24}" font-size="11" text-anchor="end">${updates} updates</text>`,
     ...rows.map((r, i) => {
       const y = 52 + i * 24;
-      const marks = r.at.map((u) => `<rect x="${(x(u) - 1).toFixed(1)}" y="${y}" width="2" height="12" fill="#c44"/>`).join('');
+      const marks = r.at
+        .map((u) => `<rect x="${(x(u) - 1).toFixed(1)}" y="${y}" width="2" height="12" fill="#c44"/>`)
+        .join('');
       return `<text x="10" y="${y + 10}" font-size="12">${esc(r.name)}</text>${marks}`;
     }),
   ];

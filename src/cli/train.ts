@@ -50,7 +50,9 @@ function progress(label: string, done: number, total: number, started: number): 
   const filled = Math.round((done / Math.max(1, total)) * width);
   const elapsed = (performance.now() - started) / 1000;
   const eta = done > 0 ? (elapsed / done) * (total - done) : 0;
-  process.stderr.write(`\r${label.padEnd(6)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ETA ${eta.toFixed(0)}s `);
+  process.stderr.write(
+    `\r${label.padEnd(6)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ETA ${eta.toFixed(0)}s `,
+  );
   if (done === total) process.stderr.write('\n');
 }
 
@@ -58,7 +60,10 @@ function progress(label: string, done: number, total: number, started: number): 
  * Trains the network; with `resume`, continues from `out/checkpoint.json` exactly (its saved settings win,
  * except the number of workers). Returns the last full-test accuracy.
  */
-export async function train(given: TrainOptions, resume: boolean): Promise<{ accuracy: number; updates: number }> {
+export async function train(
+  given: TrainOptions,
+  resume: boolean,
+): Promise<{ accuracy: number; updates: number }> {
   const checkpointPath = join(given.out, 'checkpoint.json');
   const logPath = join(given.out, 'log.jsonl');
   let checkpoint: Checkpoint | undefined;
@@ -66,7 +71,9 @@ export async function train(given: TrainOptions, resume: boolean): Promise<{ acc
     if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}`);
     checkpoint = JSON.parse(readFileSync(checkpointPath, 'utf8')) as Checkpoint;
   }
-  const o: TrainOptions = checkpoint ? { ...checkpoint.options, workers: given.workers, out: given.out } : given;
+  const o: TrainOptions = checkpoint
+    ? { ...checkpoint.options, workers: given.workers, out: given.out }
+    : given;
   mkdirSync(o.out, { recursive: true });
   if (checkpoint) {
     const kept = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).slice(0, checkpoint.logLines);
@@ -84,12 +91,20 @@ export async function train(given: TrainOptions, resume: boolean): Promise<{ acc
   const data = (options: MnistOptions) => fromModule<Dataset<Digit>>(dataModule, 'mnistDigits', options);
   const trainSet = await data({ split: 'train', size: o.trainSize, seed: o.seed, augment: true });
   const testSet = await data({ split: 'test', size: o.testSize, seed: o.seed });
-  const quickSet = new Subset(testSet, Array.from({ length: Math.min(o.quickSize, o.testSize) }, (_, i) => i));
+  const quickSet = new Subset(
+    testSet,
+    Array.from({ length: Math.min(o.quickSize, o.testSize) }, (_, i) => i),
+  );
   const sampler = new InterleavedSampler({
     trainSampler: new RandomSampler(trainSet, { seed: o.seed }),
     config: { batchSize: o.batchSize, maxEpochs: o.epochs },
     callbackSamplers: [
-      { sampler: new SequentialSampler(quickSet), everyNUpdates: o.quickEvery, batchSize: 500, name: 'quick' },
+      {
+        sampler: new SequentialSampler(quickSet),
+        everyNUpdates: o.quickEvery,
+        batchSize: 500,
+        name: 'quick',
+      },
       { sampler: new SequentialSampler(testSet), everyNEpochs: 1, batchSize: 500, name: 'test' },
     ],
   });
@@ -126,7 +141,13 @@ export async function train(given: TrainOptions, resume: boolean): Promise<{ acc
     const batches = loader.plan.callbacks[batch.callback]?.batchesPerPass ?? 1;
     progress(batch.name, batch.batch + 1, batches, passStarted);
     if (!batch.last) continue;
-    const result = { type: 'eval', name: batch.name, update: batch.afterUpdate, loss: evalLoss / seen, accuracy: correct / seen };
+    const result = {
+      type: 'eval',
+      name: batch.name,
+      update: batch.afterUpdate,
+      loss: evalLoss / seen,
+      accuracy: correct / seen,
+    };
     log(result);
     console.log(
       `[${batch.name}] update ${batch.afterUpdate}: loss ${result.loss.toFixed(4)}, accuracy ${result.accuracy.toFixed(4)} (${seen} digits)`,
@@ -152,7 +173,10 @@ function writePlot(logPath: string, svgPath: string): void {
   const records = readFileSync(logPath, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string; name?: string; update: number; loss: number; accuracy?: number });
+    .map(
+      (l) =>
+        JSON.parse(l) as { type: string; name?: string; update: number; loss: number; accuracy?: number },
+    );
   const trainLoss = records.filter((r) => r.type === 'train');
   // A running mean over 20 updates: the raw per-batch loss is too noisy to read.
   const smooth = trainLoss.map((r, i) => {
@@ -162,8 +186,13 @@ function writePlot(logPath: string, svgPath: string): void {
   const acc = (name: string, color: string): Series => ({
     name: `${name} set`,
     color,
-    points: records.filter((r) => r.type === 'eval' && r.name === name).map((r) => [r.update, r.accuracy ?? 0] as const),
+    points: records
+      .filter((r) => r.type === 'eval' && r.name === name)
+      .map((r) => [r.update, r.accuracy ?? 0] as const),
   });
-  const svg = trainingPlot([{ name: 'loss (mean of 20)', color: '#2a6', points: smooth }], [acc('quick', '#e83'), acc('test', '#36c')]);
+  const svg = trainingPlot(
+    [{ name: 'loss (mean of 20)', color: '#2a6', points: smooth }],
+    [acc('quick', '#e83'), acc('test', '#36c')],
+  );
   writeFileSync(svgPath, svg);
 }
