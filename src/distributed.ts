@@ -1,7 +1,7 @@
 import type { Sized } from './dataset.ts';
 import { ConfigError, WeftError } from './errors.ts';
 import type { SamplerIntervalOptions } from './interleaved-config.ts';
-import { checkLength, checkPositiveInt, checkSized, describe } from './internal/checks.ts';
+import { checkLength, checkPositiveInt, checkShard, checkSized, describe } from './internal/checks.ts';
 import { DistributedSampler } from './samplers/distributed-sampler.ts';
 import { IndexSampler } from './samplers/sampler.ts';
 
@@ -103,18 +103,7 @@ export class ShardedEvalSampler extends IndexSampler {
   constructor(data: Sized, options: { numReplicas: number; rank: number }) {
     super();
     this.dataset = checkSized(data, 'data');
-    if (typeof options !== 'object' || options === null) {
-      throw new ConfigError(
-        `\`options\` must be an object with \`numReplicas\` and \`rank\`, got ${describe(options)}`,
-      );
-    }
-    this.numReplicas = checkPositiveInt(options.numReplicas, 'numReplicas');
-    this.rank = checkLength(options.rank, 'rank');
-    if (this.rank >= this.numReplicas) {
-      throw new ConfigError(
-        `\`rank\` must be in [0, numReplicas - 1] = [0, ${this.numReplicas - 1}], got ${this.rank}`,
-      );
-    }
+    ({ numReplicas: this.numReplicas, rank: this.rank } = checkShard(options));
     const n = data.length;
     this.#order = new Uint32Array(Math.max(0, Math.ceil((n - this.rank) / this.numReplicas)));
     for (let i = 0; i < this.#order.length; i++) this.#order[i] = this.rank + i * this.numReplicas;

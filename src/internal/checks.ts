@@ -73,3 +73,19 @@ export function toIndexArray(values: ArrayLike<number>, what: string, bound = 0x
   }
   return out;
 }
+
+/** Checks a shard's `{ numReplicas, rank }` (rank in [0, numReplicas)) for the sharding samplers. */
+export function checkShard(options: unknown): { numReplicas: number; rank: number } {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(
+      `\`options\` must be an object with \`numReplicas\` and \`rank\`, got ${describe(options)}`,
+    );
+  }
+  const o = options as { numReplicas?: unknown; rank?: unknown };
+  const numReplicas = checkPositiveInt(o.numReplicas, 'numReplicas');
+  const rank = checkLength(o.rank, 'rank');
+  if (rank >= numReplicas) {
+    throw new ConfigError(`\`rank\` must be in [0, numReplicas - 1] = [0, ${numReplicas - 1}], got ${rank}`);
+  }
+  return { numReplicas, rank };
+}

@@ -1,6 +1,5 @@
 import type { Sized } from '../dataset.ts';
-import { ConfigError } from '../errors.ts';
-import { checkBoolean, checkLength, checkPositiveInt, checkSized, describe } from '../internal/checks.ts';
+import { checkBoolean, checkLength, checkShard, checkSized } from '../internal/checks.ts';
 import { Random } from '../random.ts';
 import { IndexSampler } from './sampler.ts';
 
@@ -49,19 +48,7 @@ export class DistributedSampler extends IndexSampler {
   constructor(data: Sized, options: DistributedSamplerOptions) {
     super();
     this.dataset = checkSized(data, 'data');
-    if (typeof options !== 'object' || options === null) {
-      throw new ConfigError(
-        `\`options\` must be an object with \`numReplicas\` and \`rank\`, got ${describe(options)}`,
-      );
-    }
-    this.numReplicas = checkPositiveInt(options.numReplicas, 'numReplicas');
-    const rank = checkLength(options.rank, 'rank');
-    if (rank >= this.numReplicas) {
-      throw new ConfigError(
-        `\`rank\` must be in [0, numReplicas - 1] = [0, ${this.numReplicas - 1}], got ${rank}`,
-      );
-    }
-    this.rank = rank;
+    ({ numReplicas: this.numReplicas, rank: this.rank } = checkShard(options));
     this.shuffle = checkBoolean(options.shuffle ?? true, 'shuffle');
     this.seed = checkLength(options.seed ?? 0, 'seed');
     this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
