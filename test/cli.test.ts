@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,13 @@ describe('weft command line', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('test         5       20    10000  125, 250, 375, 500, 625');
     expect(readFileSync(join(out, 'plan.svg'), 'utf8')).toContain('<svg');
+    const yamlFile = join(out, 'plan.yaml');
+    writeFileSync(
+      yamlFile,
+      'trainSize: 10\nconfig: { batchSize: 5, maxEpochs: 2 }\ncallbacks:\n  - { name: eval, size: 3, everyNUpdates: 3 }\n',
+    );
+    const yaml = await weft(['plan', yamlFile, '--out', out]);
+    expect(yaml.stdout).toContain('eval         1        1        3  3');
     const bad = await weft(['plan', fileURLToPath(new URL('../package.json', import.meta.url))]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('invalid plan config');
