@@ -2,7 +2,7 @@
 // with plain SGD, so that a run and its resumed continuation compute exactly the same numbers.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { Random } from '../random.ts';
+import { Random } from 'weft-data';
 
 export async function initBackend(): Promise<void> {
   await tf.setBackend('wasm');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Collate } from './collate.ts';
 import { ConfigError } from './errors.ts';
 import { describe } from './internal/checks.ts';
+import { fail, zodIssues } from './internal/validate.ts';
 import type { Sampler } from './samplers/sampler.ts';
 
 // Each field carries its own message so that an issue reads "`batchSize` must be a positive integer, got 0".
@@ -95,25 +96,6 @@ export interface SamplerIntervalOptions<T = unknown> {
 /** Options of {@link InterleavedSamplerConfig}. */
 export type InterleavedSamplerOptions = z.input<typeof interleavedSamplerConfigSchema>;
 
-/** Turns zod issues into weft's messages: the field in backticks, what was expected, the value given. */
-function fieldIssues(error: z.ZodError, input: unknown, prefix: string): string[] {
-  return error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `\`${prefix}${k}\` is not a known option`).join('; ');
-    }
-    const path = issue.path.map(String).join('.');
-    const value = issue.path.reduce<unknown>(
-      (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
-      input,
-    );
-    return `\`${prefix}${path}\` ${issue.message}, got ${describe(value)}`;
-  });
-}
-
-function fail(what: string, issues: string[]): never {
-  throw new ConfigError(`invalid ${what}: ${issues.join('; ')}`, issues);
-}
-
 function setFields(obj: Record<string, unknown>, names: readonly string[]): string[] {
   return names.filter((n) => obj[n] !== undefined);
 }
@@ -125,6 +107,57 @@ function listSet(obj: Record<string, unknown>, names: readonly string[]): string
 const INTERVALS = ['everyNEpochs', 'everyNUpdates', 'everyNSamples'] as const;
 const LIMITS = ['maxEpochs', 'maxUpdates', 'maxSamples'] as const;
 const STARTS = ['startEpoch', 'startUpdate', 'startSample'] as const;
+
+/**
+ * The rules between fields of a callback's options that no single field's schema can state.
+ * `prefix` names where the options sit in a larger document (`callbacks[0].`).
+ */
+export function intervalRelations(raw: Record<string, unknown>, prefix = ''): string[] {
+  const issues: string[] = [];
+  const intervals = setFields(raw, INTERVALS);
+  if (intervals.length !== 1) {
+    issues.push(
+      `exactly one of ${INTERVALS.map((n) => `\`${prefix}${n}\``).join(', ')} must be set, got ${
+        intervals.length === 0 ? 'none' : listSet(raw, intervals)
+      }`,
+    );
+  }
+  if (raw.everyNSamples !== undefined && raw.batchSize === undefined) {
+    issues.push(
+      `\`${prefix}batchSize\` is required with \`${prefix}everyNSamples\`, got everyNSamples=${describe(raw.everyNSamples)} and no batchSize`,
+    );
+  }
+  return issues;
+}
+
+/**
+ * The rules between fields of the training config that no single field's schema can state; `fieldsValid`
+ * says whether the fields themselves passed (the arithmetic rules need valid numbers).
+ */
+export function configRelations(raw: Record<string, unknown>, prefix = '', fieldsValid = true): string[] {
+  const issues: string[] = [];
+  if (setFields(raw, LIMITS).length === 0) {
+    issues.push(`at least one of ${LIMITS.map((n) => `\`${prefix}${n}\``).join(', ')} must be set, got none`);
+  }
+  const starts = setFields(raw, STARTS);
+  if (starts.length > 1) {
+    issues.push(
+      `at most one of ${STARTS.map((n) => `\`${prefix}${n}\``).join(', ')} may be set, got ${listSet(raw, starts)}`,
+    );
+  }
+  const { batchSize, startSample } = raw;
+  if (
+    fieldsValid &&
+    typeof startSample === 'number' &&
+    typeof batchSize === 'number' &&
+    startSample % batchSize !== 0
+  ) {
+    issues.push(
+      `\`${prefix}startSample\` must be a multiple of \`${prefix}batchSize\` (${batchSize}), got ${startSample}`,
+    );
+  }
+  return issues;
+}
 
 /**
  * When, and with which sampler, the training stream pauses for a pass over a callback dataset.
@@ -151,21 +184,9 @@ export class SamplerIntervalConfig<T = unknown> {
       throw new ConfigError(`\`SamplerIntervalConfig\` options must be an object, got ${describe(options)}`);
     }
     const parsed = intervalInputSchema.safeParse(options);
-    const issues = parsed.success ? [] : fieldIssues(parsed.error, options, '');
+    const issues = parsed.success ? [] : zodIssues(parsed.error, options);
     const raw = options as unknown as Record<string, unknown>;
-    const intervals = setFields(raw, INTERVALS);
-    if (intervals.length !== 1) {
-      issues.push(
-        `exactly one of \`everyNEpochs\`, \`everyNUpdates\`, \`everyNSamples\` must be set, got ${
-          intervals.length === 0 ? 'none' : listSet(raw, intervals)
-        }`,
-      );
-    }
-    if (raw.everyNSamples !== undefined && raw.batchSize === undefined) {
-      issues.push(
-        `\`batchSize\` is required with \`everyNSamples\`, got everyNSamples=${describe(raw.everyNSamples)} and no batchSize`,
-      );
-    }
+    issues.push(...intervalRelations(raw));
     if (raw.collate !== undefined && raw.pipeline !== undefined && raw.collate !== raw.pipeline) {
       issues.push('`collate` and its alias `pipeline` were both given, with different functions');
     }
@@ -217,26 +238,8 @@ export class InterleavedSamplerConfig {
       );
     }
     const parsed = interleavedSamplerConfigSchema.safeParse(options);
-    const issues = parsed.success ? [] : fieldIssues(parsed.error, options, '');
-    const raw = options as Record<string, unknown>;
-    if (setFields(raw, LIMITS).length === 0) {
-      issues.push('at least one of `maxEpochs`, `maxUpdates`, `maxSamples` must be set, got none');
-    }
-    const starts = setFields(raw, STARTS);
-    if (starts.length > 1) {
-      issues.push(
-        `at most one of \`startEpoch\`, \`startUpdate\`, \`startSample\` may be set, got ${listSet(raw, starts)}`,
-      );
-    }
-    const { batchSize, startSample } = raw;
-    if (
-      parsed.success &&
-      typeof startSample === 'number' &&
-      typeof batchSize === 'number' &&
-      startSample % batchSize !== 0
-    ) {
-      issues.push(`\`startSample\` must be a multiple of \`batchSize\` (${batchSize}), got ${startSample}`);
-    }
+    const issues = parsed.success ? [] : zodIssues(parsed.error, options);
+    issues.push(...configRelations(options as Record<string, unknown>, '', parsed.success));
     if (issues.length > 0 || !parsed.success) fail('InterleavedSamplerConfig', issues);
     const c = parsed.data;
     this.batchSize = c.batchSize;

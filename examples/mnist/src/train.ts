@@ -12,7 +12,7 @@ import {
   SequentialSampler,
   Subset,
   type Tensor,
-} from '../index.ts';
+} from 'weft-data';
 import type { Digit, MnistOptions } from './mnist-data.ts';
 import { initBackend, Mlp, type SavedWeights } from './model.ts';
 import { type Series, trainingPlot } from './plot.ts';
@@ -41,7 +41,7 @@ interface Checkpoint {
 
 type Batch = { x: Tensor<Float32Array>; y: Float64Array };
 
-const dataModule = new URL('./mnist-data.ts', import.meta.url);
+const dataModule = new URL('./mnist-data.js', import.meta.url);
 
 /** A one-line progress bar on stderr, only when it is a terminal. */
 function progress(label: string, done: number, total: number, started: number): void {
@@ -117,6 +117,9 @@ export async function train(
   });
   console.log(checkpoint ? `resuming after update ${checkpoint.state.update}` : formatPlan(loader.plan));
 
+  // Fault injection for the resume test: a crash right after the n-th checkpoint of this process.
+  const crashAfterCheckpoint = Number(process.env.WEFT_MNIST_CRASH_AFTER_CHECKPOINT ?? 0);
+  let checkpoints = 0;
   const started = performance.now();
   let passStarted = started;
   let evalLoss = 0;
@@ -158,6 +161,7 @@ export async function train(
       writeFileSync(`${checkpointPath}.tmp`, JSON.stringify(saved));
       renameSync(`${checkpointPath}.tmp`, checkpointPath); // never a half-written checkpoint
       console.log(`checkpoint saved after update ${saved.state.update}`);
+      if (++checkpoints === crashAfterCheckpoint) process.kill(process.pid, 'SIGKILL');
     }
     evalLoss = 0;
     correct = 0;

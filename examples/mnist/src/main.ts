@@ -1,21 +1,14 @@
-// The `weft` command: `weft train` (the MNIST demo, `npm start`) and `weft plan CONFIG`.
-import { join } from 'node:path';
+#!/usr/bin/env node
+// `weft-mnist` (`npm start` at the repository root): weft's demo, a small network trained on MNIST.
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../errors.ts';
-import { planConfigJsonSchema, planFile } from './plan-config.ts';
+import { ConfigError } from 'weft-data';
 import { type TrainOptions, train } from './train.ts';
 
-const HELP = `weft — data loading for training loops
+const HELP = `weft-mnist — weft's demo: a 784-128-10 network trained on MNIST with interleaved evaluation
 
-Usage:
-  weft train [options]      train a 784-128-10 network on MNIST with interleaved evaluation (npm start)
-  weft plan CONFIG [--out DIR]
-                            print the schedule of a run described by a JSON or YAML file and write
-                            DIR/plan.svg (format: schema/plan-config.schema.json)
-  weft schema               print the JSON Schema of plan config files
-  weft --help
+Usage: weft-mnist [options]     (npm start at the repository root)
 
-Options of train:
+Options:
   --epochs N         training epochs (default 30)
   --batch-size N     training batch size (default 32)
   --workers N        worker threads loading and augmenting data, 0 = in-process (default 2)
@@ -27,6 +20,7 @@ Options of train:
   --quick-size N     digits in the quick test (default 500)
   --out DIR          output folder: log.jsonl, training.svg, checkpoint.json (default out)
   --resume           continue from DIR/checkpoint.json exactly
+  -h, --help         this text
 `;
 
 const INTS = {
@@ -72,29 +66,13 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError((e as Error).message);
   }
   const { values, positionals } = parsed;
-  const [command = 'train', ...rest] = positionals;
   if (values.help) {
     console.log(HELP);
     return;
   }
+  if (positionals.length > 0)
+    throw new UsageError(`weft-mnist takes no positional arguments, got ${JSON.stringify(positionals)}`);
   const out = typeof values.out === 'string' ? values.out : 'out';
-  if (command === 'plan') {
-    if (rest.length !== 1) throw new UsageError(`weft plan takes one CONFIG file, got ${rest.length}`);
-    const svg = join(out, 'plan.svg');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(out, { recursive: true });
-    console.log(planFile(rest[0] as string, svg));
-    console.log(`timeline written to ${svg}`);
-    return;
-  }
-  if (command === 'schema') {
-    console.log(JSON.stringify(planConfigJsonSchema(), null, 2));
-    return;
-  }
-  if (command !== 'train')
-    throw new UsageError(`unknown command ${JSON.stringify(command)}; see weft --help`);
-  if (rest.length > 0)
-    throw new UsageError(`weft train takes no positional arguments, got ${JSON.stringify(rest)}`);
   const lr = values.lr === undefined ? 0.2 : Number(values.lr);
   if (!(lr > 0) || !Number.isFinite(lr))
     throw new UsageError(`--lr must be a positive number, got ${JSON.stringify(values.lr)}`);
@@ -120,7 +98,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof UsageError || e instanceof ConfigError) {
-    console.error(`weft: ${(e as Error).message}`);
+    console.error(`weft-mnist: ${(e as Error).message}`);
     process.exitCode = 2;
     return;
   }

@@ -1,5 +1,5 @@
 // The README's quick start, kept runnable: `npm run example`.
-import { ArrayDataset, InterleavedSampler, RandomSampler, SequentialSampler } from 'weft';
+import { ArrayDataset, InterleavedSampler, RandomSampler, SequentialSampler } from 'weft-data';
 
 const train = new ArrayDataset(Array.from({ length: 100 }, (_, i) => ({ x: i, y: i % 2 })));
 const test = new ArrayDataset(Array.from({ length: 10 }, (_, i) => ({ x: -i, y: i % 2 })));

@@ -1,8 +1,7 @@
 // MNIST digits from the `mnist` package (10,000 digits shipped inside it), as weft datasets that workers
 // rebuild through fromModule. Items: { x: 784 pixels in [0, 1], y: the digit }.
 import { createRequire } from 'node:module';
-import type { Dataset } from '../dataset.ts';
-import { Random, type SampleContext } from '../index.ts';
+import { type Dataset, Random, type SampleContext } from 'weft-data';
 
 interface MnistDigit {
   length: number;

@@ -1,0 +1,123 @@
+// The `weft` command as a user runs it: the compiled bin (npm test builds first), one process per call.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const planJson = fileURLToPath(new URL('../examples/plan.json', import.meta.url));
+
+function weft(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-cli-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('weft command line', () => {
+  it('prints help with --help and with no command', async () => {
+    for (const args of [['--help'], []]) {
+      const r = await weft(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('weft plan CONFIG [--out DIR]');
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('rejects unknown commands and flags with exit code 2 and one line', async () => {
+    const cmd = await weft(['train']);
+    expect(cmd).toMatchObject({ code: 2, stdout: '' });
+    expect(cmd.stderr).toBe('weft: unknown command "train"; see weft --help\n');
+    const flag = await weft(['plan', planJson, '--nope']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/^weft: Unknown option '--nope'/);
+    const two = await weft(['plan', 'a.json', 'b.json']);
+    expect(two.stderr).toBe('weft: weft plan takes one CONFIG file, got 2\n');
+  });
+
+  it('plans a run from a JSON file and writes the timeline', async () => {
+    const out = join(dir, 'json');
+    const r = await weft(['plan', planJson, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('test         5       20    10000  125, 250, 375, 500, 625');
+    expect(readFileSync(join(out, 'plan.svg'), 'utf8')).toContain('<svg');
+  });
+
+  it('plans a run from a YAML file', async () => {
+    const yaml = file(
+      'plan.yaml',
+      'trainSize: 10\nconfig: { batchSize: 5, maxEpochs: 2 }\ncallbacks:\n  - { name: eval, size: 3, everyNUpdates: 3 }\n',
+    );
+    const r = await weft(['plan', yaml, '--out', join(dir, 'yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('eval         1        1        3  3');
+  });
+
+  it('reports an unreadable file in one line, exit code 2, no stack trace', async () => {
+    const cases: [string, string][] = [
+      [join(dir, 'missing.json'), `weft: ${join(dir, 'missing.json')}: no such file\n`],
+      [
+        file('plan.txt', '{}'),
+        `weft: ${join(dir, 'plan.txt')}: unknown extension ".txt"; expected .json, .yaml or .yml\n`,
+      ],
+    ];
+    for (const [path, message] of cases) {
+      const r = await weft(['plan', path, '--out', join(dir, 'bad')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(message);
+    }
+    // The parsers' own wording varies between versions: one line after weft's prefix is what is promised.
+    const json = await weft(['plan', file('broken.json', '{"trainSize": 1,'), '--out', join(dir, 'bad')]);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toMatch(/^weft: .*broken\.json: invalid JSON: [^\n]+\n$/);
+    const yaml = await weft(['plan', file('broken.yaml', 'config: [1,\n'), '--out', join(dir, 'bad')]);
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toMatch(/^weft: .*broken\.yaml: invalid YAML: [^\n]+\n$/);
+  });
+
+  it("names every invalid field by the file's own keys, with the value given", async () => {
+    const path = file(
+      'bad.json',
+      JSON.stringify({
+        trainSize: 0,
+        config: { batchSize: 4, maxEpochs: 1, startEpoch: 1, startUpdate: 2 },
+        callbacks: [{ name: 'test', size: -1, everyNEpochs: 1.5, every: 3 }],
+      }),
+    );
+    const r = await weft(['plan', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      [
+        `weft: invalid plan config ${path}:`,
+        '  `trainSize` must be a positive integer, got 0',
+        '  `callbacks[0].everyNEpochs` must be a positive integer, got 1.5',
+        '  `callbacks[0].size` must be a non-negative integer, got -1',
+        '  `callbacks[0].every` is not a known option',
+        '  at most one of `config.startEpoch`, `config.startUpdate`, `config.startSample` may be set, got startEpoch=1, startUpdate=2',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints the JSON Schema that the package ships', async () => {
+    const r = await weft(['schema']);
+    expect(r.code).toBe(0);
+    const shipped = readFileSync(new URL('../schema/plan-config.schema.json', import.meta.url), 'utf8');
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(shipped));
+  });
+});
