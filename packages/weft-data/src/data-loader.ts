@@ -9,6 +9,15 @@ import type { Sampler } from './samplers/sampler.ts';
 import { SequentialSampler } from './samplers/sequential-sampler.ts';
 import type { WorkerInfo } from './worker-info.ts';
 
+// The declarations must type-check without @types/node and without TypeScript's ESNext.Disposable lib, where
+// `Symbol.asyncDispose` is unknown. This is the declaration both of those make, and it merges with theirs
+// (@types/node does the same).
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** What {@link DataLoader} accepts as `batchSampler`: batches of indices, a length, optionally epochs. */
 export interface BatchSamplerLike extends Iterable<ArrayLike<number>> {
   /** Number of batches per epoch. */
