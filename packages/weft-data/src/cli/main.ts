@@ -5,7 +5,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.ts';
-import { PlanFileError, planConfigJsonSchema, planFile } from './plan-config.ts';
 
 const HELP = `weft — data loading for training loops (weft-data)
 
@@ -45,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'plan') {
     if (rest.length !== 1) throw new UsageError(`weft plan takes one CONFIG file, got ${rest.length}`);
     const out = typeof values.out === 'string' ? values.out : 'out';
+    const { planFile } = await import('./plan-config.ts'); // zod and the sampler only when needed
     const { table, svg } = await planFile(rest[0] as string);
     mkdirSync(out, { recursive: true });
     const svgPath = join(out, 'plan.svg');
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'schema') {
     if (rest.length > 0) throw new UsageError(`weft schema takes no arguments, got ${JSON.stringify(rest)}`);
+    const { planConfigJsonSchema } = await import('./plan-config.ts');
     console.log(JSON.stringify(planConfigJsonSchema(), null, 2));
     return;
   }
@@ -62,7 +63,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  if (e instanceof UsageError || e instanceof ConfigError || e instanceof PlanFileError) {
+  // A bad command line or config file is the user's to fix: one line (or one line per problem), exit 2.
+  if (e instanceof UsageError || e instanceof ConfigError || (e as Error).name === 'PlanFileError') {
     console.error(`weft: ${(e as Error).message}`);
     process.exitCode = 2;
     return;

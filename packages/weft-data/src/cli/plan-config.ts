@@ -42,7 +42,9 @@ export const planConfigSchema = z
 export const planConfigJsonSchema = (): unknown => z.toJSONSchema(planConfigSchema, { io: 'input' });
 
 /** A config file that cannot be read or parsed: the CLI prints the message alone (exit code 2). */
-export class PlanFileError extends Error {}
+export class PlanFileError extends Error {
+  override name = 'PlanFileError';
+}
 
 /** Reads `file` as JSON or YAML (by its extension). */
 async function readConfig(file: string): Promise<unknown> {
