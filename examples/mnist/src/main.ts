@@ -2,7 +2,7 @@
 // `weft-mnist` (`npm start` at the repository root): weft's demo, a small network trained on MNIST.
 import { parseArgs } from 'node:util';
 import { ConfigError } from 'weft-data';
-import { type TrainOptions, train } from './train.ts';
+import type { TrainOptions } from './train.ts';
 
 const HELP = `weft-mnist — weft's demo: a 784-128-10 network trained on MNIST with interleaved evaluation
 
@@ -93,6 +93,11 @@ async function main(argv: string[]): Promise<void> {
       `--train-size + --test-size must be at most 10000 (the digits shipped), got ${options.trainSize + options.testSize}`,
     );
   }
+  // TensorFlow.js takes seconds to load: say what is happening first.
+  console.error(
+    `weft-mnist: ${values.resume === true ? 'resuming' : 'training'} in ${options.out} (loading TensorFlow.js and the digits)`,
+  );
+  const { train } = await import('./train.ts');
   await train(options, values.resume === true);
 }
 

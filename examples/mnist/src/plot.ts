@@ -1,66 +1,126 @@
-// Small hand-written SVG charts: no plotting dependency, and the output is readable text.
+// The demo's pictures: Vega-Lite specs (plain data), rendered to SVG by Vega and to PNG by resvg, with the
+// DejaVu Sans font shipped in an npm package so that the PNG looks the same on any machine.
+import { createRequire } from 'node:module';
 
-export interface Series {
-  readonly name: string;
-  readonly color: string;
-  readonly points: readonly (readonly [number, number])[];
+/** One record of the demo's log (`out/log.jsonl`). */
+export interface LogRecord {
+  type: 'train' | 'eval';
+  update: number;
+  epoch?: number;
+  loss: number;
+  name?: string;
+  accuracy?: number;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const FONT = 'DejaVu Sans';
+const require = createRequire(import.meta.url);
 
-/** One panel: a title, x/y axes with min/max labels, one polyline per series. */
-function panel(
-  title: string,
-  series: readonly Series[],
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-): string {
-  const pts = series.flatMap((s) => s.points);
-  if (pts.length === 0) return '';
-  const xs = pts.map((p) => p[0]);
-  const ys = pts.map((p) => p[1]);
-  const [xmin, xmax] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
-  const [ymin, ymax] = [Math.min(...ys), Math.max(...ys, Math.min(...ys) + 1e-9)];
-  const px = (x: number) => x0 + ((x - xmin) / (xmax - xmin)) * w;
-  const py = (y: number) => y0 + h - ((y - ymin) / (ymax - ymin)) * h;
-  const lines = series
-    .filter((s) => s.points.length > 0)
-    .map((s) => {
-      const d = s.points.map((p) => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
-      const dots =
-        s.points.length < 60
-          ? s.points
-              .map(
-                (p) =>
-                  `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`,
-              )
-              .join('')
-          : '';
-      return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${d}"/>${dots}`;
-    });
-  const legend = series.map(
-    (s, i) =>
-      `<text x="${x0 + w - 150}" y="${y0 + 14 + 14 * i}" fill="${s.color}" font-size="12">${esc(s.name)}</text>`,
-  );
-  return [
-    `<text x="${x0}" y="${y0 - 8}" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    `<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`,
-    `<text x="${x0 - 6}" y="${y0 + 10}" font-size="11" text-anchor="end">${ymax.toPrecision(3)}</text>`,
-    `<text x="${x0 - 6}" y="${y0 + h}" font-size="11" text-anchor="end">${ymin.toPrecision(3)}</text>`,
-    `<text x="${x0}" y="${y0 + h + 14}" font-size="11">${xmin}</text>`,
-    `<text x="${x0 + w}" y="${y0 + h + 14}" font-size="11" text-anchor="end">${xmax} updates</text>`,
-    ...lines,
-    ...legend,
-  ].join('\n');
+/**
+ * The training report: loss (a running mean over 20 updates) on top, evaluation accuracy below, both against
+ * updates, dashed rules at the epoch ends, the legend below the plot so that it never covers a curve.
+ */
+export function trainingSpec(records: readonly LogRecord[], updatesPerEpoch: number): object {
+  const train = records.filter((r) => r.type === 'train');
+  const window: number[] = [];
+  let sum = 0;
+  const loss = train.map((r) => {
+    window.push(r.loss);
+    sum += r.loss;
+    if (window.length > 20) sum -= window.shift() as number;
+    return { update: r.update, loss: sum / window.length };
+  });
+  const accuracy = records
+    .filter((r) => r.type === 'eval')
+    .map((r) => ({ update: r.update, accuracy: r.accuracy, set: `${r.name} set` }));
+  const last = Math.max(1, ...records.map((r) => r.update));
+  const epochs = Array.from({ length: Math.floor(last / updatesPerEpoch) }, (_, i) => ({
+    update: (i + 1) * updatesPerEpoch,
+  }));
+  const x = {
+    field: 'update',
+    type: 'quantitative',
+    scale: { domain: [0, last], nice: false, padding: 10 },
+    axis: { title: 'update (dashed: end of an epoch)', grid: true, tickCount: 10 },
+  };
+  const epochRules = {
+    data: { values: epochs },
+    mark: { type: 'rule', color: '#999', strokeDash: [4, 4], strokeWidth: 1 },
+    encoding: { x: { field: 'update', type: 'quantitative' } },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    background: 'white',
+    padding: 12,
+    config: { font: FONT, view: { stroke: '#ccc' }, axis: { labelFontSize: 11, titleFontSize: 12 } },
+    vconcat: [
+      {
+        title: 'Training loss (running mean over 20 updates)',
+        width: 640,
+        height: 200,
+        layer: [
+          epochRules,
+          {
+            data: { values: loss },
+            mark: { type: 'line', color: '#2a7', strokeWidth: 1.5 },
+            encoding: {
+              x,
+              y: { field: 'loss', type: 'quantitative', scale: { zero: false }, axis: { title: 'loss' } },
+            },
+          },
+        ],
+      },
+      {
+        title: 'Evaluation accuracy',
+        width: 640,
+        height: 200,
+        layer: [
+          epochRules,
+          {
+            data: { values: accuracy },
+            mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
+            encoding: {
+              x,
+              y: {
+                field: 'accuracy',
+                type: 'quantitative',
+                scale: { zero: false, nice: true },
+                axis: { title: 'accuracy', format: '.2f' },
+              },
+              color: {
+                field: 'set',
+                type: 'nominal',
+                scale: { range: ['#e83', '#36c'] },
+                legend: { orient: 'bottom', title: null, symbolType: 'stroke', symbolStrokeWidth: 3 },
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
 }
 
-/** Training loss (top) and evaluation accuracy (bottom) against updates. */
-export function trainingPlot(loss: Series[], accuracy: Series[]): string {
-  const body = [
-    panel('training loss', loss, 60, 30, 620, 200),
-    panel('test accuracy', accuracy, 60, 290, 620, 200),
-  ];
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="520" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body.join('\n')}\n</svg>\n`;
+/** Renders a Vega-Lite spec to SVG and PNG (loading Vega only now: it takes a moment to import). */
+export async function render(spec: object): Promise<{ svg: string; png: Buffer }> {
+  const [vega, vegaLite, { Resvg }] = await Promise.all([
+    import('vega'),
+    import('vega-lite'),
+    import('@resvg/resvg-js'),
+  ]);
+  const compiled = vegaLite.compile(spec as Parameters<typeof vegaLite.compile>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: 2 },
+    font: {
+      fontFiles: [require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf')],
+      loadSystemFonts: false,
+      defaultFontFamily: FONT,
+    },
+  })
+    .render()
+    .asPng();
+  return { svg, png };
 }

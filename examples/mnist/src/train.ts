@@ -15,7 +15,8 @@ import {
 } from 'weft-data';
 import type { Digit, MnistOptions } from './mnist-data.ts';
 import { initBackend, Mlp, type SavedWeights } from './model.ts';
-import { type Series, trainingPlot } from './plot.ts';
+import { type LogRecord, render, trainingSpec } from './plot.ts';
+import { createProgress } from './progress.ts';
 
 /** Settings of a training run; all of them are saved in checkpoints. */
 export interface TrainOptions {
@@ -42,19 +43,6 @@ interface Checkpoint {
 type Batch = { x: Tensor<Float32Array>; y: Float64Array };
 
 const dataModule = new URL('./mnist-data.js', import.meta.url);
-
-/** A one-line progress bar on stderr, only when it is a terminal. */
-function progress(label: string, done: number, total: number, started: number): void {
-  if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((done / Math.max(1, total)) * width);
-  const elapsed = (performance.now() - started) / 1000;
-  const eta = done > 0 ? (elapsed / done) * (total - done) : 0;
-  process.stderr.write(
-    `\r${label.padEnd(6)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ETA ${eta.toFixed(0)}s `,
-  );
-  if (done === total) process.stderr.write('\n');
-}
 
 /**
  * Trains the network; with `resume`, continues from `out/checkpoint.json` exactly (its saved settings win,
@@ -116,34 +104,42 @@ export async function train(
     ...(checkpoint ? { resume: checkpoint.state } : {}),
   });
   console.log(checkpoint ? `resuming after update ${checkpoint.state.update}` : formatPlan(loader.plan));
+  const progress = createProgress(process.stderr, process.stdout);
+  const updatesPerEpoch = Math.floor(o.trainSize / o.batchSize);
 
   // Fault injection for the resume test: a crash right after the n-th checkpoint of this process.
   const crashAfterCheckpoint = Number(process.env.WEFT_MNIST_CRASH_AFTER_CHECKPOINT ?? 0);
   let checkpoints = 0;
   const started = performance.now();
-  let passStarted = started;
   let evalLoss = 0;
   let correct = 0;
   let seen = 0;
   let accuracy = Number.NaN;
   let update = loader.sampler.start.update;
+  progress.start(
+    update,
+    loader.totalUpdates,
+    o.epochs,
+    Math.min(o.epochs, Math.floor(update / updatesPerEpoch) + 1),
+  );
   for await (const batch of loader) {
     const { x, y } = batch.data;
     if (batch.source === 'train') {
       const loss = model.train(x.data, y, o.lr);
       update = batch.position.update;
       log({ type: 'train', update, epoch: batch.epoch, loss });
-      progress('train', update, loader.totalUpdates, started);
+      progress.train(update, batch.epoch + 1);
       continue;
     }
-    if (batch.batch === 0) passStarted = performance.now();
+    if (batch.batch === 0)
+      progress.passStart(batch.name, loader.plan.callbacks[batch.callback]?.batchesPerPass ?? 1);
     const r = model.evaluate(x.data, y);
     evalLoss += r.loss;
     correct += r.correct;
     seen += y.length;
-    const batches = loader.plan.callbacks[batch.callback]?.batchesPerPass ?? 1;
-    progress(batch.name, batch.batch + 1, batches, passStarted);
+    progress.passBatch(batch.batch + 1);
     if (!batch.last) continue;
+    progress.passEnd();
     const result = {
       type: 'eval',
       name: batch.name,
@@ -152,7 +148,7 @@ export async function train(
       accuracy: correct / seen,
     };
     log(result);
-    console.log(
+    progress.log(
       `[${batch.name}] update ${batch.afterUpdate}: loss ${result.loss.toFixed(4)}, accuracy ${result.accuracy.toFixed(4)} (${seen} digits)`,
     );
     if (batch.name === 'test') {
@@ -160,43 +156,27 @@ export async function train(
       const saved: Checkpoint = { options: o, weights: model.save(), state: loader.state(), logLines };
       writeFileSync(`${checkpointPath}.tmp`, JSON.stringify(saved));
       renameSync(`${checkpointPath}.tmp`, checkpointPath); // never a half-written checkpoint
-      console.log(`checkpoint saved after update ${saved.state.update}`);
+      progress.log(`checkpoint saved after update ${saved.state.update}`);
       if (++checkpoints === crashAfterCheckpoint) process.kill(process.pid, 'SIGKILL');
     }
     evalLoss = 0;
     correct = 0;
     seen = 0;
   }
-  writePlot(logPath, join(o.out, 'training.svg'));
+  progress.stop();
+  await writePlots(logPath, o.out, updatesPerEpoch);
   const seconds = (performance.now() - started) / 1000;
   console.log(`done: ${update} updates in ${seconds.toFixed(1)} s, test accuracy ${accuracy.toFixed(4)}`);
   return { accuracy, updates: update };
 }
 
-function writePlot(logPath: string, svgPath: string): void {
+/** Writes training.svg and training.png from the log. */
+async function writePlots(logPath: string, out: string, updatesPerEpoch: number): Promise<void> {
   const records = readFileSync(logPath, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map(
-      (l) =>
-        JSON.parse(l) as { type: string; name?: string; update: number; loss: number; accuracy?: number },
-    );
-  const trainLoss = records.filter((r) => r.type === 'train');
-  // A running mean over 20 updates: the raw per-batch loss is too noisy to read.
-  const smooth = trainLoss.map((r, i) => {
-    const window = trainLoss.slice(Math.max(0, i - 19), i + 1);
-    return [r.update, window.reduce((s, w) => s + w.loss, 0) / window.length] as const;
-  });
-  const acc = (name: string, color: string): Series => ({
-    name: `${name} set`,
-    color,
-    points: records
-      .filter((r) => r.type === 'eval' && r.name === name)
-      .map((r) => [r.update, r.accuracy ?? 0] as const),
-  });
-  const svg = trainingPlot(
-    [{ name: 'loss (mean of 20)', color: '#2a6', points: smooth }],
-    [acc('quick', '#e83'), acc('test', '#36c')],
-  );
-  writeFileSync(svgPath, svg);
+    .map((l) => JSON.parse(l) as LogRecord);
+  const { svg, png } = await render(trainingSpec(records, updatesPerEpoch));
+  writeFileSync(join(out, 'training.svg'), svg);
+  writeFileSync(join(out, 'training.png'), png);
 }
