@@ -10,9 +10,10 @@ const HELP = `weft — data loading for training loops (weft-data)
 
 Usage:
   weft plan CONFIG [--out DIR]
-                 print the schedule of a run described by a JSON or YAML file
-                 (.json, .yaml, .yml; YAML needs the package yaml) and write
-                 its timeline to DIR/plan.svg (default DIR: out)
+                 print the schedule of a run described by a JSON or YAML
+                 file (.json, .yaml, .yml; YAML needs the package yaml);
+                 with --out, also draw its timeline as DIR/plan.svg (needs
+                 the packages vega and vega-lite)
   weft schema    print the JSON Schema of plan config files
                  (also in the package: schema/plan-config.schema.json)
   weft --help    this text
@@ -43,14 +44,17 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'plan') {
     if (rest.length !== 1) throw new UsageError(`weft plan takes one CONFIG file, got ${rest.length}`);
-    const out = typeof values.out === 'string' ? values.out : 'out';
     const { planFile } = await import('./plan-config.ts'); // zod and the sampler only when needed
-    const { table, svg } = await planFile(rest[0] as string);
-    mkdirSync(out, { recursive: true });
-    const svgPath = join(out, 'plan.svg');
-    writeFileSync(svgPath, svg);
+    const { plan, table } = await planFile(rest[0] as string);
     console.log(table);
-    console.log(`timeline written to ${svgPath}`);
+    if (typeof values.out === 'string') {
+      const { renderSvg, timelineSpec } = await import('./timeline.ts');
+      const svg = await renderSvg(timelineSpec(plan));
+      mkdirSync(values.out, { recursive: true });
+      const svgPath = join(values.out, 'plan.svg');
+      writeFileSync(svgPath, svg);
+      console.log(`timeline written to ${svgPath}`);
+    }
     return;
   }
   if (command === 'schema') {
@@ -64,7 +68,13 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   // A bad command line or config file is the user's to fix: one line (or one line per problem), exit 2.
-  if (e instanceof UsageError || e instanceof ConfigError || (e as Error).name === 'PlanFileError') {
+  const name = (e as Error).name;
+  if (
+    e instanceof UsageError ||
+    e instanceof ConfigError ||
+    name === 'PlanFileError' ||
+    name === 'MissingPackageError'
+  ) {
     console.error(`weft: ${(e as Error).message}`);
     process.exitCode = 2;
     return;

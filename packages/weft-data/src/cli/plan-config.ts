@@ -1,4 +1,4 @@
-// `weft plan CONFIG`: the schedule of a run described by a JSON or YAML file, as a table and an SVG timeline.
+// `weft plan CONFIG`: the schedule of a run described by a JSON or YAML file.
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { z } from 'zod';
@@ -9,12 +9,12 @@ import {
   intervalRelations,
   samplerIntervalConfigSchema,
 } from '../interleaved-config.ts';
+import type { Plan } from '../interleaved-sampler.ts';
 import { InterleavedSampler } from '../interleaved-sampler.ts';
 import { describe } from '../internal/checks.ts';
 import { zodIssues } from '../internal/validate.ts';
 import { formatPlan } from '../plan.ts';
 import { SequentialSampler } from '../samplers/sequential-sampler.ts';
-import { timelinePlot } from './plot.ts';
 
 /** The config file: dataset sizes stand in for the datasets, since a plan loads no data. */
 export const planConfigSchema = z
@@ -107,10 +107,10 @@ function planIssues(raw: unknown): string[] {
 }
 
 /**
- * Reads, validates and plans `file`; returns the table and the timeline SVG.
+ * Reads, validates and plans `file`; returns the plan and its table.
  * Throws {@link PlanFileError} for an unreadable file and {@link ConfigError} listing every invalid field.
  */
-export async function planFile(file: string): Promise<{ table: string; svg: string }> {
+export async function planFile(file: string): Promise<{ plan: Plan; table: string }> {
   const raw = await readConfig(file);
   const issues = planIssues(raw);
   if (issues.length > 0) {
@@ -127,9 +127,5 @@ export async function planFile(file: string): Promise<{ table: string; svg: stri
     })),
   });
   const plan = sampler.plan();
-  const svg = timelinePlot(
-    plan.end.update,
-    plan.callbacks.map((c) => ({ name: c.name, at: c.afterUpdates })),
-  );
-  return { table: formatPlan(plan), svg };
+  return { plan, table: formatPlan(plan) };
 }

@@ -1,0 +1,150 @@
+// `weft plan --out DIR`: the plan's timeline as a Vega-Lite spec (plain data), rendered to SVG by Vega. Vega
+// and Vega-Lite are optional peer dependencies, loaded only here, so that the library itself needs zod only.
+import type { Plan } from '../interleaved-sampler.ts';
+
+/** More passes than this in one row and the full view gets a second panel: a zoom on the run's start. */
+const DENSE = 60;
+// Training in green, then one colour per callback (cycled beyond six).
+const COLORS = Array.from(
+  { length: 64 },
+  (_, i) => ['#e8772e', '#3465c4', '#9b4fb0', '#c4343a', '#2a9d8f', '#8a6d3b'][i % 6] as string,
+);
+
+interface Segment {
+  row: string;
+  from: number;
+  to: number;
+  series: string;
+}
+
+/**
+ * Rows: training, then one per callback. The x axis counts loader steps in updates, and each pass is drawn
+ * as wide as its batches (one batch, one step), so its length is visible next to the training it interrupts.
+ */
+function segments(plan: Plan): Segment[] {
+  const out: Segment[] = [];
+  if (plan.updates > 0) {
+    out.push({
+      row: 'train',
+      from: plan.start.update,
+      to: plan.end.update,
+      series: seriesNames(plan)[0] as string,
+    });
+  }
+  // Passes after the same update run one after the other, in callback order.
+  const busyUntil = new Map<number, number>();
+  plan.callbacks.forEach((c, k) => {
+    const series = seriesNames(plan)[k + (plan.updates > 0 ? 1 : 0)] as string;
+    // In evaluation mode a pass follows no update: it runs at the start.
+    const at =
+      c.afterUpdates.length > 0 ? c.afterUpdates : Array.from({ length: c.passes }, () => plan.start.update);
+    for (const u of at) {
+      const from = busyUntil.get(u) ?? u;
+      busyUntil.set(u, from + c.batchesPerPass);
+      out.push({ row: c.name, from, to: from + c.batchesPerPass, series });
+    }
+  });
+  return out;
+}
+
+/** The legend's entries, in row order: what each row holds and how much of it. */
+function seriesNames(plan: Plan): string[] {
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return [
+    ...(plan.updates > 0 ? [`train: ${plural(plan.updates, 'update', 'updates')}`] : []),
+    ...plan.callbacks.map(
+      (c) =>
+        `${c.name}: ${plural(c.passes, 'pass', 'passes')} of ${plural(c.batchesPerPass, 'batch', 'batches')}`,
+    ),
+  ];
+}
+
+function panel(title: string, data: Segment[], rows: string[], domain: [number, number], plan: Plan): object {
+  const axisTitle =
+    plan.updates === 0
+      ? 'evaluation batch'
+      : 'update (a pass is drawn as wide as its batches, one step each)';
+  const names = seriesNames(plan);
+  return {
+    title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal' },
+    width: 640,
+    height: 26 * rows.length,
+    data: { values: data.filter((d) => d.to >= domain[0] && d.from <= domain[1]) },
+    mark: { type: 'rect', clip: true, height: { band: 0.7 }, stroke: 'white', strokeWidth: 0.3 },
+    encoding: {
+      y: { field: 'row', type: 'nominal', sort: rows, axis: { title: null } },
+      x: {
+        field: 'from',
+        type: 'quantitative',
+        scale: { domain, nice: false },
+        axis: { title: axisTitle, grid: true, format: 'd' },
+      },
+      x2: { field: 'to' },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        scale: {
+          domain: names,
+          range: [...(plan.updates > 0 ? ['#4a7'] : []), ...COLORS].slice(0, names.length),
+        },
+        legend: { orient: 'bottom', title: null, columns: 2, labelLimit: 0, columnPadding: 24 },
+      },
+    },
+  };
+}
+
+/** The timeline of `plan` as a Vega-Lite spec: one row per source, a zoomed second panel for dense rows. */
+export function timelineSpec(plan: Plan): object {
+  const data = segments(plan);
+  const rows = [...(plan.updates > 0 ? ['train'] : []), ...plan.callbacks.map((c) => c.name)];
+  const end = Math.max(plan.end.update, ...data.map((d) => d.to), plan.start.update + 1);
+  const mode = plan.updates === 0 ? 'evaluation only, no training' : `${plan.updates} updates`;
+  const share = `${(plan.evaluationShare * 100).toFixed(1)}%`;
+  const panels = [panel(`whole run: ${mode}`, data, rows, [plan.start.update, end], plan)];
+  const dense = plan.callbacks.filter((c) => c.passes > DENSE && c.afterUpdates.length > 0);
+  if (dense.length > 0) {
+    // The densest row's first dozen passes, with room to see each one.
+    const densest = dense.reduce((a, b) => (b.passes > a.passes ? b : a));
+    const until = densest.afterUpdates[Math.min(11, densest.afterUpdates.length - 1)] as number;
+    const to = until + densest.batchesPerPass + Math.ceil((until - plan.start.update) * 0.05);
+    panels.push(panel(`zoom: updates ${plan.start.update}–${to}`, data, rows, [plan.start.update, to], plan));
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'Schedule of the run',
+      subtitle: `${plan.epochs} epochs, ${plan.updates} updates, ${plan.samples} samples; evaluation batches ${plan.evalBatches} of ${plan.evalBatches + plan.trainBatches} (${share})`,
+      anchor: 'start',
+    },
+    background: 'white',
+    padding: 12,
+    config: { font: 'DejaVu Sans, Verdana, sans-serif', view: { stroke: '#ccc' } },
+    vconcat: panels,
+    resolve: { scale: { color: 'shared' } },
+  };
+}
+
+/** A missing optional package: the CLI prints the message alone. */
+export class MissingPackageError extends Error {
+  override name = 'MissingPackageError';
+}
+
+/** Renders a Vega-Lite spec to SVG with the optional packages vega and vega-lite. */
+export async function renderSvg(spec: object): Promise<string> {
+  let vega: typeof import('vega');
+  let vegaLite: typeof import('vega-lite');
+  try {
+    [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  } catch {
+    throw new MissingPackageError(
+      'drawing the timeline needs the optional packages vega and vega-lite (npm install vega vega-lite)',
+    );
+  }
+  const compiled = vegaLite.compile(spec as Parameters<typeof vegaLite.compile>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
