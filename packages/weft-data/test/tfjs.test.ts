@@ -393,7 +393,7 @@ describe('interleavedDataset', () => {
     });
     const expected: number[][] = [];
     for (const b of sampler.batchSampler) {
-      if (b.source === 'train') (expected[b.epoch] ??= []).push(...b.indices);
+      if (b.source === 'train') expected[b.epoch] = [...(expected[b.epoch] ?? []), ...b.indices];
     }
     const loader = sampler.getDataLoader<{
       index: Float64Array;
