@@ -7,7 +7,9 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import type { TypedArray, Tensor as WeftTensor } from './collate.ts';
+import type { DataLoader } from './data-loader.ts';
 import { ConfigError, WeftError } from './errors.ts';
+import type { InterleavedLoader } from './interleaved-loader.ts';
 import type { CallbackIndexBatch, TrainIndexBatch } from './interleaved-sampler.ts';
 import { describe } from './internal/checks.ts';
 
@@ -45,13 +47,25 @@ export interface TfWithData extends TfCore {
   data: { generator: typeof tfd.generator };
 }
 
-/** The dtypes a batch's typed arrays can become (TensorFlow.js has no float64, int64 or uint8). */
+/**
+ * The dtypes a batch's typed arrays can become (TensorFlow.js has no float64, int64 or uint8).
+ *
+ * @example
+ * ```ts
+ * const dtypes: Record<string, TfDtype> = { label: 'int32', mask: 'bool' };
+ * ```
+ */
 export type TfDtype = 'float32' | 'int32' | 'bool';
 
 /**
  * How {@link toTensors} picks dtypes. Typed arrays keep their own dtype where TensorFlow.js has it
  * (`Float32Array` → float32, `Int32Array` → int32, other integer arrays → int32); these options decide
  * the rest, and `dtypes` overrides any field.
+ *
+ * @example
+ * ```ts
+ * const options: ToTensorsOptions = { float64: 'int32', uint8: 'bool', dtypes: { 'inputs.image': 'float32' } };
+ * ```
  */
 export interface ToTensorsOptions {
   /**
@@ -440,7 +454,14 @@ export async function withTensors<B, R>(
   }
 }
 
-/** A `tf.data.Dataset` of converted elements (what {@link loaderDataset} and {@link interleavedDataset} return). */
+/**
+ * A `tf.data.Dataset` of converted elements: what {@link loaderDataset} and {@link interleavedDataset} return.
+ *
+ * @example
+ * ```ts
+ * const ds: TensorDataset<{ xs: tf.Tensor; ys: tf.Tensor }> = loaderDataset(tf, loader, (b) => ({ xs: b.x, ys: b.y }));
+ * ```
+ */
 export type TensorDataset<M> = tfd.Dataset<Tensors<M> & tfc.TensorContainer>;
 
 type Next<T> = Promise<IteratorResult<T, undefined>>;
@@ -544,12 +565,33 @@ export function loaderDataset<B, M>(
   return t.data.generator(iterator as () => AsyncIterator<tfc.TensorContainer>) as TensorDataset<M>;
 }
 
-/** A training batch of an {@link InterleavedLoader}: its tags and collated `data`. */
+/**
+ * A training batch of an {@link InterleavedLoader}: its tags and collated `data`.
+ *
+ * @example
+ * ```ts
+ * const map = (data: Tensors<B>, batch: InterleavedTrainBatch<B>) => ({ xs: data.x, ys: data.y }); // batch.epoch, batch.position
+ * ```
+ */
 export type InterleavedTrainBatch<B> = TrainIndexBatch & { readonly data: B };
-/** A callback (evaluation) batch of an {@link InterleavedLoader}: its tags and collated `data`. */
+/**
+ * A callback (evaluation) batch of an {@link InterleavedLoader}: its tags and collated `data`.
+ *
+ * @example
+ * ```ts
+ * const onCallback = (batch: InterleavedCallbackBatch<B>) => { if (batch.last) console.log(batch.name, batch.pass); };
+ * ```
+ */
 export type InterleavedCallbackBatch<B> = CallbackIndexBatch & { readonly data: B };
 
-/** Options of {@link interleavedDataset}: the dtype rules, and what to do with callback batches. */
+/**
+ * Options of {@link interleavedDataset}: the dtype rules, and what to do with callback batches.
+ *
+ * @example
+ * ```ts
+ * const options: InterleavedDatasetOptions<B> = { float64: 'int32', onCallback: (batch) => evaluate(batch) };
+ * ```
+ */
 export interface InterleavedDatasetOptions<B> extends ToTensorsOptions {
   /**
    * Called (and awaited) with each callback batch met between training batches, in schedule order, before

@@ -1,5 +1,6 @@
 // The TensorFlow.js adapter in one thread, on tfjs-core with the CPU backend: conversion, dtypes,
 // disposal, bad input, and the tf.data views' epochs (the workers file trains with fitDataset).
+import { readdirSync, readFileSync } from 'node:fs';
 import * as tfc from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as data from '@tensorflow/tfjs-data';
@@ -66,8 +67,8 @@ describe('toTensors', () => {
       expect(values(t.x)).toEqual([1, 2, 3, 4, 5, 6]);
       expect([t.y.dtype, t.y.shape, values(t.y)]).toEqual(['float32', [2], [0.5, 1.5]]);
       expect([t.mask.dtype, values(t.mask)]).toEqual(['int32', [0, 1]]);
-      expect([t.pair[0].dtype, values(t.pair[0])]).toEqual(['int32', [-1, 7]]);
-      expect([t.pair[1].dtype, t.pair[1].shape]).toEqual(['int32', [2, 2, 1]]);
+      expect([t.pair[0]!.dtype, values(t.pair[0])]).toEqual(['int32', [-1, 7]]);
+      expect([t.pair[1]!.dtype, t.pair[1]!.shape]).toEqual(['int32', [2, 2, 1]]);
       expect([t.wide.dtype, values(t.wide)]).toEqual(['int32', [1, 2]]);
       expect([t.big.dtype, values(t.big)]).toEqual(['int32', [-3, 4]]);
       expect(t.meta).toEqual(batch.meta);
@@ -114,7 +115,7 @@ describe('toTensors', () => {
       );
       expect([t.x.dtype, values(t.x)]).toEqual(['bool', [0, 1]]);
       expect([t.label.dtype, values(t.label)]).toEqual(['float32', [3, 4]]);
-      expect([t.pair[0].dtype, values(t.pair[0])]).toEqual(['bool', [0, 1]]);
+      expect([t.pair[0]!.dtype, values(t.pair[0])]).toEqual(['bool', [0, 1]]);
       disposeTensors(t);
       const root = toTensors(tf, Float64Array.of(1, 2), { dtypes: { '': 'int32' } });
       expect(root.dtype).toBe('int32');
@@ -436,5 +437,22 @@ describe('interleavedDataset', () => {
       `test ${e + 1} 102`,
     ];
     expect(events).toEqual([0, 1, 2].flatMap(epochEvents));
+  });
+});
+
+describe('packaging', () => {
+  it('keeps TensorFlow.js out of the main entry: only src/tfjs.ts names it, and imports only its types', () => {
+    const src = new URL('../src/', import.meta.url);
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const naming = files.filter((f) => readFileSync(new URL(f, src), 'utf8').includes('@tensorflow'));
+    expect(naming).toEqual(['tfjs.ts']);
+    const imports = readFileSync(new URL('tfjs.ts', src), 'utf8').match(/^import .*$/gm) ?? [];
+    for (const line of imports.filter((l) => l.includes('@tensorflow')))
+      expect(line).toMatch(/^import type /);
+    expect(files.some((f) => readFileSync(new URL(f, src), 'utf8').includes("'./tfjs.ts'"))).toBe(false);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(pkg.exports['./tfjs']).toEqual({ types: './dist/tfjs.d.ts', import: './dist/tfjs.js' });
+    expect(pkg.peerDependenciesMeta['@tensorflow/tfjs-core']).toEqual({ optional: true });
+    expect(Object.keys(pkg.dependencies)).toEqual(['zod']);
   });
 });
