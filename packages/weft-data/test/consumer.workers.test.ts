@@ -5,6 +5,7 @@
 //   run A [B]   write the block to each file and run it (`.mjs` with node; `.ts` type-checked, then run)
 //   file NAME   write the block to NAME, for the programs that use it
 //   sh          run the command in the project; the next block, marked `output`, is its exact stdout
+//   same-as P   the block is the file P of the repository, verbatim (an example that another test runs)
 //   fragment    not run (an excerpt, or a command for the repository itself)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -117,8 +118,12 @@ describe('the packed library in a fresh project', () => {
   });
 
   it('gives every README code block a test marker', () => {
-    const unmarked = blocks.filter((b) => !/^(run|file|sh|output|fragment)\b/.test(b.marker));
+    const unmarked = blocks.filter((b) => !/^(run|file|sh|output|fragment|same-as)\b/.test(b.marker));
     expect(unmarked.map((b) => `README.md:${b.line}`)).toEqual([]);
+    for (const b of blocks.filter((b) => b.marker.startsWith('same-as '))) {
+      const file = new URL(`../../../${b.marker.slice('same-as '.length)}`, import.meta.url);
+      expect(b.code, `README.md:${b.line}`).toBe(readFileSync(file, 'utf8'));
+    }
   });
 
   it("runs the README's JavaScript programs", () => {
