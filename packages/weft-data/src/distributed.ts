@@ -248,7 +248,7 @@ function fromFound(f: Found & { rank: number; size: number }, ignored: string[] 
 }
 
 /** The launcher of this process, following the precedence above; `undefined` for a single process. */
-function detect(env: Env): Picked | undefined {
+function detect(env: Env, sizeInCode: number | undefined): Picked | undefined {
   const mpiPeek = MPI.map((v) => peek(env, v)).filter((f): f is Found => f !== undefined);
   const slurmPeek = peek(env, SLURM);
   const torchrun = read(env, TORCHRUN);
@@ -281,6 +281,7 @@ function detect(env: Env): Picked | undefined {
     const sameTask = slurm?.rank === rank ? slurm : undefined;
     let size = checked.find((f) => f.size !== undefined)?.size;
     if (size === undefined && sameTask?.size !== undefined) size = sameTask.size;
+    size ??= sizeInCode;
     if (size === undefined) {
       throw new ConfigError(
         `\`PMIX_RANK\` is set (${first.shown}) but no variable gives the world size (PMIx does not set one); pass it in code: distributedEnv(process.env, { worldSize })`,
@@ -363,7 +364,7 @@ export function distributedEnv(env: Env = process.env, overrides: DistributedOve
       overrides.localRank === undefined ? undefined : checkLength(overrides.localRank, 'overrides.localRank'),
   };
   const inCode = o.rank !== undefined && o.worldSize !== undefined;
-  const picked = inCode ? undefined : detect(env);
+  const picked = inCode ? undefined : detect(env, o.worldSize);
   const ignored = picked?.ignored ?? [];
   if (picked === undefined && !inCode) {
     const slurm = peek(env, SLURM);
