@@ -142,6 +142,7 @@ const hasMpirun = spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status
 const mpiIt = hasMpirun || process.env.CI ? it : it.skip;
 const why =
   hasMpirun || process.env.CI ? '' : ' [SKIPPED: mpirun not found; apt-get install openmpi-bin, CI runs it]';
+if (why !== '') console.warn(`distributed.workers.test.ts: the real mpirun tests are skipped:${why}`);
 const example = fileURLToPath(new URL('../examples/distributed.mjs', import.meta.url));
 
 interface ExampleReport {
