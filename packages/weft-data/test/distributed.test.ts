@@ -1,6 +1,6 @@
 // Data-parallel runs without processes: launcher detection on simulated environments, the samplers of every
 // rank built side by side, global counting, and elastic resume (4 ranks → 3 and 2) compared update by update.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -682,5 +682,13 @@ describe('elastic resume', () => {
       '`state` was saved by a data-parallel run (world size 4) but this training sampler is not a shard (no `numReplicas`): build it with distributedSamplers',
     );
     expect(() => build(2, 1).resumeFrom(saved)).not.toThrow();
+  });
+});
+
+describe('the README', () => {
+  it('shows exactly the program the mpirun test runs', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const program = readFileSync(new URL('../examples/distributed.mjs', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`\`\`js\n${program}\`\`\``);
   });
 });
