@@ -158,9 +158,7 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
   const names = [vars.rank, ...vars.size, vars.localRank, vars.localSize, vars.nodeRank].filter(
     (n): n is string => n !== undefined && env[n] !== undefined && env[n] !== '',
   );
-  if (env[vars.rank] === undefined && !vars.size.some((n) => env[n] !== undefined && env[n] !== '')) {
-    return undefined;
-  }
+  if (!names.includes(vars.rank) && !vars.size.some((n) => names.includes(n))) return undefined;
   const sizeName = vars.size.find((n) => env[n] !== undefined && env[n] !== '') ?? vars.size[0] ?? '';
   const opt = (name: string | undefined) => (name === undefined ? undefined : envInt(env, name));
   let localSize = opt(vars.localSize);
