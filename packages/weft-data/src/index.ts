@@ -6,8 +6,21 @@ export type { BatchSamplerLike, DataLoaderOptions } from './data-loader.ts';
 export { DataLoader } from './data-loader.ts';
 export type { ConcatItem, Dataset, ItemOf, Sized } from './dataset.ts';
 export { ArrayDataset, ConcatDataset, Subset } from './dataset.ts';
-export type { DistributedEnv, DistributedSamplersOptions } from './distributed.ts';
-export { distributedEnv, distributedSamplers, gatherInOrder, ShardedEvalSampler } from './distributed.ts';
+export type {
+  DistributedEnv,
+  DistributedOverrides,
+  DistributedSamplersOptions,
+  Launcher,
+  ShardedEvalSamplerOptions,
+} from './distributed.ts';
+export {
+  distributedEnv,
+  distributedSamplers,
+  gatherInOrder,
+  MAX_WORLD_SIZE,
+  rankBatchSize,
+  ShardedEvalSampler,
+} from './distributed.ts';
 export {
   CollateError,
   ConfigError,
@@ -32,6 +45,7 @@ export { InterleavedLoader } from './interleaved-loader.ts';
 export type {
   CallbackIndexBatch,
   CallbackPlan,
+  DistributedState,
   IndexBatch,
   InterleavedBatchSampler,
   InterleavedSamplerInit,

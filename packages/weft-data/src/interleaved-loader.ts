@@ -92,6 +92,8 @@ export class InterleavedLoader<B = unknown> implements AsyncIterable<Interleaved
   /**
    * Where the run stands, to save in a checkpoint and pass back as `resume`: the position after the last
    * training batch consumed, and the callback passes after it not yet consumed in full (they are re-run).
+   * In a data-parallel run, also the world size, global batch size, dataset length and samples per epoch:
+   * the same state on every rank, and resumable on another number of ranks with the same global batch.
    *
    * @example
    * ```ts
@@ -100,7 +102,10 @@ export class InterleavedLoader<B = unknown> implements AsyncIterable<Interleaved
    */
   state(): ResumeState {
     const { epoch, update, sample, replay = [] } = this.#state;
-    return replay.length > 0 ? { epoch, update, sample, replay: [...replay] } : { epoch, update, sample };
+    const position =
+      replay.length > 0 ? { epoch, update, sample, replay: [...replay] } : { epoch, update, sample };
+    // A data-parallel run also records its world size and shape, so that a resume on other ranks is checked.
+    return { ...position, ...this.sampler.distributedState };
   }
 
   /** The whole run, from the loader's start; the state moves on as batches are consumed. */

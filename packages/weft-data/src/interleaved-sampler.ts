@@ -12,7 +12,10 @@ import { describe } from './internal/checks.ts';
 import { epochIndices } from './internal/indices.ts';
 import type { Sampler } from './samplers/sampler.ts';
 
-/** Where a run stands after an update: whole epochs, updates and samples done. */
+/**
+ * Where a run stands after an update: whole epochs, updates and samples done. In a data-parallel run
+ * (a training sampler with `numReplicas`) `sample` counts the samples of all ranks together.
+ */
 export interface Position {
   readonly epoch: number;
   readonly update: number;
@@ -56,6 +59,12 @@ export interface CallbackIndexBatch {
   readonly batch: number;
   /** Whether this is the pass's last batch. */
   readonly last: boolean;
+  /**
+   * How many of the batch's items are real, from its start; the rest is padding that results must not
+   * count. `indices.length` except for a padded shard (`ShardedEvalSampler` with `pad`), where a rank with
+   * fewer items gets batches with fewer (even 0) real ones, so every rank runs the same batches.
+   */
+  readonly real: number;
   /** The training update after which the pass runs; `undefined` in evaluation mode. */
   readonly afterUpdate: number | undefined;
 }
@@ -88,7 +97,12 @@ export interface CallbackPlan {
   readonly callback: number;
   readonly name: string;
   readonly batchSize: number;
+  /**
+   * Items one pass evaluates over all ranks, padding excluded: the dataset's length for a sharded sampler
+   * (one with `numReplicas`), the sampler's length times the world size for any other.
+   */
   readonly samplesPerPass: number;
+  /** Batches of one pass on this rank (the same on every rank with padded shards). */
   readonly batchesPerPass: number;
   /** Number of passes in the run. */
   readonly passes: number;
@@ -100,11 +114,15 @@ export interface CallbackPlan {
 
 /** The schedule of a run, computed by {@link InterleavedSampler.plan} without loading anything. */
 export interface Plan {
+  /** Number of ranks the training sampler is a shard of (1 outside a data-parallel run). */
+  readonly worldSize: number;
+  /** Where the run starts; its `sample`, like every training sample count here, counts all ranks. */
   readonly start: Position;
   /** Position after the last update. */
   readonly end: Position;
-  /** Training updates (and batches) the run performs from its start. */
+  /** Training updates (and batches) the run performs from its start; the same on every rank. */
   readonly updates: number;
+  /** Training samples from the start to the end, over all ranks. */
   readonly samples: number;
   /** Epochs completed during the run. */
   readonly epochs: number;
@@ -133,7 +151,20 @@ type Step =
  */
 export interface ResumeState extends Position {
   readonly replay?: readonly string[];
+  /** Data-parallel runs: the number of ranks the state was saved on. */
+  readonly worldSize?: number;
+  /** Data-parallel runs: samples per update over all ranks (`batchSize` × `worldSize`). */
+  readonly globalBatchSize?: number;
+  /** Data-parallel runs: the training dataset's length. */
+  readonly datasetLength?: number;
+  /** Data-parallel runs: training samples per epoch over all ranks. */
+  readonly epochSamples?: number;
 }
+
+/** What a state records about a data-parallel run, to check that a resume on other ranks is exact. */
+export type DistributedState = Required<
+  Pick<ResumeState, 'worldSize' | 'globalBatchSize' | 'datasetLength' | 'epochSamples'>
+>;
 
 interface Shape {
   /** Effective main batch size. */
@@ -144,15 +175,28 @@ interface Shape {
   E: number;
   /** Updates per epoch. */
   U: number;
+  /** Ranks: every update counts `R` times its batch, since every rank runs a batch of the same size. */
+  R: number;
 }
 
-function shapeOf(config: InterleavedSamplerConfig, samplerLength: number): Shape {
+function shapeOf(config: InterleavedSamplerConfig, samplerLength: number, worldSize = 1): Shape {
   const L = samplerLength;
+  const R = worldSize;
   const B = config.dropLast && L < config.batchSize ? L : config.batchSize;
-  if (B === 0) return { B, L, E: 0, U: 0 };
+  if (B === 0) return { B, L, E: 0, U: 0, R };
   const E = config.dropLast ? Math.floor(L / B) * B : L;
   const U = config.dropLast ? E / B : Math.ceil(L / B);
-  return { B, L, E, U };
+  return { B, L, E, U, R };
+}
+
+/** The world size a training sampler declares (`numReplicas`), 1 if it is not a shard. */
+function replicasOf(sampler: Sampler): number {
+  const R = (sampler as { numReplicas?: unknown }).numReplicas;
+  if (R === undefined) return 1;
+  if (typeof R !== 'number' || !Number.isSafeInteger(R) || R < 1) {
+    throw new ConfigError(`\`trainSampler.numReplicas\` must be a positive integer, got ${describe(R)}`);
+  }
+  return R;
 }
 
 /**
@@ -224,9 +268,15 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     if (!Number.isSafeInteger(L) || L < 0) {
       throw new ConfigError(`\`trainSampler.length\` must be a non-negative integer, got ${describe(L)}`);
     }
+    const R = replicasOf(trainSampler);
     if (L === 0 && !config.isEvaluation) {
+      const n = trainSampler.dataset?.length;
+      const sharded =
+        R > 1 && n
+          ? ` (sharding its ${n} items over ${R} ranks left this rank none; see distributedSamplers)`
+          : '';
       throw new ConfigError(
-        '`trainSampler` is empty (length 0): training would never reach a limit; use `evaluation: true` to only run the callbacks',
+        `\`trainSampler\` is empty (length 0)${sharded}: training would never reach a limit; use \`evaluation: true\` to only run the callbacks`,
       );
     }
     const names = callbacks.map((c, k) => c.name ?? `callback${k}`);
@@ -250,10 +300,10 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     this.mainSampler = trainSampler;
     this.extraSamplers = Object.freeze(callbacks);
     this.#names = names;
-    this.#shape = shapeOf(config, L);
+    this.#shape = shapeOf(config, L, R);
     this.#start = config.isEvaluation
       ? { epoch: 0, update: 0, sample: 0 }
-      : InterleavedSampler.calculateStart(config, L);
+      : InterleavedSampler.calculateStart(config, L, R);
     this.dataset = new ConcatDataset(datasets);
     this.indexOffsets = Object.freeze(this.dataset.offsets.slice(1, -1));
     this.collator = routeCollate([trainCollate, ...callbacks.map((c) => c.collate)]);
@@ -273,19 +323,42 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     return this.#start;
   }
 
+  /** Number of ranks the training sampler is a shard of (its `numReplicas`); 1 outside a data-parallel run. */
+  get worldSize(): number {
+    return this.#shape.R;
+  }
+
+  /**
+   * What a saved state records about a data-parallel run (`undefined` unless the training sampler has
+   * `numReplicas`): a resume on another number of ranks checks it to continue exactly.
+   */
+  get distributedState(): DistributedState | undefined {
+    if ((this.mainSampler as { numReplicas?: unknown }).numReplicas === undefined) return undefined;
+    const { B, E, R } = this.#shape;
+    return {
+      worldSize: R,
+      globalBatchSize: B * R,
+      datasetLength: this.dataset.offsets[1] as number,
+      epochSamples: E * R,
+    };
+  }
+
   /**
    * The start position (epoch, update, sample) a config asks for, given the training sampler's length.
+   * Samples count all ranks: `startSample` and the returned `sample` are global.
    *
    * @param config - the sampler config (its `start*` field is used)
-   * @param samplerLength - length of the training sampler
+   * @param samplerLength - length of the training sampler (one rank's shard)
+   * @param worldSize - number of ranks, each with a shard of that length. @default 1
    * @example
    * ```ts
    * InterleavedSampler.calculateStart(new InterleavedSamplerConfig({ batchSize: 4, maxEpochs: 9, startUpdate: 5 }), 10);
    * // { epoch: 2, update: 5, sample: 20 } (dropLast: 2 updates of 4 per epoch)
    * ```
    */
-  static calculateStart(config: InterleavedSamplerConfig, samplerLength: number): Position {
+  static calculateStart(config: InterleavedSamplerConfig, samplerLength: number, worldSize = 1): Position {
     const { B, E, U } = shapeOf(config, samplerLength);
+    const R = worldSize;
     if (U === 0) {
       if (config.startEpoch || config.startUpdate || config.startSample) {
         throw new ConfigError('cannot resume inside an empty training sampler (length 0)');
@@ -294,23 +367,24 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     }
     if (config.startEpoch !== undefined) {
       const e = config.startEpoch;
-      return { epoch: e, update: e * U, sample: e * E };
+      return { epoch: e, update: e * U, sample: e * E * R };
     }
     if (config.startUpdate !== undefined) {
       const u = config.startUpdate;
       const epoch = Math.floor(u / U);
-      return { epoch, update: u, sample: epoch * E + (u - epoch * U) * B };
+      return { epoch, update: u, sample: (epoch * E + (u - epoch * U) * B) * R };
     }
     if (config.startSample !== undefined) {
       const s = config.startSample;
-      const epoch = Math.floor(s / E);
-      const rest = s - epoch * E;
-      if (rest % B !== 0) {
+      const epoch = Math.floor(s / (E * R));
+      const rest = s - epoch * E * R;
+      if (rest % (B * R) !== 0) {
+        const size = R === 1 ? `the batch size ${B}` : `the global batch size ${B * R} (${B} × ${R} ranks)`;
         throw new ConfigError(
-          `\`startSample\` must fall on an update boundary: ${s} is ${rest} samples into epoch ${epoch}, not a multiple of the batch size ${B}`,
+          `\`startSample\` must fall on an update boundary: ${s} is ${rest} samples into epoch ${epoch}, not a multiple of ${size}`,
         );
       }
-      return { epoch, update: epoch * U + rest / B, sample: s };
+      return { epoch, update: epoch * U + rest / (B * R), sample: s };
     }
     return { epoch: 0, update: 0, sample: 0 };
   }
@@ -328,6 +402,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     if (typeof state !== 'object' || state === null) {
       throw new ConfigError(`\`state\` must be a position { epoch, update, sample }, got ${describe(state)}`);
     }
+    checkElastic(state, this.distributedState, this.config.batchSize);
     const { startEpoch: _e, startUpdate: _u, startSample: _s, ...rest } = { ...this.config };
     const config = new InterleavedSamplerConfig({ ...rest, startUpdate: state.update });
     const sampler = new InterleavedSampler({ ...this.#init, config, replay: state.replay ?? [] });
@@ -402,16 +477,19 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * ```
    */
   plan(): Plan {
-    const { B } = this.#shape;
+    const { B, R } = this.#shape;
     const callbacks = this.extraSamplers.map((c, k) => {
       const size = c.batchSize ?? B;
-      const samplesPerPass = c.sampler.length;
+      const sharded = c.sampler.numReplicas !== undefined && c.sampler.dataset !== undefined;
+      const samplesPerPass = sharded
+        ? (c.sampler.dataset as { length: number }).length
+        : c.sampler.length * R;
       return {
         callback: k,
         name: this.#names[k] as string,
         batchSize: size,
         samplesPerPass,
-        batchesPerPass: size === 0 ? 0 : Math.ceil(samplesPerPass / size),
+        batchesPerPass: size === 0 ? 0 : Math.ceil(c.sampler.length / size),
         passes: 0,
         batches: 0,
         samples: 0,
@@ -435,6 +513,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     const evalBatches = callbacks.reduce((n, c) => n + c.batches, 0);
     const total = trainBatches + evalBatches;
     return {
+      worldSize: R,
       start: this.#start,
       end,
       updates: end.update - this.#start.update,
@@ -454,7 +533,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
         yield { kind: 'pass', callback: k, pass: 0, afterUpdate: undefined };
       return;
     }
-    const { B, E } = this.#shape;
+    const { B, E, R } = this.#shape;
     let { epoch, update, sample } = this.#start;
     for (const k of this.#replay) {
       yield {
@@ -466,12 +545,12 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     }
     if (this.#limitReached(epoch, update, sample)) return;
     let sampleAtLastUpdate = sample;
-    let from = sample - epoch * E;
+    let from = sample / R - epoch * E; // `sample` counts all ranks, `from` this rank's shard
     for (;;) {
       const batchEpoch = epoch;
       for (; from < E; ) {
         const to = Math.min(from + B, E);
-        sample += to - from;
+        sample += (to - from) * R;
         update++;
         const endsEpoch = to === E;
         if (endsEpoch) epoch++;
@@ -549,6 +628,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     const size = c.batchSize ?? this.#shape.B;
     const n = order.length;
     const name = this.#names[k] as string;
+    const realLength = realLengthOf(c.sampler, n, k);
     for (let pos = 0, batch = 0; pos < n; pos += size, batch++) {
       const end = Math.min(pos + size, n);
       const indices = new Uint32Array(end - pos);
@@ -562,9 +642,66 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
         pass,
         batch,
         last: end === n,
+        real: Math.max(0, Math.min(end, realLength) - pos),
         afterUpdate,
       };
     }
+  }
+}
+
+/** The number of real (not padding) indices at the start of a callback sampler's order. */
+function realLengthOf(sampler: Sampler, length: number, k: number): number {
+  const real = sampler.realLength;
+  if (real === undefined) return length;
+  if (!Number.isSafeInteger(real) || real < 0 || real > length) {
+    throw new ConfigError(
+      `\`callbackSamplers[${k}].sampler.realLength\` must be an integer in [0, ${length}], got ${describe(real)}`,
+    );
+  }
+  return real;
+}
+
+/**
+ * Whether a state saved by a data-parallel run continues exactly here. With torch's strided sharding,
+ * update k of an epoch covers positions [kG, (k+1)G) of the epoch's order whatever the number of ranks,
+ * for a global batch G; so the run continues exactly when the dataset, the global batch size and the
+ * samples per epoch are unchanged. Anything else is a ConfigError naming what changed.
+ */
+function checkElastic(state: ResumeState, here: DistributedState | undefined, batchSize: number): void {
+  const saved = state.worldSize;
+  if (saved === undefined) return;
+  if (here === undefined) {
+    throw new ConfigError(
+      `\`state\` was saved by a data-parallel run (world size ${describe(saved)}) but this training sampler is not a shard (no \`numReplicas\`): build it with distributedSamplers`,
+    );
+  }
+  const R = here.worldSize;
+  const ranks = (n: unknown) => `${describe(n)} rank${n === 1 ? '' : 's'}`;
+  const issues: string[] = [];
+  if (state.datasetLength !== undefined && state.datasetLength !== here.datasetLength) {
+    issues.push(
+      `the training dataset length changed: ${describe(state.datasetLength)} in the state, ${here.datasetLength} now`,
+    );
+  }
+  const G = state.globalBatchSize;
+  if (G !== undefined && G !== here.globalBatchSize) {
+    const fix =
+      typeof G === 'number' && G % R === 0
+        ? `; on ${ranks(R)} use \`batchSize: ${G / R}\` (rankBatchSize(${G}, ${R}))`
+        : `; ${describe(G)} does not divide over ${ranks(R)}, so no batch size continues it there`;
+    issues.push(
+      `the global batch size changed: ${describe(G)} in the state (saved on ${ranks(saved)}), ${here.globalBatchSize} now (batchSize ${batchSize} × ${ranks(R)})${fix}`,
+    );
+  }
+  if (issues.length === 0 && state.epochSamples !== undefined && state.epochSamples !== here.epochSamples) {
+    issues.push(
+      saved === R
+        ? `the samples per epoch changed: ${describe(state.epochSamples)} in the state, ${here.epochSamples} now (did \`dropLast\` change?)`
+        : `the world size changed from ${describe(saved)} to ${R} and an epoch then covers ${here.epochSamples} samples instead of ${describe(state.epochSamples)}: with \`dropLast: false\` (training shards or config) the padded or partial tail depends on the number of ranks; resume on ${ranks(saved)}, or train with \`dropLast: true\``,
+    );
+  }
+  if (issues.length > 0) {
+    throw new ConfigError(`\`state\` cannot be continued exactly here: ${issues.join('; ')}`, issues);
   }
 }
 

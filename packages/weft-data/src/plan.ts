@@ -46,5 +46,10 @@ export function formatPlan(plan: Plan, maxUpdatesListed = 6): string {
     ...rows.slice(1).map(line),
     '',
     `epochs ${plan.epochs}, updates ${plan.updates}, samples ${plan.samples}; evaluation batches ${plan.evalBatches} of ${plan.evalBatches + plan.trainBatches} (${share})`,
+    ...(plan.worldSize > 1
+      ? [
+          `world size ${plan.worldSize}: samples count all ranks together; batches and updates are per rank, the same on every rank`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { z } from 'zod';
+import { distributedSamplers, MAX_WORLD_SIZE } from '../distributed.ts';
 import { ConfigError } from '../errors.ts';
 import {
   configRelations,
@@ -23,6 +24,14 @@ export const planConfigSchema = z
       .int({ error: 'must be a positive integer' })
       .min(1, { error: 'must be a positive integer' })
       .describe('Number of training items.'),
+    worldSize: z
+      .int({ error: 'must be a positive integer' })
+      .min(1, { error: 'must be a positive integer' })
+      .max(MAX_WORLD_SIZE, { error: `must be at most ${MAX_WORLD_SIZE}` })
+      .optional()
+      .describe(
+        'Number of ranks of a data-parallel run (default 1): datasets are sharded as distributedSamplers does, config.batchSize is per rank, sample counts are global.',
+      ),
     config: interleavedSamplerConfigSchema,
     callbacks: z
       .array(
@@ -116,16 +125,29 @@ export async function planFile(file: string): Promise<{ plan: Plan; table: strin
   if (issues.length > 0) {
     throw new ConfigError(`invalid plan config ${file}:\n${issues.map((i) => `  ${i}`).join('\n')}`, issues);
   }
-  const { trainSize, config, callbacks } = planConfigSchema.parse(raw);
+  const { trainSize, worldSize, config, callbacks } = planConfigSchema.parse(raw);
   const sized = (length: number) => ({ length, get: (i: number) => i });
-  const sampler = new InterleavedSampler({
-    trainSampler: new SequentialSampler(sized(trainSize)),
-    config,
-    callbackSamplers: callbacks.map(({ size, ...c }) => ({
-      ...c,
-      sampler: new SequentialSampler(sized(size)),
-    })),
-  });
+  // With a world size, rank 0's samplers: every rank has the same schedule and batch counts.
+  const sampler = new InterleavedSampler(
+    worldSize === undefined
+      ? {
+          trainSampler: new SequentialSampler(sized(trainSize)),
+          config,
+          callbackSamplers: callbacks.map(({ size, ...c }) => ({
+            ...c,
+            sampler: new SequentialSampler(sized(size)),
+          })),
+        }
+      : {
+          ...distributedSamplers({
+            train: sized(trainSize),
+            env: { rank: 0, worldSize },
+            shuffle: false,
+            callbacks: callbacks.map(({ size, ...c }) => ({ ...c, dataset: sized(size) })),
+          }),
+          config,
+        },
+  );
   const plan = sampler.plan();
   return { plan, table: formatPlan(plan) };
 }

@@ -18,6 +18,16 @@ export interface Sampler extends Iterable<number> {
   readonly length: number;
   /** The data the indices refer to. {@link InterleavedSampler} needs it to lay datasets end to end. */
   readonly dataset?: Sized;
+  /**
+   * Set by a sampler that is one rank's shard of a data-parallel run (`DistributedSampler`): as the
+   * training sampler of an {@link InterleavedSampler} it makes the run count samples over all ranks.
+   */
+  readonly numReplicas?: number;
+  /**
+   * Set by a padded evaluation shard (`ShardedEvalSampler` with `pad`): only the first `realLength`
+   * indices are real, the rest is padding that results must not count.
+   */
+  readonly realLength?: number;
   /** Selects the epoch whose order the next iteration yields. */
   setEpoch?(epoch: number): void;
   /**
