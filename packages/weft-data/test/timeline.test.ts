@@ -3,7 +3,7 @@ import { timelineSpec } from '../src/cli/timeline.ts';
 import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 
-const sized = (length: number) => new SequentialSampler({ length, get: (i: number) => i });
+const sized = (length: number) => new SequentialSampler({ length });
 
 type Panel = { title: { text: string }; data: { values: { row: string; from: number; to: number }[] } };
 const panels = (spec: object) => (spec as { vconcat: Panel[] }).vconcat;
