@@ -1,5 +1,6 @@
 import { ConfigError, IndexError } from './errors.ts';
 import { checkIndex, checkLength, describe, isPromiseLike } from './internal/checks.ts';
+import { builtinRecipe, type Recipe, TO_RECIPE } from './internal/recipe.ts';
 import type { SampleContext } from './worker-info.ts';
 
 /**
@@ -53,6 +54,12 @@ export class ArrayDataset<T> implements Dataset<T> {
     checkIndex(index, this.#items.length);
     return this.#items[index] as T;
   }
+  /** How a worker rebuilds this dataset: from its items, sent as they are (not copied here first). @internal */
+  [TO_RECIPE](): Recipe | undefined {
+    // A subclass may override `get`; rebuilding it as an ArrayDataset would load other items.
+    if (Object.getPrototypeOf(this) !== ArrayDataset.prototype) return undefined;
+    return builtinRecipe('arrayDataset', [{ label: 'items', value: this.#items }]);
+  }
 }
 
 /**
@@ -88,6 +95,14 @@ export class Subset<T> implements Dataset<T> {
   get(index: number, context?: SampleContext): T | Promise<T> {
     checkIndex(index, this.indices.length, 'subset');
     return this.dataset.get(this.indices[index] as number, context);
+  }
+  /** How a worker rebuilds this view: its dataset (itself rebuildable) and its indices. @internal */
+  [TO_RECIPE](): Recipe | undefined {
+    if (Object.getPrototypeOf(this) !== Subset.prototype) return undefined;
+    return builtinRecipe('subset', [
+      { label: 'dataset', value: this.dataset, ref: true },
+      { label: 'indices', value: this.indices },
+    ]);
   }
 }
 
@@ -146,5 +161,10 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);
     if (isPromiseLike(item)) return Promise.resolve(item).then((v) => ({ ...where, item: v }));
     return { ...where, item };
+  }
+  /** How a worker rebuilds the concatenation: from its datasets, each itself rebuildable. @internal */
+  [TO_RECIPE](): Recipe | undefined {
+    if (Object.getPrototypeOf(this) !== ConcatDataset.prototype) return undefined;
+    return builtinRecipe('concatDataset', [{ label: 'datasets', value: this.datasets, ref: true }]);
   }
 }
