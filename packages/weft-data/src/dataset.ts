@@ -1,5 +1,6 @@
-import { ConfigError, IndexError } from './errors.ts';
+import { ConfigError } from './errors.ts';
 import { checkIndex, checkLength, describe, isPromiseLike } from './internal/checks.ts';
+import { toIndices } from './internal/indices.ts';
 import { builtinRecipe, type Recipe, TO_RECIPE } from './internal/recipe.ts';
 import type { SampleContext } from './worker-info.ts';
 
@@ -78,14 +79,7 @@ export class Subset<T> implements Dataset<T> {
   readonly indices: readonly number[];
   constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
     const n = checkLength(dataset?.length, 'dataset.length');
-    const copy = Array.from(indices ?? [], (i, k) => {
-      if (!Number.isInteger(i) || i < 0 || i >= n) {
-        throw new IndexError(
-          `\`indices[${k}]\` must be an integer in [0, ${n}) for a dataset of length ${n}, got ${String(i)}`,
-        );
-      }
-      return i;
-    });
+    const copy = Array.from(toIndices(indices ?? [], n, 'indices', 'argument'));
     this.dataset = dataset;
     this.indices = copy;
   }
