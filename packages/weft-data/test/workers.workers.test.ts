@@ -321,6 +321,11 @@ describe('worker-loadable values', () => {
         '`dataset.items` cannot be sent to a worker: `dataset.items[1].f` is function f, which cannot be cloned',
       ),
     );
+    const cyclic: { n: number; self?: unknown } = { n: 1 };
+    cyclic.self = cyclic;
+    expect(encode(new ArrayDataset([cyclic, new Map([[1, new Date(0)]])]), 'dataset')).toMatchObject({
+      kind: 'module',
+    });
     const promise = new ArrayDataset([new Map([['p', Promise.resolve(1)]])]);
     expect(() => new DataLoader({ dataset: promise, numWorkers: 1 })).toThrow(
       /^`dataset.items` cannot be sent to a worker: `dataset.items\[0\]<map entry 0: "p">` cannot be cloned: /,

@@ -143,41 +143,64 @@ interface CloneProblem {
   readonly cause?: unknown;
 }
 
+// Deeper than any real item: past it the walk is likely going round a cycle, and hands over to structuredClone.
+const WALK_DEPTH = 64;
+
 /**
  * Why `value` cannot be structured-cloned, or undefined if it can. Walks the value instead of cloning it:
  * `workerData` is cloned once per worker anyway, and an ArrayDataset's items can be large. Only values whose
- * cloneability is not evident from their type are test-cloned, one at a time.
+ * cloneability is not evident from their type (and cyclic or very deep ones) are test-cloned.
  */
 function uncloneable(value: unknown): CloneProblem | undefined {
-  const seen = new Set<object>();
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'function' || typeof v === 'symbol') {
-      return { path: pathTo(value, v), why: `is ${kindName(v)}, which cannot be cloned` };
+  let problem: { value: unknown; why: string; cause?: unknown } | undefined;
+  const tryClone = (v: object): boolean => {
+    try {
+      structuredClone(v);
+      return true;
+    } catch (e) {
+      problem = { value: v, why: `cannot be cloned: ${(e as Error).message}`, cause: e };
+      return false;
     }
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
-    seen.add(v);
-    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) continue;
-    if (v instanceof Date || v instanceof RegExp || v instanceof Error) continue;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) stack.push(v[i]);
-    } else if (v instanceof Map) {
-      for (const [k, x] of v) stack.push(k, x);
-    } else if (v instanceof Set) {
-      for (const x of v) stack.push(x);
-    } else if (Object.prototype.toString.call(v) === '[object Object]') {
-      // Plain objects and class instances: cloned as their own enumerable properties.
-      for (const k in v) if (Object.hasOwn(v, k)) stack.push((v as Record<string, unknown>)[k]);
-    } else {
-      try {
-        structuredClone(v);
-      } catch (e) {
-        return { path: pathTo(value, v), why: `cannot be cloned: ${(e as Error).message}`, cause: e };
-      }
+  };
+  const walk = (v: unknown, depth: number): boolean => {
+    if (typeof v !== 'object' || v === null) {
+      if (typeof v !== 'function' && typeof v !== 'symbol') return true;
+      problem = { value: v, why: `is ${kindName(v)}, which cannot be cloned` };
+      return false;
     }
-  }
-  return undefined;
+    if (ArrayBuffer.isView(v)) return true;
+    if (depth === WALK_DEPTH) return tryClone(v);
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Array.prototype) {
+      const a = v as unknown[];
+      for (let i = 0; i < a.length; i++) if (!walk(a[i], depth + 1)) return false;
+      return true;
+    }
+    if (proto === Object.prototype) {
+      const o = v as Record<string, unknown>;
+      for (const k in o) if (!walk(o[k], depth + 1)) return false;
+      return true;
+    }
+    if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return true;
+    if (v instanceof Date || v instanceof RegExp || v instanceof Error) return true;
+    if (v instanceof Map) {
+      for (const [k, x] of v) if (!walk(k, depth + 1) || !walk(x, depth + 1)) return false;
+      return true;
+    }
+    if (v instanceof Set) {
+      for (const x of v) if (!walk(x, depth + 1)) return false;
+      return true;
+    }
+    if (Object.prototype.toString.call(v) === '[object Object]') {
+      // Class instances and null-prototype objects: cloned as their own enumerable properties.
+      const o = v as Record<string, unknown>;
+      for (const k in o) if (Object.hasOwn(o, k) && !walk(o[k], depth + 1)) return false;
+      return true;
+    }
+    return tryClone(v);
+  };
+  if (walk(value, 0) || problem === undefined) return undefined;
+  return { path: pathTo(value, problem.value), why: problem.why, cause: problem.cause };
 }
 
 const kindName = (v: unknown): string => (typeof v === 'symbol' ? `a symbol (${String(v)})` : describe(v));
