@@ -36,7 +36,14 @@ export interface Tensor<A extends TypedArray = TypedArray> {
 
 type TypedArrayConstructor = { new (length: number): TypedArray; name: string };
 
-/** An element type {@link CollateOptions.dtypes} can ask for; `bool` is a `Uint8Array` of 0s and 1s. */
+/**
+ * An element type {@link CollateOptions.dtypes} can ask for; `bool` is a `Uint8Array` of 0s and 1s.
+ *
+ * @example
+ * ```ts
+ * const label: DType = 'int32'; // collated as an Int32Array
+ * ```
+ */
 export type DType =
   | 'float32'
   | 'float64'

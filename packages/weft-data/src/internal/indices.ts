@@ -22,6 +22,16 @@ const checked = new WeakMap<Uint32Array, number>();
  * `values` as a Uint32Array, each checked to be an integer in [0, bound); {@link IndexError} naming `what`
  * and the first bad value otherwise. A Uint32Array is returned as it is (callers copy if they keep slices);
  * anything else is copied. With `source` 'argument', a `values` that is not array-like is a ConfigError.
+ *
+ * @param values - the indices
+ * @param bound - the dataset's length, or {@link NO_BOUND}
+ * @param what - names the source in errors
+ * @param source - how errors are phrased
+ * @default source 'sampler'
+ * @example
+ * ```ts
+ * toIndices([2, 0], 3, '`batchSampler`'); // Uint32Array [2, 0]
+ * ```
  */
 export function toIndices(
   values: ArrayLike<number>,
@@ -86,7 +96,12 @@ export function epochIndices(sampler: Sampler, bound: number, what: string): Uin
   return out;
 }
 
-/** `` `sampler` (MySampler) ``: the option name, and the class when it says more than "an object". */
+/**
+ * `` `sampler` (MySampler) ``: the option name, and the class when it says more than "an object".
+ *
+ * @param option - the option the sampler was given as
+ * @param sampler - the sampler
+ */
 export function samplerName(option: string, sampler: unknown): string {
   const name = (sampler as { constructor?: { name?: unknown } } | null)?.constructor?.name;
   return typeof name === 'string' && name !== '' && name !== 'Object'

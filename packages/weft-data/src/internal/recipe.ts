@@ -28,14 +28,31 @@ export interface Recipe {
 }
 
 /**
- * A value a worker can rebuild. The method returns `undefined` when this particular value cannot be rebuilt
- * although its class can (a subclass that inherits the method but overrides behaviour the recipe omits).
+ * A value a worker can rebuild: the plug-in point for new kinds of datasets and collates. The method returns
+ * `undefined` when this particular value cannot be rebuilt although its class can (a subclass that inherits
+ * the method but overrides behaviour the recipe omits).
+ *
+ * @example
+ * ```ts
+ * export class FileDataset implements Dataset<Uint8Array>, Rebuildable {
+ *   constructor(readonly path: string) {}
+ *   // …length, get…
+ *   [TO_RECIPE]() {
+ *     return { url: import.meta.url, name: 'fileDataset', args: [{ label: 'path', value: this.path }] };
+ *   }
+ * }
+ * export const fileDataset = (path: string) => new FileDataset(path);
+ * ```
  */
 export interface Rebuildable {
   [TO_RECIPE](): Recipe | undefined;
 }
 
-/** The recipe of `value`, or `undefined` if it has none. */
+/**
+ * The recipe of `value`, or `undefined` if it has none.
+ *
+ * @param value - anything; only objects and functions can have a recipe
+ */
 export function recipeOf(value: unknown): Recipe | undefined {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
   const method = (value as Partial<Rebuildable>)[TO_RECIPE];
@@ -45,6 +62,9 @@ export function recipeOf(value: unknown): Recipe | undefined {
 /**
  * Gives `value` a fixed recipe (non-enumerable, so it does not show in the value's keys or clones).
  * Returns `value`, or `undefined` if it is frozen or sealed and cannot take one.
+ *
+ * @param value - the object or function to mark
+ * @param recipe - how a worker rebuilds it
  */
 export function attachRecipe<T extends object>(value: T, recipe: Recipe): T | undefined {
   if (!Object.isExtensible(value)) return undefined;
@@ -59,7 +79,13 @@ const BUILTINS = new URL(
   import.meta.url,
 ).href;
 
-/** A recipe calling the factory `name` of weft's builtins module. */
+/**
+ * A recipe calling the factory `name` of weft's builtins module.
+ *
+ * @param name - an export of builtins.ts
+ * @param args - its arguments
+ * @default args []
+ */
 export function builtinRecipe(name: string, args: readonly RecipeArg[] = []): Recipe {
   return { url: BUILTINS, name, args };
 }

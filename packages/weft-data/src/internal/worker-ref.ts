@@ -23,7 +23,12 @@ export type Encoded =
       readonly args: readonly Encoded[];
     };
 
-/** Gives `value` a fixed recipe, so a loader with workers can rebuild it there. */
+/**
+ * Gives `value` a fixed recipe, so a loader with workers can rebuild it there; {@link ConfigError} if frozen.
+ *
+ * @param value - the object or function to mark
+ * @param recipe - how a worker rebuilds it
+ */
 export function withRecipe<T extends object>(value: T, recipe: Recipe): T {
   const marked = attachRecipe(value, recipe);
   if (marked === undefined) {
@@ -32,7 +37,11 @@ export function withRecipe<T extends object>(value: T, recipe: Recipe): T {
   return marked;
 }
 
-/** A module location as a URL string; relative specifiers would resolve from weft, not the caller. */
+/**
+ * A module location as a URL string; relative specifiers would resolve from weft, not the caller.
+ *
+ * @param moduleUrl - a URL (anything with an `href`), a URL string or an absolute path
+ */
 export function moduleHref(moduleUrl: string | { readonly href: string }): string {
   if (typeof moduleUrl === 'string') {
     if (isAbsolute(moduleUrl)) return pathToFileURL(moduleUrl).href;
@@ -45,7 +54,11 @@ export function moduleHref(moduleUrl: string | { readonly href: string }): strin
   );
 }
 
-/** Whether a module URL needs a TypeScript loader. */
+/**
+ * Whether a module URL needs a TypeScript loader.
+ *
+ * @param url - an absolute URL
+ */
 export function isTypeScript(url: string): boolean {
   return /\.[mc]?tsx?$/.test(new URL(url).pathname);
 }
@@ -54,6 +67,10 @@ export function isTypeScript(url: string): boolean {
  * Imports `url`, takes export `name` and, if it is a function, calls it with `args` (a factory). A module that
  * cannot be imported is a {@link ConfigError} naming it and the export, with Node's error as `cause`; errors of
  * the factory itself are the user's and pass through.
+ *
+ * @param url - the module
+ * @param name - the export
+ * @param args - the factory's arguments
  */
 export async function load(url: string, name: string, args: readonly unknown[]): Promise<unknown> {
   let module: Record<string, unknown>;
@@ -86,7 +103,11 @@ function importError(url: string, name: string, error: unknown): ConfigError {
   });
 }
 
-/** Rebuilds an encoded value in a worker. */
+/**
+ * Rebuilds an encoded value in a worker.
+ *
+ * @param encoded - from {@link encode}, through `workerData`
+ */
 export async function decode(encoded: Encoded): Promise<unknown> {
   switch (encoded.kind) {
     case 'value':
@@ -102,6 +123,11 @@ export async function decode(encoded: Encoded): Promise<unknown> {
  * Encodes `value` for `workerData`, or throws {@link ConfigError} naming `path` when it cannot be rebuilt
  * in a worker. With `ref`, the value (or each element of an array) must have a recipe; otherwise it may
  * also be structured-cloneable data.
+ *
+ * @param value - the dataset, collate or workerInit (or a recipe argument)
+ * @param path - names the value in errors: `dataset.datasets[1]`
+ * @param ref - whether the value must be rebuildable (else plain data will do)
+ * @default ref true
  */
 export function encode(value: unknown, path: string, ref = true): Encoded {
   const recipe = recipeOf(value);
@@ -125,7 +151,11 @@ export function encode(value: unknown, path: string, ref = true): Encoded {
   );
 }
 
-/** Every module URL an encoded value imports. */
+/**
+ * Every module URL an encoded value imports.
+ *
+ * @param encoded - from {@link encode}
+ */
 export function moduleUrls(encoded: Encoded): string[] {
   if (encoded.kind === 'value') return [];
   if (encoded.kind === 'array') return encoded.items.flatMap(moduleUrls);
