@@ -1,20 +1,33 @@
+import type { Sized } from './dataset.ts';
 import { ConfigError } from './errors.ts';
-import { checkBoolean, checkPositiveInt, describe } from './internal/checks.ts';
+import { checkBoolean, checkPositiveInt, checkSized, describe } from './internal/checks.ts';
+import { epochIndices, NO_BOUND, samplerName } from './internal/indices.ts';
 import type { Sampler } from './samplers/sampler.ts';
 
 /** Options of {@link BatchSampler}. */
 export interface BatchSamplerOptions {
+  /** Indices per batch. */
   batchSize: number;
   /** Drop the last batch if it is smaller than `batchSize`. @default false */
   dropLast?: boolean;
+  /**
+   * The data the sampler's indices refer to: each epoch's indices are checked to lie in it, once, before the
+   * first batch. Without it (and without `sampler.dataset`) indices are only checked to be indices.
+   * @default sampler.dataset
+   */
+  dataset?: Sized;
 }
 
 /**
  * Groups a sampler's indices into batches (torch's `BatchSampler`); each batch is a fresh `Uint32Array`
  * the consumer owns.
  *
+ * An epoch's order is taken, and checked, when its iterator is created: a later `setEpoch` does not change an
+ * iteration already started. An index outside the dataset, or a sampler yielding a number of indices other
+ * than its `length`, is an {@link IndexError} naming the sampler and the value.
+ *
  * @param sampler - any sampler; its `indices()` fast path is used when it has one
- * @param options - `batchSize`, `dropLast`
+ * @param options - `batchSize`, `dropLast`, `dataset`
  * @example
  * ```ts
  * [...new BatchSampler(new SequentialSampler(dataset10), { batchSize: 4 })];
@@ -25,6 +38,8 @@ export class BatchSampler implements Iterable<Uint32Array> {
   readonly sampler: Sampler;
   readonly batchSize: number;
   readonly dropLast: boolean;
+  /** The data the indices are checked against, if known. */
+  readonly dataset: Sized | undefined;
 
   constructor(sampler: Sampler, options: BatchSamplerOptions) {
     if (typeof sampler !== 'object' || sampler === null || typeof sampler[Symbol.iterator] !== 'function') {
@@ -38,6 +53,8 @@ export class BatchSampler implements Iterable<Uint32Array> {
     this.sampler = sampler;
     this.batchSize = checkPositiveInt(options.batchSize, 'batchSize');
     this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
+    const dataset = options.dataset ?? sampler.dataset;
+    this.dataset = dataset === undefined ? undefined : checkSized(dataset, 'dataset');
   }
 
   /** Number of batches per epoch. */
@@ -51,23 +68,22 @@ export class BatchSampler implements Iterable<Uint32Array> {
     this.sampler.setEpoch?.(epoch);
   }
 
-  *[Symbol.iterator](): Iterator<Uint32Array> {
-    const order = typeof this.sampler.indices === 'function' ? this.sampler.indices() : collect(this.sampler);
-    const size = this.batchSize;
-    const end = this.dropLast ? order.length - (order.length % size) : order.length;
-    for (let pos = 0; pos < end; pos += size) yield order.slice(pos, Math.min(pos + size, end));
+  /** The current epoch's batches; the order is taken (and checked) now, not at the first `next()`. */
+  [Symbol.iterator](): Iterator<Uint32Array> {
+    const order = epochIndices(
+      this.sampler,
+      this.dataset?.length ?? NO_BOUND,
+      samplerName('sampler', this.sampler),
+    );
+    return batches(order, this.batchSize, this.dropLast);
   }
 }
 
-function collect(sampler: Sampler): Uint32Array {
-  const out: number[] = [];
-  for (const i of sampler) {
-    if (!Number.isInteger(i) || i < 0 || i > 0xffffffff) {
-      throw new ConfigError(
-        `\`sampler\` yielded ${describe(i)}, which is not an index (an integer in [0, 2^32))`,
-      );
-    }
-    out.push(i);
-  }
-  return Uint32Array.from(out);
+function* batches(
+  order: Uint32Array,
+  size: number,
+  dropLast: boolean,
+): Generator<Uint32Array, void, undefined> {
+  const end = dropLast ? order.length - (order.length % size) : order.length;
+  for (let pos = 0; pos < end; pos += size) yield order.slice(pos, Math.min(pos + size, end));
 }

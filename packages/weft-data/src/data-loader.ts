@@ -1,9 +1,10 @@
 import { BatchSampler } from './batch-sampler.ts';
 import { type Collate, defaultCollate } from './collate.ts';
 import type { Dataset } from './dataset.ts';
-import { ConfigError, IndexError } from './errors.ts';
+import { ConfigError } from './errors.ts';
 import { describe } from './internal/checks.ts';
 import { ENGINE_FIELDS, type EngineBatch, engineOptions, LoaderEngine } from './internal/engine.ts';
+import { toIndices } from './internal/indices.ts';
 import { RandomSampler } from './samplers/random-sampler.ts';
 import type { Sampler } from './samplers/sampler.ts';
 import { SequentialSampler } from './samplers/sequential-sampler.ts';
@@ -98,6 +99,7 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
   /** Where batches of indices come from: `batchSampler`, or one built from `sampler`/`shuffle`, `batchSize`, `dropLast`. */
   readonly batchSampler: BatchSamplerLike;
   readonly #engine: LoaderEngine<undefined, B>;
+  readonly #checked: boolean;
   #epoch = 0;
 
   constructor(options: DataLoaderOptions<T, B>) {
@@ -151,8 +153,10 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
           (shuffle
             ? new RandomSampler(this.dataset, { seed: resolved.seed })
             : new SequentialSampler(this.dataset)),
-        { batchSize, dropLast },
+        { batchSize, dropLast, dataset: this.dataset },
       );
+    // Batches of a BatchSampler built here were checked against this dataset, once per epoch.
+    this.#checked = batchSampler === undefined;
     this.#engine = new LoaderEngine(engineInit);
   }
 
@@ -178,13 +182,25 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
     this.#epoch = epoch;
   }
 
-  /** One epoch of collated batches; each call starts the next epoch. */
+  /**
+   * One epoch of collated batches; each call starts the next epoch. The epoch's order is taken when the
+   * iterator is created, so iterators created back to back yield their own epochs.
+   */
   [Symbol.asyncIterator](): AsyncGenerator<B, void, undefined> {
     const epoch = this.#epoch++;
     this.batchSampler.setEpoch?.(epoch);
-    // Taken now, so that a later epoch starting meanwhile cannot change this one's order.
-    const source = this.batchSampler[Symbol.iterator]();
-    return this.#load(source, epoch);
+    // A batch sampler may compute its order lazily, at the first `next()` (a generator does): by then a later
+    // epoch may have been set. Taking the first step now fixes this epoch's order; a failure is reported by
+    // the iteration, as any other.
+    let first: IteratorResult<ArrayLike<number>> | { error: unknown };
+    let source: Iterator<ArrayLike<number>> | undefined;
+    try {
+      source = this.batchSampler[Symbol.iterator]();
+      first = source.next();
+    } catch (error) {
+      first = { error };
+    }
+    return this.#load(source, first, epoch);
   }
 
   /**
@@ -204,31 +220,24 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
     return this.close();
   }
 
-  async *#load(source: Iterator<ArrayLike<number>>, epoch: number): AsyncGenerator<B, void, undefined> {
+  async *#load(
+    source: Iterator<ArrayLike<number>> | undefined,
+    first: IteratorResult<ArrayLike<number>> | { error: unknown },
+    epoch: number,
+  ): AsyncGenerator<B, void, undefined> {
+    if ('error' in first) throw first.error;
     const length = this.dataset.length;
+    const checked = this.#checked;
     const batches: Iterable<EngineBatch<undefined>> = {
       *[Symbol.iterator]() {
-        for (let step = source.next(); !step.done; step = source.next()) {
-          yield { indices: toIndices(step.value, length), epoch, tag: undefined };
+        for (let step = first; !step.done; step = (source as Iterator<ArrayLike<number>>).next()) {
+          const indices = checked
+            ? (step.value as Uint32Array)
+            : toIndices(step.value, length, '`batchSampler`');
+          yield { indices, epoch, tag: undefined };
         }
       },
     };
     for await (const { data } of this.#engine.run(batches)) yield data;
   }
-}
-
-/** A batch from a foreign batch sampler as a Uint32Array, each index checked. */
-function toIndices(batch: ArrayLike<number>, length: number): Uint32Array {
-  if (batch instanceof Uint32Array) return batch;
-  const out = new Uint32Array(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const index = batch[i] as number;
-    if (!Number.isInteger(index) || index < 0 || index >= length) {
-      throw new IndexError(
-        `\`batchSampler\` yielded index ${String(index)}, outside its dataset of length ${length}`,
-      );
-    }
-    out[i] = index;
-  }
-  return out;
 }

@@ -1,5 +1,7 @@
-import { ConfigError, IndexError } from './errors.ts';
+import { ConfigError } from './errors.ts';
 import { checkIndex, checkLength, describe, isPromiseLike } from './internal/checks.ts';
+import { toIndices } from './internal/indices.ts';
+import { builtinRecipe, type Recipe, TO_RECIPE } from './internal/recipe.ts';
 import type { SampleContext } from './worker-info.ts';
 
 /**
@@ -53,6 +55,12 @@ export class ArrayDataset<T> implements Dataset<T> {
     checkIndex(index, this.#items.length);
     return this.#items[index] as T;
   }
+  /** How a worker rebuilds this dataset: from its items, sent as they are (not copied here first). @internal */
+  [TO_RECIPE](): Recipe | undefined {
+    // A subclass may override `get`; rebuilding it as an ArrayDataset would load other items.
+    if (Object.getPrototypeOf(this) !== ArrayDataset.prototype) return undefined;
+    return builtinRecipe('arrayDataset', [{ label: 'items', value: this.#items }]);
+  }
 }
 
 /**
@@ -71,14 +79,7 @@ export class Subset<T> implements Dataset<T> {
   readonly indices: readonly number[];
   constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
     const n = checkLength(dataset?.length, 'dataset.length');
-    const copy = Array.from(indices ?? [], (i, k) => {
-      if (!Number.isInteger(i) || i < 0 || i >= n) {
-        throw new IndexError(
-          `\`indices[${k}]\` must be an integer in [0, ${n}) for a dataset of length ${n}, got ${String(i)}`,
-        );
-      }
-      return i;
-    });
+    const copy = Array.from(toIndices(indices ?? [], n, 'indices', 'argument'));
     this.dataset = dataset;
     this.indices = copy;
   }
@@ -88,6 +89,14 @@ export class Subset<T> implements Dataset<T> {
   get(index: number, context?: SampleContext): T | Promise<T> {
     checkIndex(index, this.indices.length, 'subset');
     return this.dataset.get(this.indices[index] as number, context);
+  }
+  /** How a worker rebuilds this view: its dataset (itself rebuildable) and its indices. @internal */
+  [TO_RECIPE](): Recipe | undefined {
+    if (Object.getPrototypeOf(this) !== Subset.prototype) return undefined;
+    return builtinRecipe('subset', [
+      { label: 'dataset', value: this.dataset, ref: true },
+      { label: 'indices', value: this.indices },
+    ]);
   }
 }
 
@@ -146,5 +155,10 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);
     if (isPromiseLike(item)) return Promise.resolve(item).then((v) => ({ ...where, item: v }));
     return { ...where, item };
+  }
+  /** How a worker rebuilds the concatenation: from its datasets, each itself rebuildable. @internal */
+  [TO_RECIPE](): Recipe | undefined {
+    if (Object.getPrototypeOf(this) !== ConcatDataset.prototype) return undefined;
+    return builtinRecipe('concatDataset', [{ label: 'datasets', value: this.datasets, ref: true }]);
   }
 }

@@ -1,6 +1,6 @@
 export type { BatchSamplerOptions } from './batch-sampler.ts';
 export { BatchSampler } from './batch-sampler.ts';
-export type { Collate, Tensor, TypedArray } from './collate.ts';
+export type { Collate, CollateOptions, DefaultCollate, DType, Tensor, TypedArray } from './collate.ts';
 export { collectTransferables, defaultCollate, routeCollate } from './collate.ts';
 export type { BatchSamplerLike, DataLoaderOptions } from './data-loader.ts';
 export { DataLoader } from './data-loader.ts';

@@ -9,13 +9,17 @@ import { load, moduleHref, withRecipe } from './internal/worker-ref.ts';
  * The module is imported here, in the calling thread, and `exportName` taken from it. If the export is a
  * function it is a factory and is called with `options` (awaited when it returns a promise); otherwise the
  * export itself is used. To share a plain function (a collate, a `workerInit`), export a factory that
- * returns it. The result carries a hidden description (url, export, options) that workers use.
+ * returns it. The result carries a hidden recipe (url, export, options) that workers use.
  *
- * TypeScript modules work in workers when `tsx` is installed (an optional peer dependency).
+ * A module that does not exist, throws while being imported, or is TypeScript in a process without a
+ * TypeScript loader is a {@link ConfigError} naming the module and the export, with Node's error as `cause`.
+ * TypeScript modules work in the calling thread under tsx, and in workers when `tsx` is installed (an
+ * optional peer dependency).
  *
- * @param moduleUrl - a URL or absolute path; relative to the caller: `new URL('./data.ts', import.meta.url)`
+ * @param moduleUrl - a URL (anything with an `href`, such as `new URL('./data.ts', import.meta.url)`), a URL
+ *   string, or an absolute file path; relative paths are rejected, since they would resolve from weft
  * @param exportName - the export to take
- * @param options - passed to the factory in every thread; must be JSON-serialisable
+ * @param options - passed to the factory in every thread; must be structured-cloneable
  * @example
  * ```ts
  * // data.ts: export const makeImages = (o: { root: string }) => new ImageFolder(o.root);
@@ -24,7 +28,7 @@ import { load, moduleHref, withRecipe } from './internal/worker-ref.ts';
  * ```
  */
 export async function fromModule<T extends object = object>(
-  moduleUrl: string | URL,
+  moduleUrl: string | { readonly href: string },
   exportName: string,
   options?: unknown,
 ): Promise<T> {

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BatchSampler, ConfigError, RandomSampler, SequentialSampler } from '../src/index.ts';
+import {
+  BatchSampler,
+  ConfigError,
+  IndexError,
+  IndexSampler,
+  RandomSampler,
+  type Sampler,
+  SequentialSampler,
+} from '../src/index.ts';
 
 const data = (length: number) => ({ length, get: (i: number) => i });
 
@@ -69,5 +77,73 @@ describe('BatchSampler', () => {
     expect(() => [...new BatchSampler(bad, { batchSize: 1 })]).toThrow(
       '`sampler` yielded -1, which is not an index (an integer in [0, 2^32))',
     );
+  });
+
+  it("checks each epoch's indices against the dataset once, naming the sampler and the value", () => {
+    /** A sampler whose `indices()` returns whatever it is given (a buggy sampler, or one for other data). */
+    class FixedSampler extends IndexSampler {
+      constructor(
+        readonly order: ArrayLike<number>,
+        readonly dataset = data(10),
+      ) {
+        super();
+      }
+      get length() {
+        return this.order.length;
+      }
+      indices() {
+        return this.order as Uint32Array;
+      }
+    }
+    const fails = (sampler: Sampler, message: string) => {
+      const b = new BatchSampler(sampler, { batchSize: 2 });
+      expect(() => b[Symbol.iterator]()).toThrow(IndexError);
+      expect(() => b[Symbol.iterator]()).toThrow(message);
+    };
+    fails(
+      new FixedSampler(Uint32Array.of(0, 10)),
+      '`sampler` (FixedSampler) yielded index 10, outside its dataset of length 10',
+    );
+    fails(
+      new FixedSampler([3, -1]),
+      '`sampler` (FixedSampler) yielded index -1, outside its dataset of length 10',
+    );
+    fails(
+      new FixedSampler([NaN]),
+      '`sampler` (FixedSampler) yielded index NaN, outside its dataset of length 10',
+    );
+    fails(
+      new FixedSampler([1.5]),
+      '`sampler` (FixedSampler) yielded index 1.5, outside its dataset of length 10',
+    );
+    // The dataset given to the batch sampler wins over the sampler's own.
+    const other = new BatchSampler(new FixedSampler(Uint32Array.of(7)), { batchSize: 1, dataset: data(5) });
+    expect(() => [...other]).toThrow(
+      '`sampler` (FixedSampler) yielded index 7, outside its dataset of length 5',
+    );
+    const wrongLength = {
+      length: 3,
+      *[Symbol.iterator]() {
+        yield* [0, 1];
+      },
+    };
+    fails(wrongLength, '`sampler` yielded 2 indices, but its length is 3');
+    const good = new FixedSampler([2, 0, 1]);
+    expect([...new BatchSampler(good, { batchSize: 2 })].map((x) => [...x])).toEqual([[2, 0], [1]]);
+  });
+
+  it('takes the order when the iterator is created', () => {
+    const b = new BatchSampler(new RandomSampler(data(10), { seed: 1 }), { batchSize: 10 });
+    b.setEpoch(0);
+    const first = b[Symbol.iterator]();
+    b.setEpoch(1);
+    const second = b[Symbol.iterator]();
+    b.setEpoch(0);
+    const epoch0 = [...b][0];
+    b.setEpoch(1);
+    const epoch1 = [...b][0];
+    expect(epoch0).not.toEqual(epoch1);
+    expect(first.next().value).toEqual(epoch0);
+    expect(second.next().value).toEqual(epoch1);
   });
 });

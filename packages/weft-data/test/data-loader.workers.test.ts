@@ -112,6 +112,59 @@ describe('DataLoader in-process', () => {
     );
   });
 
+  it("checks a sampler's indices against the dataset, so none land in a neighbouring dataset", async () => {
+    // Dataset 0 has 3 items; index 3 would be dataset 1's first item.
+    const dataset = new ConcatDataset([new ArrayDataset([0, 1, 2]), new ArrayDataset([100])]);
+    const offBy1 = {
+      length: 3,
+      dataset: { length: 3 },
+      indices: () => Uint32Array.of(1, 2, 3),
+      *[Symbol.iterator]() {
+        yield* [1, 2, 3];
+      },
+    };
+    const loader = new DataLoader({ dataset: new Subset(dataset, [0, 1, 2]), sampler: offBy1, batchSize: 2 });
+    await expect(collect(loader)).rejects.toThrow(
+      new IndexError('`sampler` yielded index 3, outside its dataset of length 3'),
+    );
+    const plain: Dataset<number> = { length: 4, get: (i) => i };
+    const negative = { length: 2, indices: () => [0, -1] as unknown as Uint32Array, *[Symbol.iterator]() {} };
+    await expect(collect(new DataLoader({ dataset: plain, sampler: negative }))).rejects.toThrow(
+      new IndexError('`sampler` yielded index -1, outside its dataset of length 4'),
+    );
+    const beyond = new OrderSampler([[0, 4]], 10);
+    await expect(collect(new DataLoader({ dataset: plain, sampler: beyond }))).rejects.toThrow(
+      new IndexError('`sampler` (OrderSampler) yielded index 4, outside its dataset of length 4'),
+    );
+  });
+
+  it('gives two iterators created back to back their own epochs', async () => {
+    const dataset = new ArrayDataset(range(12));
+    const epochs = async (loader: DataLoader<number, unknown>) => {
+      const [a, b] = [loader[Symbol.asyncIterator](), loader[Symbol.asyncIterator]()];
+      return [
+        asLists(await collect({ [Symbol.asyncIterator]: () => a })),
+        asLists(await collect({ [Symbol.asyncIterator]: () => b })),
+      ];
+    };
+    const one = new DataLoader({ dataset, batchSize: 4, shuffle: true, seed: 5 });
+    const expected = [asLists(await collect(one)), asLists(await collect(one))];
+    expect(expected[0]).not.toEqual(expected[1]);
+    expect(await epochs(new DataLoader({ dataset, batchSize: 4, shuffle: true, seed: 5 }))).toEqual(expected);
+    // A batch sampler that reads its epoch lazily, at the first next(), as a generator does.
+    let epoch = 0;
+    const lazy = {
+      length: 1,
+      setEpoch: (e: number) => {
+        epoch = e;
+      },
+      *[Symbol.iterator]() {
+        yield [epoch];
+      },
+    };
+    expect(await epochs(new DataLoader({ dataset, batchSampler: lazy }))).toEqual([[[0]], [[1]]]);
+  });
+
   it('loads async datasets', async () => {
     const dataset: Dataset<number> = { length: 5, get: async (i) => i * 10 };
     expect(asLists(await collect(new DataLoader({ dataset, batchSize: 2 })))).toEqual([

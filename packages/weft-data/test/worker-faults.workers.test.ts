@@ -139,7 +139,9 @@ describe('worker faults', () => {
       { url: new URL('./gone.ts', url).href, name: 'x', args: [] },
     );
     const error = await rejection(epoch({ dataset: gone, numWorkers: 1 }));
-    expect(error.message).toMatch(/^worker 0 failed to start: Error: Cannot find module/);
+    expect(error.message).toBe(
+      `worker 0 failed to start: ConfigError: cannot import module ${new URL('./gone.ts', url).href} for its export \`x\`: the module does not exist`,
+    );
   });
 
   it('terminates the workers on abort and rejects with the reason', async () => {

@@ -5,11 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { type Collate, defaultCollate } from '../src/collate.ts';
 import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
 import { ArrayDataset, ConcatDataset, type Dataset, Subset } from '../src/dataset.ts';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError, WorkerError } from '../src/errors.ts';
 import { LoaderEngine } from '../src/internal/engine.ts';
+import { type Encoded, encode } from '../src/internal/worker-ref.ts';
 import type { WorkerInfo } from '../src/worker-info.ts';
 import { fromModule } from '../src/worker-ref.ts';
-import { url } from './fixtures/loader-datasets.ts';
+import { missingDependency, throwsAtImport } from './fixtures/broken-modules.ts';
+import { RangeDataset, url } from './fixtures/loader-datasets.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const load = <T extends object>(name: string, options?: unknown) => fromModule<T>(url, name, options);
@@ -244,6 +246,90 @@ describe('worker-loadable values', () => {
     await expect(load('nope')).rejects.toThrow(`module ${url.href} has no export \`nope\``);
     await expect(load('url')).resolves.toBeInstanceOf(URL);
     await expect(fromModule(fileURLToPath(url), 'numbers', { n: 2 })).resolves.toMatchObject({ length: 2 });
+  });
+
+  it('wraps a module that cannot be imported in a ConfigError naming it, the original as cause', async () => {
+    const cases: [URL, string, string][] = [
+      [new URL('./gone.ts', url), 'numbers', 'the module does not exist'],
+      [throwsAtImport, 'dataset', 'it threw while being imported: Error: DATA_ROOT is not set'],
+      [
+        missingDependency,
+        'dataset',
+        `a module it imports was not found: Cannot find package 'weft-no-such-package' imported from ${fileURLToPath(missingDependency)}`,
+      ],
+    ];
+    for (const [where, name, why] of cases) {
+      const error = await fromModule(where, name).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error?.message).toBe(`cannot import module ${where.href} for its export \`${name}\`: ${why}`);
+      expect(error?.cause).toBeInstanceOf(Error);
+    }
+  });
+
+  it('takes anything with an href as the module URL', async () => {
+    await expect(fromModule({ href: url.href }, 'numbers', { n: 3 })).resolves.toMatchObject({ length: 3 });
+    await expect(fromModule({ href: 'not a url' }, 'numbers')).rejects.toThrow(
+      '`moduleUrl` must be a URL or an absolute file path, got an object (Object)',
+    );
+  });
+
+  it('gives the same message for a TypeScript module in a process without tsx (npm test builds dist first)', async () => {
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `import { fromModule } from ${JSON.stringify(dist)};
+      try { await fromModule(new URL(${JSON.stringify(url.href)}), 'numbers', { n: 1 }); console.log('loaded'); }
+      catch (e) { console.log(e.name + ': ' + e.message + ' | ' + e.cause?.code); }`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe(
+      `ConfigError: cannot import module ${url.href} for its export \`numbers\`: it is TypeScript and this thread has no TypeScript loader; run under tsx (node --import tsx, with tsx installed: npm install tsx) or use compiled .js modules | ERR_UNKNOWN_FILE_EXTENSION`,
+    );
+  });
+
+  it('rebuilds any value that gives a recipe: a dataset kind of its own, a collate with dtypes', async () => {
+    const dataset = new ConcatDataset([new RangeDataset(10, 6), new ArrayDataset(range(2))]);
+    const collate = defaultCollate.with({ dtypes: { item: 'int32', index: 'uint8' } });
+    const batches = (await epoch({ dataset, batchSize: 4, numWorkers: 2, collate })) as {
+      item: Int32Array;
+      index: Uint8Array;
+    }[];
+    expect(batches.map((b) => b.item)).toEqual([Int32Array.of(10, 11, 12, 13), Int32Array.of(14, 15, 0, 1)]);
+    expect(batches[1]?.index).toEqual(Uint8Array.of(4, 5, 0, 1));
+    const tooBig = new ConcatDataset([new RangeDataset(254, 4)]);
+    const uint8 = defaultCollate.with({ dtypes: { item: 'uint8' } });
+    const error = await epoch({ dataset: tooBig, batchSize: 4, numWorkers: 1, collate: uint8 }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(WorkerError);
+    expect((error as Error).cause).toMatchObject({
+      message: '`defaultCollate`: items[2].item is 256, which uint8 cannot represent (`dtypes.item`)',
+    });
+  });
+
+  it("sends an ArrayDataset's items as they are, and names what cannot be cloned", () => {
+    const items = [{ x: 1 }, { x: 2 }];
+    const encoded = encode(new ArrayDataset(items), 'dataset');
+    expect(encoded).toMatchObject({ kind: 'module', name: 'arrayDataset' });
+    const [arg] = (encoded as Extract<Encoded, { kind: 'module' }>).args;
+    expect(arg?.kind === 'value' && arg.value).toBe(items);
+    const bad = new ArrayDataset([{ x: 1 }, { x: 2, f: function f() {} }]);
+    expect(() => new DataLoader({ dataset: bad, numWorkers: 1 })).toThrow(
+      new ConfigError(
+        '`dataset.items` cannot be sent to a worker: `dataset.items[1].f` is function f, which cannot be cloned',
+      ),
+    );
+    const cyclic: { n: number; self?: unknown } = { n: 1 };
+    cyclic.self = cyclic;
+    expect(encode(new ArrayDataset([cyclic, new Map([[1, new Date(0)]])]), 'dataset')).toMatchObject({
+      kind: 'module',
+    });
+    const promise = new ArrayDataset([new Map([['p', Promise.resolve(1)]])]);
+    expect(() => new DataLoader({ dataset: promise, numWorkers: 1 })).toThrow(
+      /^`dataset.items` cannot be sent to a worker: `dataset.items\[0\]<map entry 0: "p">` cannot be cloned: /,
+    );
   });
 
   it('rejects options that cannot be sent', async () => {

@@ -58,22 +58,6 @@ export function checkSized(value: unknown, what: string): { length: number } {
   return value as { length: number };
 }
 
-/** Copies index-like values into a Uint32Array, each checked to be an integer in [0, bound). */
-export function toIndexArray(values: ArrayLike<number>, what: string, bound = 0x100000000): Uint32Array {
-  if (typeof values !== 'object' || values === null || typeof values.length !== 'number') {
-    throw new ConfigError(`\`${what}\` must be an array of indices, got ${describe(values)}`);
-  }
-  const out = new Uint32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= bound) {
-      throw new IndexError(`\`${what}[${i}]\` must be an integer in [0, ${bound}), got ${describe(v)}`);
-    }
-    out[i] = v as number;
-  }
-  return out;
-}
-
 /** Checks a shard's `{ numReplicas, rank }` (rank in [0, numReplicas)) for the sharding samplers. */
 export function checkShard(options: unknown): { numReplicas: number; rank: number } {
   if (typeof options !== 'object' || options === null) {

@@ -1,5 +1,6 @@
 import type { Sized } from '../dataset.ts';
-import { checkLength, checkSized, toIndexArray } from '../internal/checks.ts';
+import { checkLength, checkSized } from '../internal/checks.ts';
+import { NO_BOUND, toIndices } from '../internal/indices.ts';
 import { Random } from '../random.ts';
 import { IndexSampler } from './sampler.ts';
 
@@ -32,7 +33,9 @@ export class SubsetRandomSampler extends IndexSampler {
     super();
     this.dataset = options.dataset === undefined ? undefined : checkSized(options.dataset, 'dataset');
     this.seed = checkLength(options.seed ?? 0, 'seed');
-    this.#subset = toIndexArray(indices, 'indices', this.dataset?.length);
+    const subset = toIndices(indices, this.dataset?.length ?? NO_BOUND, 'indices', 'argument');
+    // A Uint32Array comes back as it is; the caller may still change it.
+    this.#subset = subset === indices ? subset.slice() : subset;
   }
   get length(): number {
     return this.#subset.length;
