@@ -91,6 +91,7 @@ describe('the packed library in a fresh project', () => {
     const quiet = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
     run(npm, ['install', ...quiet, tarball], project);
     installBytes = treeBytes(join(project, 'node_modules'));
+    console.log(`installed production tree: ${(installBytes / 2 ** 20).toFixed(2)} MiB`);
     installed = readdirSync(join(project, 'node_modules')).filter((d) => !d.startsWith('.'));
     // What a user adds for TypeScript and YAML plan files; weft-data itself needs none of it.
     run(npm, ['install', ...quiet, '--save-dev', 'typescript@~5.9.3', '@types/node@^20', 'yaml@^2'], project);
@@ -100,7 +101,7 @@ describe('the packed library in a fresh project', () => {
         for (const name of names) writeFileSync(join(project, name), b.code);
       }
     }
-  }, 300_000);
+  }, SLOW);
 
   it('ships the library and nothing of the demo', () => {
     const files = JSON.parse(readFileSync(join(project, '..', 'files.json'), 'utf8')) as string[];
@@ -137,59 +138,65 @@ describe('the packed library in a fresh project', () => {
     }
   });
 
-  it("type-checks the README's TypeScript programs with and without @types/node, then runs them", () => {
-    const programs = blocks.flatMap((b) =>
-      b.marker.startsWith('run ') ? b.marker.split(' ').filter((n) => n.endsWith('.ts')) : [],
-    );
-    expect(programs.length).toBeGreaterThanOrEqual(2);
-    const base = {
-      target: 'ES2022',
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
-      strict: true,
-      skipLibCheck: false,
-      outDir: 'out',
-    };
-    const tsconfig = (name: string, compilerOptions: object, files: string[]) => {
-      writeFileSync(
-        join(project, name),
-        JSON.stringify({ compilerOptions: { ...base, ...compilerOptions }, files }),
+  it(
+    "type-checks the README's TypeScript programs with and without @types/node, then runs them",
+    () => {
+      const programs = blocks.flatMap((b) =>
+        b.marker.startsWith('run ') ? b.marker.split(' ').filter((n) => n.endsWith('.ts')) : [],
       );
-      return name;
-    };
-    const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
-    // With Node's types, as most projects have them.
-    run(
-      process.execPath,
-      [tsc, '-p', tsconfig('tsconfig.node.json', { types: ['node'] }, programs)],
-      project,
-    );
-    // Without them: `DOM` gives `console`, `URL` and `AbortSignal` (zod's types need `URL` too), and
-    // `ESNext.Disposable` is needed only by programs that use `await using`.
-    const portable = programs.filter((p) => !readFileSync(join(project, p), 'utf8').includes("from 'node:"));
-    expect(portable.length).toBeGreaterThanOrEqual(2);
-    const bare = { types: [], noEmit: true };
-    run(
-      process.execPath,
-      [
-        tsc,
-        '-p',
-        tsconfig('tsconfig.bare.json', { ...bare, lib: ['ES2022', 'DOM', 'ESNext.Disposable'] }, portable),
-      ],
-      project,
-    );
-    const noUsing = portable.filter((p) => !readFileSync(join(project, p), 'utf8').includes('await using'));
-    expect(noUsing.length).toBeGreaterThanOrEqual(1);
-    run(
-      process.execPath,
-      [tsc, '-p', tsconfig('tsconfig.dom.json', { ...bare, lib: ['ES2022', 'DOM'] }, noUsing)],
-      project,
-    );
-    for (const p of programs) {
-      const out = run(process.execPath, [join('out', p.replace(/\.ts$/, '.js'))], project);
-      expect(out.length, p).toBeGreaterThan(0);
-    }
-  });
+      expect(programs.length).toBeGreaterThanOrEqual(2);
+      const base = {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        skipLibCheck: false,
+        outDir: 'out',
+      };
+      const tsconfig = (name: string, compilerOptions: object, files: string[]) => {
+        writeFileSync(
+          join(project, name),
+          JSON.stringify({ compilerOptions: { ...base, ...compilerOptions }, files }),
+        );
+        return name;
+      };
+      const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+      // With Node's types, as most projects have them.
+      run(
+        process.execPath,
+        [tsc, '-p', tsconfig('tsconfig.node.json', { types: ['node'] }, programs)],
+        project,
+      );
+      // Without them: `DOM` gives `console`, `URL` and `AbortSignal` (zod's types need `URL` too), and
+      // `ESNext.Disposable` is needed only by programs that use `await using`.
+      const portable = programs.filter(
+        (p) => !readFileSync(join(project, p), 'utf8').includes("from 'node:"),
+      );
+      expect(portable.length).toBeGreaterThanOrEqual(2);
+      const bare = { types: [], noEmit: true };
+      run(
+        process.execPath,
+        [
+          tsc,
+          '-p',
+          tsconfig('tsconfig.bare.json', { ...bare, lib: ['ES2022', 'DOM', 'ESNext.Disposable'] }, portable),
+        ],
+        project,
+      );
+      const noUsing = portable.filter((p) => !readFileSync(join(project, p), 'utf8').includes('await using'));
+      expect(noUsing.length).toBeGreaterThanOrEqual(1);
+      run(
+        process.execPath,
+        [tsc, '-p', tsconfig('tsconfig.dom.json', { ...bare, lib: ['ES2022', 'DOM'] }, noUsing)],
+        project,
+      );
+      for (const p of programs) {
+        const out = run(process.execPath, [join('out', p.replace(/\.ts$/, '.js'))], project);
+        expect(out.length, p).toBeGreaterThan(0);
+      }
+    },
+    SLOW,
+  );
 
   it("runs the README's weft commands and prints exactly the output shown", () => {
     const sh = blocks.filter((b) => b.marker === 'sh');

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { timelineSpec } from '../src/cli/timeline.ts';
+import type { Dataset } from '../src/dataset.ts';
 import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 
-const sized = (length: number) => new SequentialSampler({ length });
+const sized = (length: number) => {
+  const dataset: Dataset<number> = { length, get: (i) => i };
+  return new SequentialSampler(dataset);
+};
 
 type Panel = { title: { text: string }; data: { values: { row: string; from: number; to: number }[] } };
 const panels = (spec: object) => (spec as { vconcat: Panel[] }).vconcat;
