@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+// TypeScript 5.9 checking zod's and weft's declarations three times, and npm installs, take minutes on a
+// busy 2-core machine: hence the long timeouts of this file.
+const SLOW = 600_000;
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
