@@ -12,6 +12,7 @@ export {
   CollateError,
   ConfigError,
   IndexError,
+  LoaderClosedError,
   LoaderTimeoutError,
   WeftError,
   WorkerCrashError,
