@@ -129,33 +129,30 @@ export class Run<Tag, B> implements PoolClient {
     const { inOrder, timeout } = this.#options;
     const awaited: Entry<Tag>[] = [];
     let timer: NodeJS.Timeout | undefined;
-    let timed: { task: number; starts: number } | undefined;
+    /** The thread (by its start count) the clock runs for; the awaited batch stays the same in one take. */
+    let timing: number | undefined;
     try {
       for (;;) {
         if (this.#failure !== undefined) throw this.#failure.error;
         const seq = this.#ready();
         if (seq !== undefined) return this.#result(seq);
         if (awaited.length === 0) {
-          for (const [seq, entry] of this.#entries) {
-            if (inOrder && seq !== this.#taken) continue;
-            awaited.push(entry);
-            this.#pool.await(entry.task, true);
-          }
+          // Waiting in order is for one batch; out of order, for any (none is answered yet).
+          if (inOrder) awaited.push(this.#clocked()[1]);
+          else awaited.push(...this.#entries.values());
+          for (const entry of awaited) this.#pool.await(entry.task, true);
         }
         if (timeout > 0) {
           // The clock runs only while the awaited batch's worker is ready, and starts afresh for a new
           // thread: start-up, a replacement's included, is not late (see protocol.ts, "Timeout").
           const [seq, entry] = this.#clocked();
           const worker = this.#pool.workerOf(entry.task);
-          if (
-            timed !== undefined &&
-            (!worker.ready || timed.task !== entry.task || timed.starts !== worker.starts)
-          ) {
+          if (timing !== undefined && (!worker.ready || timing !== worker.starts)) {
             clearTimeout(timer);
-            timed = undefined;
+            timing = undefined;
           }
-          if (worker.ready && timed === undefined) {
-            timed = { task: entry.task, starts: worker.starts };
+          if (worker.ready && timing === undefined) {
+            timing = worker.starts;
             timer = setTimeout(() => this.#late(seq, worker.id), timeout);
           }
         }
