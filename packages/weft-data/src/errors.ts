@@ -130,3 +130,18 @@ export class LoaderTimeoutError extends WeftError {
     this.batch = batch;
   }
 }
+
+/**
+ * The loader was closed (`close()`, `await using`) while an iteration was still loading: the pending
+ * `next()` rejects with this error, and the code after the loop runs as after any other error.
+ *
+ * @param message - says that the loader was closed
+ * @example
+ * ```ts
+ * process.once('SIGINT', () => void loader.close());
+ * try { for await (const b of loader) train(b); } catch (e) { if (!(e instanceof LoaderClosedError)) throw e; }
+ * ```
+ */
+export class LoaderClosedError extends WeftError {
+  override name = 'LoaderClosedError';
+}

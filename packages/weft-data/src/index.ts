@@ -25,6 +25,7 @@ export {
   CollateError,
   ConfigError,
   IndexError,
+  LoaderClosedError,
   LoaderTimeoutError,
   WeftError,
   WorkerCrashError,

@@ -1,13 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultCollate } from '../src/collate.ts';
 import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
 import { ArrayDataset, ConcatDataset, type Dataset } from '../src/dataset.ts';
-import { LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/errors.ts';
+import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/errors.ts';
+import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { LoaderEngine } from '../src/internal/engine.ts';
 import { withRecipe } from '../src/internal/worker-ref.ts';
+import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import type { WorkerInfo } from '../src/worker-info.ts';
 import { fromModule } from '../src/worker-ref.ts';
 import { url } from './fixtures/loader-datasets.ts';
@@ -22,6 +24,11 @@ async function epoch<T, B>(options: DataLoaderOptions<T, B>): Promise<unknown[]>
   for await (const batch of loader) out.push(Array.from(batch as Float64Array));
   return out;
 }
+
+// Node 20 has Atomics.waitAsync; the project's TypeScript lib (ES2022) does not declare it.
+const { waitAsync } = Atomics as unknown as {
+  waitAsync: (a: Int32Array, index: number, value: number) => { async: boolean; value: unknown };
+};
 
 /** The rejection of `promise`, which must reject. */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -98,7 +105,7 @@ describe('worker faults', () => {
     );
     expect(error).toBeInstanceOf(WorkerCrashError);
     expect(error.message).toMatch(
-      /^worker [01] exited with code 3 while loading batch 1; gave up after 2 restarts \(maxWorkerRestarts\)$/,
+      /^worker [01] exited with code 3 while loading batch 1; gave up after 2 restarts counted over the pool's 2 workers \(maxWorkerRestarts\)$/,
     );
   });
 
@@ -108,7 +115,7 @@ describe('worker faults', () => {
       epoch({ dataset, batchSize: 2, numWorkers: 1, prefetchFactor: 1, maxWorkerRestarts: 0 }),
     );
     expect(error.message).toBe(
-      'worker 0 crashed (RangeError: uncaught in worker) while loading batch 0; gave up after 0 restarts (maxWorkerRestarts)',
+      "worker 0 crashed (RangeError: uncaught in worker) while loading batch 0; gave up after 0 restarts counted over the pool's 1 worker (maxWorkerRestarts)",
     );
     expect((error.cause as Error).message).toBe('uncaught in worker');
   });
@@ -178,5 +185,116 @@ describe('worker faults', () => {
     expect((await it.next()).value?.tag).toBe(0);
     await it.return();
     expect(engine.liveWorkers).toBe(0);
+  });
+  it('keeps a persistent pool after a dataset error: other runs and later epochs use the same workers', async () => {
+    const dataset = await load<Dataset<number>>('threadsFailing', { n: 8, failAt: 5, failEpoch: 0 });
+    await using loader = new DataLoader({ dataset, batchSize: 2, numWorkers: 2, persistentWorkers: true });
+    const threads = new Set<number>();
+    const note = (batch: unknown): void => {
+      for (const t of batch as Float64Array) threads.add(t);
+    };
+    const failing = loader[Symbol.asyncIterator](); // epoch 0: index 5 (batch 2) throws
+    const other = loader[Symbol.asyncIterator](); // epoch 1, on the same pool at the same time
+    note((await failing.next()).value);
+    note((await other.next()).value);
+    const error = await rejection(
+      (async () => {
+        for (let step = await failing.next(); !step.done; step = await failing.next()) note(step.value);
+      })(),
+    );
+    expect(error.message).toMatch(
+      /^worker [01] failed to load index 5 \(batch 2\): TypeError: cannot decode item 5$/,
+    );
+    let rest = 0;
+    for (let step = await other.next(); !step.done; step = await other.next()) {
+      note(step.value);
+      rest++;
+    }
+    expect(rest).toBe(3);
+    for await (const batch of loader) note(batch);
+    expect(threads.size).toBe(2);
+  });
+
+  it('replaces only the wedged worker of a persistent pool after a timeout', async () => {
+    const gate = new SharedArrayBuffer(4);
+    const dataset = await load<Dataset<number>>('threadsGated', { n: 4, gateAt: 1, gate });
+    await using loader = new DataLoader({
+      dataset,
+      numWorkers: 2,
+      prefetchFactor: 1,
+      persistentWorkers: true,
+      timeout: 300,
+    });
+    const it = loader[Symbol.asyncIterator]();
+    const kept = ((await it.next()).value as Float64Array)[0] as number;
+    const error = await rejection(it.next()); // batch 1 blocks worker 1
+    expect(error.message).toBe('batch 1 did not arrive within 300 ms (worker 1)');
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    const threads = new Set<number>();
+    for await (const batch of loader) threads.add((batch as Float64Array)[0] as number);
+    expect(threads.has(kept)).toBe(true);
+    expect(threads.size).toBe(2);
+  });
+
+  it('does not run the timeout clock while a crashed worker’s replacement starts', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const gate = new SharedArrayBuffer(8);
+      const flags = new Int32Array(gate);
+      const dataset = await load<Dataset<number>>('crashThenSlowStart', {
+        n: 4,
+        crashAt: 2,
+        marker: marker(),
+        gate,
+      });
+      await using loader = new DataLoader({
+        dataset,
+        batchSize: 2,
+        numWorkers: 1,
+        prefetchFactor: 1,
+        timeout: 1000,
+      });
+      const it = loader[Symbol.asyncIterator]();
+      expect(Array.from((await it.next()).value as Float64Array)).toEqual([0, 1]);
+      const waiting = it.next(); // batch 1 crashes the worker; its replacement waits in its factory
+      const starting = waitAsync(flags, 1, 0);
+      if (starting.async) await starting.value;
+      vi.advanceTimersByTime(10_000); // far beyond the timeout, all of it during the replacement's start-up
+      Atomics.store(flags, 0, 1);
+      Atomics.notify(flags, 0);
+      expect(Array.from((await waiting).value as Float64Array)).toEqual([2, 3]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('rejects a dataset whose length differs in the workers, naming it and both lengths', async () => {
+    const changed = await load<Dataset<number>>('workerLength', { n: 4, inWorker: 5 });
+    const dataset = new ConcatDataset([new ArrayDataset(range(3)), changed]);
+    const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 1 }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(
+      '`dataset.datasets[1]` has length 5 in worker 0 but 4 in the calling thread; a dataset must have the same length in every thread',
+    );
+    const sampler = new InterleavedSampler({
+      trainSampler: new SequentialSampler(new ArrayDataset(range(6))),
+      config: { batchSize: 2, maxEpochs: 1 },
+      callbackSamplers: [{ sampler: new SequentialSampler(changed), everyNEpochs: 1, name: 'test' }],
+    });
+    const interleaved = sampler.getDataLoader({ numWorkers: 1 });
+    try {
+      const e = await rejection(
+        (async () => {
+          for await (const _ of interleaved);
+        })(),
+      );
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toBe(
+        '`dataset.datasets[1]` has length 5 in worker 0 but 4 in the calling thread; a dataset must have the same length in every thread',
+      );
+    } finally {
+      await interleaved.close();
+    }
   });
 });

@@ -203,6 +203,27 @@ describe('LoaderEngine', () => {
       { tag: 'b', data: [2, 3] },
     ]);
   });
+  it('keeps its bookkeeping bounded over a long run, in order or not', async () => {
+    for (const inOrder of [true, false]) {
+      const engine = new LoaderEngine<number, unknown>({
+        dataset: new ArrayDataset(range(4)),
+        collate: defaultCollate,
+        numWorkers: 2,
+        prefetchFactor: 2,
+        inOrder,
+      });
+      function* batches() {
+        for (let k = 0; k < 2000; k++) yield { indices: Uint32Array.of(k % 4), epoch: 0, tag: k };
+      }
+      let count = 0;
+      let most = 0;
+      for await (const _ of engine.run(batches())) {
+        count++;
+        most = Math.max(most, engine.bufferedBatches);
+      }
+      expect({ count, most, after: engine.bufferedBatches }).toEqual({ count: 2000, most: 3, after: 0 });
+    }
+  });
 });
 
 describe('worker-loadable values', () => {

@@ -5,7 +5,13 @@ import type { Dataset } from '../dataset.ts';
 import { getWorkerInfo, setWorkerInfo, type WorkerInfo } from '../worker-info.ts';
 import { isPromiseLike } from './checks.ts';
 import { type FetchFailure, fetchBatch } from './fetch.ts';
-import { type FetchRequest, serializeError, type WorkerInit, type WorkerMessage } from './protocol.ts';
+import {
+  datasetLengths,
+  type FetchRequest,
+  serializeError,
+  type WorkerInit,
+  type WorkerMessage,
+} from './protocol.ts';
 import { decode } from './worker-ref.ts';
 
 const port = parentPort!;
@@ -22,7 +28,7 @@ try {
   ]);
   await workerInit?.(getWorkerInfo() as WorkerInfo);
   port.on('message', (request: FetchRequest) => handle(dataset, collate, request));
-  post({ type: 'ready' });
+  post({ type: 'ready', lengths: datasetLengths(dataset) });
 } catch (e) {
   post({ type: 'init-error', error: serializeError(e) });
 }
