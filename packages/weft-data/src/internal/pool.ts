@@ -1,8 +1,7 @@
-import type { Worker } from 'node:worker_threads';
 import { WorkerCrashError, WorkerError } from '../errors.ts';
 import { invariant } from './invariant.ts';
 import { deserializeError, type FetchRequest, type WorkerMessage } from './protocol.ts';
-import type { Spawner } from './spawn.ts';
+import type { Spawner, WorkerThread } from './spawn.ts';
 
 /*
  * The pool knows workers and tasks by id; what a task means (its batch, tag, result) belongs to the client
@@ -68,7 +67,7 @@ interface Task {
 
 /** A worker id and its current thread (replaced after a crash or a timeout). */
 interface Slot extends WorkerView {
-  worker: Worker;
+  worker: WorkerThread;
   ready: boolean;
   starts: number;
   /** Tasks posted to this thread and not yet answered or cancelled. */
@@ -100,7 +99,7 @@ export class Pool {
   readonly #tasks = new Map<number, Task>();
   readonly #clients = new Set<PoolClient>();
   /** Replaced (wedged) threads still exiting, for `terminate` to wait for. */
-  readonly #retired = new Map<Worker, Promise<void>>();
+  readonly #retired = new Map<WorkerThread, Promise<void>>();
   readonly #maxRestarts: number;
   #restarts = 0;
   #nextTask = 0;

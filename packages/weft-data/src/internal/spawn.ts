@@ -7,6 +7,19 @@ import { type DatasetLength, datasetLengths, type WorkerInit } from './protocol.
 import { encode, isTypeScript, moduleUrls } from './worker-ref.ts';
 
 /**
+ * What the pool uses of a `worker_threads` Worker. Declared here, structurally, because the declarations of
+ * internal modules are reachable from the public ones, and weft's types must check without Node's.
+ */
+export interface WorkerThread {
+  readonly threadId: number;
+  postMessage(value: unknown, transferList?: readonly ArrayBuffer[]): void;
+  terminate(): Promise<number>;
+  ref(): void;
+  unref(): void;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/**
  * How a pool starts its workers and checks what they report (see protocol.ts, "Start-up").
  *
  * @example
@@ -17,7 +30,7 @@ import { encode, isTypeScript, moduleUrls } from './worker-ref.ts';
  */
 export interface Spawner {
   /** Starts worker `id` with everything it needs to rebuild the dataset and collate. */
-  readonly start: (id: number) => Worker;
+  readonly start: (id: number) => WorkerThread;
   /** The ConfigError for dataset lengths a ready worker reported that differ from this thread's, if any. */
   readonly check: (id: number, lengths: readonly DatasetLength[]) => ConfigError | undefined;
 }
