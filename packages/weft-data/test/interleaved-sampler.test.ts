@@ -303,7 +303,7 @@ describe('InterleavedSampler properties', () => {
           // An empty callback sampler makes passes of no batches, which the stream cannot show.
           if (c.samplesPerPass === 0) return;
           expect(c.passes).toBe(mine.filter((b) => b.last).length);
-          expect(c.afterUpdates).toEqual(mine.filter((b) => b.last).map((b) => b.afterUpdate));
+          expect([...c.afterUpdates]).toEqual(mine.filter((b) => b.last).map((b) => b.afterUpdate));
         });
         expect(p.evalBatches + p.trainBatches).toBe(batches.length);
       }),

@@ -120,7 +120,7 @@ describe('InterleavedSampler validation', () => {
         config: { batchSize: 2, maxEpochs: 1 },
         callbackSamplers: [{ sampler: seq(1) }],
       },
-      '`callbackSamplers[0]`: invalid SamplerIntervalConfig: exactly one of `everyNEpochs`, `everyNUpdates`, `everyNSamples` must be set, got none',
+      'invalid InterleavedSampler: exactly one of `callbackSamplers[0].everyNEpochs`, `callbackSamplers[0].everyNUpdates`, `callbackSamplers[0].everyNSamples` must be set, got none',
     ],
     [
       {
