@@ -127,7 +127,7 @@ describe('weft command line', () => {
     const r = await weft(['plan', path, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(
-      'val     1000000000  1000000000  10000000000  1000, 2000, 3000, 4000, 5000, 6000, … (1000000000 in all)',
+      'val     1000000000     1000000000     10000000000  1000, 2000, 3000, 4000, 5000, 6000, … (1000000000 in all)',
     );
     expect(readFileSync(join(out, 'plan.svg'), 'utf8')).toContain('fill-opacity');
   }, 30_000);
