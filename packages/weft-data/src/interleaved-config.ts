@@ -20,7 +20,15 @@ const bool = z.boolean({ error: 'must be a boolean' });
 /** The largest length a dataset or sampler may have: its indices are stored as `Uint32Array`. */
 export const MAX_LENGTH = 0xffffffff;
 
-/** Whether `n` is a length weft can index: an integer in [0, 2**32 - 1]. */
+/**
+ * Whether `n` is a length weft can index: an integer in [0, 2**32 - 1].
+ *
+ * @param n - the value to check
+ * @example
+ * ```ts
+ * isLength(2 ** 32); // false
+ * ```
+ */
 export const isLength = (n: unknown): n is number =>
   typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_LENGTH;
 

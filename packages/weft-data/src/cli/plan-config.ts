@@ -7,6 +7,7 @@ import {
   configRelations,
   interleavedSamplerConfigSchema,
   intervalRelations,
+  MAX_LENGTH,
   samplerIntervalConfigSchema,
 } from '../interleaved-config.ts';
 import { InterleavedSampler } from '../interleaved-sampler.ts';
@@ -22,6 +23,7 @@ export const planConfigSchema = z
     trainSize: z
       .int({ error: 'must be a positive integer' })
       .min(1, { error: 'must be a positive integer' })
+      .max(MAX_LENGTH, { error: `must be at most ${MAX_LENGTH}` })
       .describe('Number of training items.'),
     config: interleavedSamplerConfigSchema,
     callbacks: z
@@ -30,6 +32,7 @@ export const planConfigSchema = z
           size: z
             .int({ error: 'must be a non-negative integer' })
             .min(0, { error: 'must be a non-negative integer' })
+            .max(MAX_LENGTH, { error: `must be at most ${MAX_LENGTH}` })
             .describe('Number of items of this dataset.'),
         }),
         { error: 'must be a list of callbacks' },
