@@ -82,7 +82,7 @@ function walk(r: Run) {
         passes,
         batches: passes * Math.ceil(c.length / size),
         samples: passes * c.length,
-        after: after[k],
+        after: after[k] as number[],
       };
     }),
   };

@@ -155,10 +155,10 @@ describe('InterleavedSampler validation', () => {
     *[Symbol.iterator]() {},
   });
   const base = { trainSampler: seq(4), config: { batchSize: 2, maxEpochs: 1 } };
-  it.each([
+  it.each<[object, string]>([
     [{ ...base, callbackSampler: [] }, '`callbackSampler` is not a known option'],
     [{ ...base, replay: 'test' }, '`replay` must be an array of callback names, got "test"'],
-    ...[-1, Number.NaN, 1.5, 2 ** 32].map((length) => [
+    ...[-1, Number.NaN, 1.5, 2 ** 32].map((length): [object, string] => [
       { ...base, callbackSamplers: [{ sampler: sampler(length, 3), everyNEpochs: 1 }] },
       `\`callbackSamplers[0].sampler.length\` must be an integer in [0, 4294967295], got ${length}`,
     ]),
