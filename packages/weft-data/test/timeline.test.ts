@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { timelineSpec } from '../src/cli/timeline.ts';
+import type { Dataset } from '../src/dataset.ts';
 import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 
-const sized = (length: number) => new SequentialSampler({ length });
+const sized = (length: number) => {
+  const dataset: Dataset<number> = { length, get: (i) => i };
+  return new SequentialSampler(dataset);
+};
 
 type Panel = { title: { text: string }; data: { values: { row: string; from: number; to: number }[] } };
 const panels = (spec: object) => (spec as { vconcat: Panel[] }).vconcat;
@@ -46,5 +50,27 @@ describe('the plan timeline', () => {
       { row: 'test', from: 102, to: 105, series: 'test: 10 passes of 3 batches' },
     ]);
     expect(zoom!.title.text).toBe('zoom: updates 0–128');
+  });
+
+  it('draws a row of a billion passes as one band, and its zoom pass by pass, without listing them all', () => {
+    const plan = new InterleavedSampler({
+      trainSampler: sized(1000),
+      config: { batchSize: 10, maxUpdates: 1e12 },
+      callbackSamplers: [{ sampler: sized(10), everyNUpdates: 1000, name: 'val' }],
+    }).plan();
+    expect(plan.callbacks[0]!.passes).toBe(1e9);
+    const t0 = performance.now();
+    const [whole, zoom] = panels(timelineSpec(plan));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(whole!.data.values.filter((d) => d.row === 'val')).toEqual([
+      { row: 'val', from: 1000, to: 1e12 + 1, series: 'val: 1000000000 passes of 1 batch', band: true },
+    ]);
+    const zoomed = zoom!.data.values.filter((d) => d.row === 'val');
+    expect(zoomed.slice(0, 2)).toEqual([
+      { row: 'val', from: 1000, to: 1001, series: 'val: 1000000000 passes of 1 batch' },
+      { row: 'val', from: 2000, to: 2001, series: 'val: 1000000000 passes of 1 batch' },
+    ]);
+    expect(zoomed.length).toBeGreaterThanOrEqual(12);
+    expect(zoomed.length).toBeLessThan(20);
   });
 });
