@@ -1,7 +1,8 @@
 /**
  * `npm run bench:sampler`: throughput of the interleaved batch sampler on the standard configuration
  * (issue: core), against a bare loop that writes the same indices into typed arrays.
- * Last line: `indices_per_second: N` (median over the repetitions).
+ * Prints the minimum, median and maximum over the repetitions (a busy machine spreads them widely).
+ * Last line: `indices_per_second: N` (the median).
  */
 import { InterleavedSampler, SequentialSampler } from '../src/index.ts';
 
@@ -71,10 +72,14 @@ function measure(fn: () => [number, number]): { perSecond: number[]; n: number; 
   return { perSecond, n, sum };
 }
 
-const median = (xs: number[]) => {
+/** Minimum, median and maximum of `xs`. */
+const spread = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
+  return { min: s[0] as number, median: s[Math.floor(s.length / 2)] as number, max: s.at(-1) as number };
 };
+const millions = (x: number) => `${(x / 1e6).toFixed(1)} M/s`;
+const range = ({ min, median, max }: ReturnType<typeof spread>) =>
+  `min ${millions(min)}, median ${millions(median)}, max ${millions(max)}`;
 
 // Warm up both paths so the JIT has compiled them before timing, then interleave nothing: each is timed
 // over REPS back-to-back runs in this same process.
@@ -85,9 +90,13 @@ const bare = measure(consumeBareLoop);
 if (weft.n !== bare.n || weft.sum !== bare.sum) {
   throw new Error(`weft and the bare loop disagree: ${weft.n}/${weft.sum} vs ${bare.n}/${bare.sum}`);
 }
-const w = median(weft.perSecond);
-const b = median(bare.perSecond);
+const w = spread(weft.perSecond);
+const b = spread(bare.perSecond);
 console.log(`indices per run: ${weft.n}, repetitions: ${REPS}`);
-console.log(`bare_loop_indices_per_second: ${Math.round(b)}`);
-console.log(`weft_over_bare_loop: ${(w / b).toFixed(2)}`);
-console.log(`indices_per_second: ${Math.round(w)}`);
+console.log(`bare loop: ${range(b)}`);
+console.log(`weft:      ${range(w)}`);
+console.log(`bare_loop_indices_per_second: ${Math.round(b.median)}`);
+console.log(`weft_over_bare_loop: ${(w.median / b.median).toFixed(2)}`);
+console.log(`indices_per_second_min: ${Math.round(w.min)}`);
+console.log(`indices_per_second_max: ${Math.round(w.max)}`);
+console.log(`indices_per_second: ${Math.round(w.median)}`);

@@ -45,17 +45,14 @@ export type { InterleavedBatch, InterleavedLoaderOptions } from './interleaved-l
 export { InterleavedLoader } from './interleaved-loader.ts';
 export type {
   CallbackIndexBatch,
-  CallbackPlan,
   DistributedState,
   IndexBatch,
   InterleavedBatchSampler,
   InterleavedSamplerInit,
-  Plan,
-  Position,
   ResumeState,
   TrainIndexBatch,
 } from './interleaved-sampler.ts';
-export { InterleavedSampler } from './interleaved-sampler.ts';
+export { InterleavedSampler, resumeStateSchema } from './interleaved-sampler.ts';
 export { formatPlan } from './plan.ts';
 export type { Shuffleable } from './random.ts';
 export { Random } from './random.ts';
@@ -70,6 +67,7 @@ export type { SubsetRandomSamplerOptions } from './samplers/subset-random-sample
 export { SubsetRandomSampler } from './samplers/subset-random-sampler.ts';
 export type { WeightedRandomSamplerOptions } from './samplers/weighted-random-sampler.ts';
 export { WeightedRandomSampler } from './samplers/weighted-random-sampler.ts';
+export type { CallbackPlan, Plan, Position, UpdateList } from './schedule.ts';
 export type { SampleContext, WorkerInfo } from './worker-info.ts';
 export { getWorkerInfo } from './worker-info.ts';
 export { fromModule } from './worker-ref.ts';

@@ -6,13 +6,35 @@ import { fail, zodIssues } from './internal/validate.ts';
 import type { Sampler } from './samplers/sampler.ts';
 
 // Each field carries its own message so that an issue reads "`batchSize` must be a positive integer, got 0".
+// zod's integers are the safe ones: a larger integer is named as such rather than as "not an integer".
+const intError = (what: string) => (issue: { code: string }) =>
+  issue.code === 'too_big' ? 'must be a safe integer (at most 2**53 - 1)' : what;
 const positiveInt = z
-  .int({ error: 'must be a positive integer' })
+  .int({ error: intError('must be a positive integer') })
   .min(1, { error: 'must be a positive integer' });
 const nonNegativeInt = z
-  .int({ error: 'must be a non-negative integer' })
+  .int({ error: intError('must be a non-negative integer') })
   .min(0, { error: 'must be a non-negative integer' });
 const bool = z.boolean({ error: 'must be a boolean' });
+
+/** The largest length a dataset or sampler may have: its indices are stored as `Uint32Array`. */
+export const MAX_LENGTH = 0xffffffff;
+
+/**
+ * Whether `n` is a length weft can index: an integer in [0, 2**32 - 1].
+ *
+ * @param n - the value to check
+ * @example
+ * ```ts
+ * isLength(2 ** 32); // false
+ * ```
+ */
+export const isLength = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_LENGTH;
+
+/** The message for a length that {@link isLength} rejects. */
+export const LENGTH_EXPECTED = `must be an integer in [0, ${MAX_LENGTH}]`;
+
 const isSampler = (v: unknown): v is Sampler =>
   typeof v === 'object' &&
   v !== null &&
@@ -66,9 +88,15 @@ export const samplerIntervalConfigSchema = z
   .strict();
 
 const intervalInputSchema = samplerIntervalConfigSchema.extend({
-  sampler: z.custom<Sampler>(isSampler, {
-    error: 'must be a sampler (an iterable of indices with a numeric `length`)',
-  }),
+  sampler: z
+    .custom<Sampler>(isSampler, {
+      error: 'must be a sampler (an iterable of indices with a numeric `length`)',
+    })
+    .superRefine((sampler, ctx) => {
+      // A pass's batches are cut from its length, so a bad one must fail here rather than mid-run.
+      if (!isLength(sampler.length))
+        ctx.addIssue({ code: 'custom', path: ['length'], message: LENGTH_EXPECTED });
+    }),
   collate: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
   pipeline: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
 });
@@ -160,6 +188,46 @@ export function configRelations(raw: Record<string, unknown>, prefix = '', field
 }
 
 /**
+ * Every problem of a callback's options (fields and their relations), each naming the field under `prefix`.
+ *
+ * @param raw - the options as given
+ * @param prefix - where they sit in a larger object (`callbackSamplers[0].`) @default ''
+ * @example
+ * ```ts
+ * intervalIssues({ sampler, everyNEpochs: 0 }); // ['`everyNEpochs` must be a positive integer, got 0']
+ * ```
+ */
+export function intervalIssues(raw: object, prefix = ''): string[] {
+  const parsed = intervalInputSchema.safeParse(raw);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, prefix);
+  const r = raw as Record<string, unknown>;
+  issues.push(...intervalRelations(r, prefix));
+  if (r.collate !== undefined && r.pipeline !== undefined && r.collate !== r.pipeline) {
+    issues.push(
+      `\`${prefix}collate\` and its alias \`${prefix}pipeline\` were both given, with different functions`,
+    );
+  }
+  return issues;
+}
+
+/**
+ * Every problem of a training config (fields and their relations), each naming the field under `prefix`.
+ *
+ * @param raw - the options as given
+ * @param prefix - where they sit in a larger object (`config.`) @default ''
+ * @example
+ * ```ts
+ * configIssues({ batchSize: 0, maxEpochs: 1 }); // ['`batchSize` must be a positive integer, got 0']
+ * ```
+ */
+export function configIssues(raw: object, prefix = ''): string[] {
+  const parsed = interleavedSamplerConfigSchema.safeParse(raw);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, prefix);
+  issues.push(...configRelations(raw as Record<string, unknown>, prefix, parsed.success));
+  return issues;
+}
+
+/**
  * When, and with which sampler, the training stream pauses for a pass over a callback dataset.
  *
  * Validated eagerly: a bad field throws {@link ConfigError} naming it and the value given.
@@ -183,13 +251,7 @@ export class SamplerIntervalConfig<T = unknown> {
     if (typeof options !== 'object' || options === null) {
       throw new ConfigError(`\`SamplerIntervalConfig\` options must be an object, got ${describe(options)}`);
     }
-    const parsed = intervalInputSchema.safeParse(options);
-    const issues = parsed.success ? [] : zodIssues(parsed.error, options);
-    const raw = options as unknown as Record<string, unknown>;
-    issues.push(...intervalRelations(raw));
-    if (raw.collate !== undefined && raw.pipeline !== undefined && raw.collate !== raw.pipeline) {
-      issues.push('`collate` and its alias `pipeline` were both given, with different functions');
-    }
+    const issues = intervalIssues(options);
     if (issues.length > 0) fail('SamplerIntervalConfig', issues);
     this.sampler = options.sampler;
     this.name = options.name;
@@ -237,11 +299,9 @@ export class InterleavedSamplerConfig {
         `\`InterleavedSamplerConfig\` options must be an object, got ${describe(options)}`,
       );
     }
-    const parsed = interleavedSamplerConfigSchema.safeParse(options);
-    const issues = parsed.success ? [] : zodIssues(parsed.error, options);
-    issues.push(...configRelations(options as Record<string, unknown>, '', parsed.success));
-    if (issues.length > 0 || !parsed.success) fail('InterleavedSamplerConfig', issues);
-    const c = parsed.data;
+    const issues = configIssues(options);
+    if (issues.length > 0) fail('InterleavedSamplerConfig', issues);
+    const c = interleavedSamplerConfigSchema.parse(options);
     this.batchSize = c.batchSize;
     this.dropLast = c.dropLast ?? true;
     this.maxEpochs = c.maxEpochs;

@@ -1,15 +1,80 @@
-import type { ConcatItem } from './dataset.ts';
+// The loading side of an interleaved run: the sampler's datasets laid end to end, the collate that routes
+// each batch to its own dataset's collate, and the loader that runs them through one worker pool. The
+// sampler module never imports this one (it would pull in worker_threads); this one adds the loading
+// members to `InterleavedSampler` instead.
+import { type Collate, routeCollate } from './collate.ts';
+import { ConcatDataset, type ConcatItem } from './dataset.ts';
 import { ConfigError } from './errors.ts';
-import type {
-  CallbackIndexBatch,
-  IndexBatch,
+import {
+  type CallbackIndexBatch,
+  type IndexBatch,
   InterleavedSampler,
-  Plan,
-  ResumeState,
-  TrainIndexBatch,
+  type ResumeState,
+  resumeStateIssues,
+  type TrainIndexBatch,
 } from './interleaved-sampler.ts';
 import { describe } from './internal/checks.ts';
 import { ENGINE_FIELDS, type EngineBatch, type EngineInit, LoaderEngine } from './internal/engine.ts';
+import { fail } from './internal/validate.ts';
+import type { Plan } from './schedule.ts';
+
+declare module './interleaved-sampler.ts' {
+  interface InterleavedSampler {
+    /** The main dataset followed by every callback dataset (built once, on first use). */
+    readonly dataset: ConcatDataset<unknown>;
+    /** Collates a batch of {@link ConcatItem}s with its own dataset's collate; rejects mixed batches. */
+    readonly collator: Collate<ConcatItem<unknown>>;
+    /**
+     * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
+     * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
+     * counterpart, see `DataLoader`). Same as `new InterleavedLoader(sampler, options)`.
+     *
+     * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, … @default {}
+     * @example
+     * ```ts
+     * const loader = sampler.getDataLoader({ numWorkers: 2 });
+     * ```
+     */
+    getDataLoader<B = unknown>(options?: InterleavedLoaderOptions): InterleavedLoader<B>;
+  }
+}
+
+// Samplers are frozen, so what is built on first use is kept beside them.
+const built = new WeakMap<
+  InterleavedSampler,
+  { dataset: ConcatDataset<unknown>; collator: Collate<ConcatItem<unknown>> }
+>();
+
+function loadingParts(sampler: InterleavedSampler) {
+  let parts = built.get(sampler);
+  if (parts === undefined) {
+    parts = { dataset: new ConcatDataset(sampler.datasets), collator: routeCollate(sampler.collates) };
+    built.set(sampler, parts);
+  }
+  return parts;
+}
+
+Object.defineProperties(InterleavedSampler.prototype, {
+  dataset: {
+    get(this: InterleavedSampler) {
+      return loadingParts(this).dataset;
+    },
+    configurable: true,
+  },
+  collator: {
+    get(this: InterleavedSampler) {
+      return loadingParts(this).collator;
+    },
+    configurable: true,
+  },
+  getDataLoader: {
+    value<B>(this: InterleavedSampler, options: InterleavedLoaderOptions = {}): InterleavedLoader<B> {
+      return new InterleavedLoader<B>(this, options);
+    },
+    configurable: true,
+    writable: true,
+  },
+});
 
 /**
  * A loaded batch of an interleaved run: its tags (see {@link TrainIndexBatch}, {@link CallbackIndexBatch})
@@ -73,6 +138,10 @@ export class InterleavedLoader<B = unknown> implements AsyncIterable<Interleaved
       );
     }
     const { resume, ...loading } = options;
+    if (resume !== undefined) {
+      const issues = resumeStateIssues(resume, 'resume.');
+      if (issues.length > 0) fail('loader options', issues);
+    }
     this.sampler = resume === undefined ? sampler : sampler.resumeFrom(resume);
     this.plan = this.sampler.plan();
     this.#engine = new LoaderEngine<IndexBatch, B>({
@@ -81,7 +150,7 @@ export class InterleavedLoader<B = unknown> implements AsyncIterable<Interleaved
       dataset: this.sampler.dataset,
       collate: this.sampler.collator as (items: ConcatItem<unknown>[]) => B,
     } as EngineInit<B>);
-    this.#state = { ...this.sampler.start, replay: resume?.replay ?? [] };
+    this.#state = { ...this.sampler.start, replay: this.sampler.replay };
   }
 
   /** Training updates from the start of the run to its end (for a progress bar's total). */
@@ -113,7 +182,8 @@ export class InterleavedLoader<B = unknown> implements AsyncIterable<Interleaved
     const batches: Iterable<EngineBatch<IndexBatch>> = {
       [Symbol.iterator]: () => tagged(this.sampler.batches()),
     };
-    this.#state = { ...this.sampler.start, replay: this.#state.replay };
+    // Every iteration replays the sampler's pending passes again, so the state starts from them too.
+    this.#state = { ...this.sampler.start, replay: this.sampler.replay };
     for await (const { tag, data } of this.#engine.run(batches)) {
       if (tag.source === 'train') {
         this.#state = { ...tag.position, replay: tag.passesAfter };

@@ -1,26 +1,23 @@
-import { type Collate, routeCollate } from './collate.ts';
-import { ConcatDataset, type ConcatItem, type Dataset } from './dataset.ts';
+import { z } from 'zod';
+import type { Collate } from './collate.ts';
+import type { Dataset } from './dataset.ts';
 import { ConfigError } from './errors.ts';
 import {
+  configIssues,
   InterleavedSamplerConfig,
   type InterleavedSamplerOptions,
+  intervalIssues,
+  isLength,
+  LENGTH_EXPECTED,
+  MAX_LENGTH,
   SamplerIntervalConfig,
   type SamplerIntervalOptions,
 } from './interleaved-config.ts';
-import { InterleavedLoader, type InterleavedLoaderOptions } from './interleaved-loader.ts';
 import { describe } from './internal/checks.ts';
 import { epochIndices } from './internal/indices.ts';
+import { fail, zodIssues } from './internal/validate.ts';
 import type { Sampler } from './samplers/sampler.ts';
-
-/**
- * Where a run stands after an update: whole epochs, updates and samples done. In a data-parallel run
- * (a training sampler with `numReplicas`) `sample` counts the samples of all ranks together.
- */
-export interface Position {
-  readonly epoch: number;
-  readonly update: number;
-  readonly sample: number;
-}
+import { type Plan, type Position, Schedule } from './schedule.ts';
 
 /** A training batch of indices, with the position the run reaches once it is consumed. */
 export interface TrainIndexBatch {
@@ -92,59 +89,6 @@ export interface InterleavedBatchSampler extends Iterable<IndexBatch> {
   readonly batchSize: number;
 }
 
-/** One callback's share of a {@link Plan}. */
-export interface CallbackPlan {
-  readonly callback: number;
-  readonly name: string;
-  readonly batchSize: number;
-  /**
-   * Items one pass evaluates over all ranks, padding excluded: the dataset's length for a sharded sampler
-   * (one with `numReplicas`), the sampler's length times the world size for any other.
-   */
-  readonly samplesPerPass: number;
-  /** Batches of one pass on this rank (the same on every rank with padded shards). */
-  readonly batchesPerPass: number;
-  /** Number of passes in the run. */
-  readonly passes: number;
-  readonly batches: number;
-  readonly samples: number;
-  /** The training updates after which a pass runs (empty in evaluation mode). */
-  readonly afterUpdates: readonly number[];
-}
-
-/** The schedule of a run, computed by {@link InterleavedSampler.plan} without loading anything. */
-export interface Plan {
-  /** Number of ranks the training sampler is a shard of (1 outside a data-parallel run). */
-  readonly worldSize: number;
-  /** Where the run starts; its `sample`, like every training sample count here, counts all ranks. */
-  readonly start: Position;
-  /** Position after the last update. */
-  readonly end: Position;
-  /** Training updates (and batches) the run performs from its start; the same on every rank. */
-  readonly updates: number;
-  /** Training samples from the start to the end, over all ranks. */
-  readonly samples: number;
-  /** Epochs completed during the run. */
-  readonly epochs: number;
-  readonly trainBatches: number;
-  readonly evalBatches: number;
-  /** Share of all batches that belong to callback passes, in [0, 1]. */
-  readonly evaluationShare: number;
-  readonly callbacks: readonly CallbackPlan[];
-}
-
-type Step =
-  | {
-      kind: 'train';
-      epoch: number;
-      from: number;
-      to: number;
-      position: Position;
-      endsEpoch: boolean;
-      passesAfter: readonly string[];
-    }
-  | { kind: 'pass'; callback: number; pass: number; afterUpdate: number | undefined };
-
 /**
  * A point to resume a run from: a position after an update, and the callback passes that followed that
  * update but had not finished when it was saved (they run again, whole, before training goes on).
@@ -166,37 +110,72 @@ export type DistributedState = Required<
   Pick<ResumeState, 'worldSize' | 'globalBatchSize' | 'datasetLength' | 'epochSamples'>
 >;
 
-interface Shape {
-  /** Effective main batch size. */
-  B: number;
-  /** Main sampler length. */
-  L: number;
-  /** Samples per epoch. */
-  E: number;
-  /** Updates per epoch. */
-  U: number;
-  /** Ranks: every update counts `R` times its batch, since every rank runs a batch of the same size. */
-  R: number;
-}
+const isFunction = (v: unknown): v is Collate => typeof v === 'function';
+const nonNegativeInt = z
+  .int({ error: 'must be a non-negative integer' })
+  .min(0, { error: 'must be a non-negative integer' });
+const positiveInt = z
+  .int({ error: 'must be a positive integer' })
+  .min(1, { error: 'must be a positive integer' });
 
-function shapeOf(config: InterleavedSamplerConfig, samplerLength: number, worldSize = 1): Shape {
-  const L = samplerLength;
-  const R = worldSize;
-  const B = config.dropLast && L < config.batchSize ? L : config.batchSize;
-  if (B === 0) return { B, L, E: 0, U: 0, R };
-  const E = config.dropLast ? Math.floor(L / B) * B : L;
-  const U = config.dropLast ? E / B : Math.ceil(L / B);
-  return { B, L, E, U, R };
-}
+// Only the keys; the samplers and config are checked by hand below, for messages that say what they need.
+const initSchema = z
+  .object({
+    trainSampler: z.unknown(),
+    config: z.unknown(),
+    trainCollate: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
+    callbackSamplers: z.array(z.unknown(), { error: 'must be an array' }).optional(),
+    replay: z
+      .array(z.string({ error: 'must be a callback name' }), { error: 'must be an array of callback names' })
+      .optional(),
+  })
+  .strict();
 
-/** The world size a training sampler declares (`numReplicas`), 1 if it is not a shard. */
-function replicasOf(sampler: Sampler): number {
-  const R = (sampler as { numReplicas?: unknown }).numReplicas;
-  if (R === undefined) return 1;
-  if (typeof R !== 'number' || !Number.isSafeInteger(R) || R < 1) {
-    throw new ConfigError(`\`trainSampler.numReplicas\` must be a positive integer, got ${describe(R)}`);
+/**
+ * Zod schema of a {@link ResumeState}, as `JSON.parse` gives it back from a checkpoint.
+ *
+ * @example
+ * ```ts
+ * resumeStateSchema.parse({ epoch: 1, update: 6, sample: 96, replay: ['test'] });
+ * // a data-parallel run's state also records its shape:
+ * resumeStateSchema.parse({ epoch: 0, update: 5, sample: 60, worldSize: 3, globalBatchSize: 12, datasetLength: 100, epochSamples: 96 });
+ * ```
+ */
+export const resumeStateSchema = z
+  .object({
+    epoch: nonNegativeInt,
+    update: nonNegativeInt,
+    sample: nonNegativeInt,
+    replay: z
+      .array(z.string({ error: 'must be a callback name' }), { error: 'must be an array of callback names' })
+      .optional(),
+    // What a data-parallel run records (see DistributedState); checked against the resuming run.
+    worldSize: positiveInt.optional(),
+    globalBatchSize: positiveInt.optional(),
+    datasetLength: nonNegativeInt.optional(),
+    epochSamples: nonNegativeInt.optional(),
+  })
+  .strict();
+
+/**
+ * Every problem of a resume state, each field named under `prefix` (`resume.`, `state.`).
+ *
+ * @param state - the state as given
+ * @param prefix - where it sits in the caller's options
+ * @example
+ * ```ts
+ * resumeStateIssues({ epoch: 0, update: 0, sample: 0, replay: 'test' }, 'resume.');
+ * // ['`resume.replay` must be an array of callback names, got "test"']
+ * ```
+ */
+export function resumeStateIssues(state: unknown, prefix: string): string[] {
+  if (typeof state !== 'object' || state === null) {
+    return [
+      `\`${prefix.slice(0, -1)}\` must be a position { epoch, update, sample }, got ${describe(state)}`,
+    ];
   }
-  return R;
+  const parsed = resumeStateSchema.safeParse(state);
+  return parsed.success ? [] : zodIssues(parsed.error, state, prefix);
 }
 
 /**
@@ -205,7 +184,10 @@ function replicasOf(sampler: Sampler): number {
  *
  * The TypeScript counterpart of ksuit/noether's `InterleavedSampler`; the behaviour is specified in
  * `spec/interleaved-sampler.md`. Iterating it yields `[index, endsBatch]` pairs as the spec describes;
- * {@link InterleavedSampler.batchSampler} yields whole tagged batches and is what loaders consume.
+ * {@link InterleavedSampler.batchSampler} yields whole tagged batches and is what loaders consume. When the
+ * steps fall is the business of the schedule (`src/schedule.ts`); the concatenated dataset and the routing
+ * collate are the loader's (`src/interleaved-loader.ts`), which adds `dataset`, `collator` and
+ * `getDataLoader()` to this class.
  *
  * @param init - the training sampler, config, training collate and callback configs
  * @example
@@ -222,110 +204,146 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   readonly config: InterleavedSamplerConfig;
   readonly mainSampler: Sampler;
   readonly extraSamplers: readonly SamplerIntervalConfig[];
+  /** The main dataset followed by every callback dataset, in index-space order. */
+  readonly datasets: readonly Dataset<unknown>[];
+  /** The collate of each of {@link InterleavedSampler.datasets} (`undefined`: the default collate). */
+  readonly collates: readonly (Collate | undefined)[];
   /** Start of each callback dataset in the global index space (callback k at `indexOffsets[k]`). */
   readonly indexOffsets: readonly number[];
-  /** The main dataset followed by every callback dataset. */
-  readonly dataset: ConcatDataset<unknown>;
-  /** Collates a batch of {@link ConcatItem}s with its own dataset's collate; rejects mixed batches. */
-  readonly collator: Collate<ConcatItem<unknown>>;
+  /** Names of the callbacks whose passes run first, before training resumes. */
+  readonly replay: readonly string[];
   /** Tagged index batches, the form a loader consumes. */
   readonly batchSampler: InterleavedBatchSampler;
-  readonly #shape: Shape;
-  readonly #start: Position;
+  readonly #schedule: Schedule;
   readonly #names: readonly string[];
-  readonly #replay: readonly number[];
   readonly #init: InterleavedSamplerInit;
 
   constructor(init: InterleavedSamplerInit) {
     if (typeof init !== 'object' || init === null) {
       throw new ConfigError(`\`InterleavedSampler\` options must be an object, got ${describe(init)}`);
     }
-    const { trainSampler, trainCollate, callbackSamplers = [] } = init;
-    const config =
-      init.config instanceof InterleavedSamplerConfig
-        ? init.config
-        : new InterleavedSamplerConfig(init.config);
-    if (!Array.isArray(callbackSamplers)) {
-      throw new ConfigError(`\`callbackSamplers\` must be an array, got ${describe(callbackSamplers)}`);
+    const parsed = initSchema.safeParse(init);
+    const issues = parsed.success ? [] : zodIssues(parsed.error, init);
+    const { trainSampler, trainCollate } = init;
+    const callbackSamplers = Array.isArray(init.callbackSamplers) ? init.callbackSamplers : [];
+
+    issues.push(...trainSamplerIssues(trainSampler));
+    const rawConfig: unknown = init.config;
+    if (!(rawConfig instanceof InterleavedSamplerConfig)) {
+      if (typeof rawConfig === 'object' && rawConfig !== null)
+        issues.push(...configIssues(rawConfig, 'config.'));
+      else
+        issues.push(
+          `\`config\` must be an object with \`batchSize\` and a limit, got ${describe(rawConfig)}`,
+        );
     }
-    const callbacks = callbackSamplers.map((c, k) => {
-      if (c instanceof SamplerIntervalConfig) return c;
-      try {
-        return new SamplerIntervalConfig(c);
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        throw new ConfigError(`\`callbackSamplers[${k}]\`: ${e.message}`, e.issues, { cause: e });
+    callbackSamplers.forEach((c: unknown, k) => {
+      const prefix = `callbackSamplers[${k}].`;
+      if (typeof c !== 'object' || c === null) {
+        issues.push(`\`callbackSamplers[${k}]\` must be an object with a \`sampler\`, got ${describe(c)}`);
+        return;
       }
+      if (!(c instanceof SamplerIntervalConfig)) issues.push(...intervalIssues(c, prefix));
+      const sampler = (c as { sampler?: unknown }).sampler;
+      const samplerIssues = datasetIssues(sampler, `${prefix}sampler`);
+      if (samplerIssues.length === 0 && typeof sampler === 'object' && sampler !== null)
+        samplerIssues.push(...shardIssues(sampler as Sampler, `${prefix}sampler`));
+      issues.push(...samplerIssues);
     });
-    const datasets = [datasetOf(trainSampler, 'trainSampler')];
-    callbacks.forEach((c, k) => {
-      datasets.push(datasetOf(c.sampler, `callbackSamplers[${k}].sampler`));
-    });
-    if (trainCollate !== undefined && typeof trainCollate !== 'function') {
-      throw new ConfigError(`\`trainCollate\` must be a function, got ${describe(trainCollate)}`);
+    if (issues.length > 0) fail('InterleavedSampler', issues);
+
+    const config =
+      rawConfig instanceof InterleavedSamplerConfig
+        ? rawConfig
+        : new InterleavedSamplerConfig(rawConfig as InterleavedSamplerOptions);
+    const callbacks = callbackSamplers.map((c) =>
+      c instanceof SamplerIntervalConfig ? c : new SamplerIntervalConfig(c),
+    );
+    const datasets = [trainSampler, ...callbacks.map((c) => c.sampler)].map(
+      (s) => s.dataset as Dataset<unknown>,
+    );
+    const offsets = [0];
+    for (const d of datasets) offsets.push((offsets.at(-1) as number) + d.length);
+    const total = offsets.at(-1) as number;
+    if (total > MAX_LENGTH + 1) {
+      issues.push(
+        `the datasets together must hold at most ${MAX_LENGTH + 1} items (global indices are 32-bit), got ${total}`,
+      );
     }
     const L = trainSampler.length;
-    if (!Number.isSafeInteger(L) || L < 0) {
-      throw new ConfigError(`\`trainSampler.length\` must be a non-negative integer, got ${describe(L)}`);
-    }
-    const R = replicasOf(trainSampler);
+    const R = trainSampler.numReplicas ?? 1;
     if (L === 0 && !config.isEvaluation) {
       const n = trainSampler.dataset?.length;
       const sharded =
         R > 1 && n
           ? ` (sharding its ${n} items over ${R} ranks left this rank none; see distributedSamplers)`
           : '';
-      throw new ConfigError(
+      issues.push(
         `\`trainSampler\` is empty (length 0)${sharded}: training would never reach a limit; use \`evaluation: true\` to only run the callbacks`,
       );
     }
     const names = callbacks.map((c, k) => c.name ?? `callback${k}`);
     const dup = names.find((n, k) => names.indexOf(n) !== k);
-    if (dup !== undefined)
-      throw new ConfigError(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
+    if (dup !== undefined) issues.push(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
+    const replayNames = init.replay ?? [];
+    const replay = replayNames.map((name) => names.indexOf(name));
+    const unknown = replayNames.find((_, i) => (replay[i] as number) < 0);
+    if (unknown !== undefined) {
+      issues.push(
+        `\`replay\` names an unknown callback, got ${JSON.stringify(unknown)}; callbacks are ${JSON.stringify(names)}`,
+      );
+    }
+    if (issues.length > 0) fail('InterleavedSampler', issues);
 
-    const replay = (init.replay ?? []).map((name) => {
-      const k = names.indexOf(name);
-      if (k < 0) {
-        throw new ConfigError(
-          `\`replay\` names an unknown callback, got ${JSON.stringify(name)}; callbacks are ${JSON.stringify(names)}`,
-        );
-      }
-      return k;
-    });
+    let schedule: Schedule;
+    try {
+      const lengths = callbacks.map((c, k) => ({
+        name: names[k] as string,
+        length: c.sampler.length,
+        // A sharded callback sampler evaluates its whole dataset over the ranks; any other, its own items on each.
+        samplesPerPass:
+          c.sampler.numReplicas === undefined ? undefined : (datasets[k + 1] as Dataset<unknown>).length,
+        batchSize: c.batchSize,
+        everyNEpochs: c.everyNEpochs,
+        everyNUpdates: c.everyNUpdates,
+        everyNSamples: c.everyNSamples,
+      }));
+      schedule = new Schedule(config, L, lengths, replay, R);
+    } catch (e) {
+      if (e instanceof ConfigError) fail('InterleavedSampler', e.issues);
+      throw e;
+    }
 
     this.#init = init;
-    this.#replay = replay;
+    this.#schedule = schedule;
+    this.#names = names;
     this.config = config;
     this.mainSampler = trainSampler;
     this.extraSamplers = Object.freeze(callbacks);
-    this.#names = names;
-    this.#shape = shapeOf(config, L, R);
-    this.#start = config.isEvaluation
-      ? { epoch: 0, update: 0, sample: 0 }
-      : InterleavedSampler.calculateStart(config, L, R);
-    this.dataset = new ConcatDataset(datasets);
-    this.indexOffsets = Object.freeze(this.dataset.offsets.slice(1, -1));
-    this.collator = routeCollate([trainCollate, ...callbacks.map((c) => c.collate)]);
-    const batchSize = config.batchSize;
-    this.batchSampler = { batchSize, [Symbol.iterator]: () => this.batches() };
-    Object.freeze(this.batchSampler);
+    this.datasets = Object.freeze(datasets);
+    this.collates = Object.freeze([trainCollate, ...callbacks.map((c) => c.collate as Collate | undefined)]);
+    this.indexOffsets = Object.freeze(offsets.slice(1, -1));
+    this.replay = Object.freeze([...replayNames]);
+    this.batchSampler = Object.freeze({
+      batchSize: config.batchSize,
+      [Symbol.iterator]: () => this.batches(),
+    });
     Object.freeze(this);
   }
 
   /** The effective training batch size: `batchSize`, or the sampler's length when `dropLast` and shorter. */
   get batchSize(): number {
-    return this.#shape.B;
+    return this.#schedule.batchSize;
   }
 
   /** The position the stream starts from (all zeros unless a `start*` field is set). */
   get start(): Position {
-    return this.#start;
+    return this.#schedule.start;
   }
 
   /** Number of ranks the training sampler is a shard of (its `numReplicas`); 1 outside a data-parallel run. */
   get worldSize(): number {
-    return this.#shape.R;
+    return this.#schedule.worldSize;
   }
 
   /**
@@ -333,13 +351,13 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * `numReplicas`): a resume on another number of ranks checks it to continue exactly.
    */
   get distributedState(): DistributedState | undefined {
-    if ((this.mainSampler as { numReplicas?: unknown }).numReplicas === undefined) return undefined;
-    const { B, E, R } = this.#shape;
+    if (this.mainSampler.numReplicas === undefined) return undefined;
+    const s = this.#schedule;
     return {
-      worldSize: R,
-      globalBatchSize: B * R,
-      datasetLength: this.dataset.offsets[1] as number,
-      epochSamples: E * R,
+      worldSize: s.worldSize,
+      globalBatchSize: s.globalBatchSize,
+      datasetLength: (this.datasets[0] as Dataset<unknown>).length,
+      epochSamples: s.samplesPerEpoch,
     };
   }
 
@@ -357,36 +375,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * ```
    */
   static calculateStart(config: InterleavedSamplerConfig, samplerLength: number, worldSize = 1): Position {
-    const { B, E, U } = shapeOf(config, samplerLength);
-    const R = worldSize;
-    if (U === 0) {
-      if (config.startEpoch || config.startUpdate || config.startSample) {
-        throw new ConfigError('cannot resume inside an empty training sampler (length 0)');
-      }
-      return { epoch: 0, update: 0, sample: 0 };
-    }
-    if (config.startEpoch !== undefined) {
-      const e = config.startEpoch;
-      return { epoch: e, update: e * U, sample: e * E * R };
-    }
-    if (config.startUpdate !== undefined) {
-      const u = config.startUpdate;
-      const epoch = Math.floor(u / U);
-      return { epoch, update: u, sample: (epoch * E + (u - epoch * U) * B) * R };
-    }
-    if (config.startSample !== undefined) {
-      const s = config.startSample;
-      const epoch = Math.floor(s / (E * R));
-      const rest = s - epoch * E * R;
-      if (rest % (B * R) !== 0) {
-        const size = R === 1 ? `the batch size ${B}` : `the global batch size ${B * R} (${B} × ${R} ranks)`;
-        throw new ConfigError(
-          `\`startSample\` must fall on an update boundary: ${s} is ${rest} samples into epoch ${epoch}, not a multiple of ${size}`,
-        );
-      }
-      return { epoch, update: epoch * U + rest / (B * R), sample: s };
-    }
-    return { epoch: 0, update: 0, sample: 0 };
+    return Schedule.startOf(config, samplerLength, worldSize);
   }
 
   /**
@@ -399,9 +388,8 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * ```
    */
   resumeFrom(state: ResumeState): InterleavedSampler {
-    if (typeof state !== 'object' || state === null) {
-      throw new ConfigError(`\`state\` must be a position { epoch, update, sample }, got ${describe(state)}`);
-    }
+    const issues = resumeStateIssues(state, 'state.');
+    if (issues.length > 0) fail('resume state', issues);
     checkElastic(state, this.distributedState, this.config.batchSize);
     const { startEpoch: _e, startUpdate: _u, startSample: _s, ...rest } = { ...this.config };
     const config = new InterleavedSamplerConfig({ ...rest, startUpdate: state.update });
@@ -413,21 +401,6 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
       );
     }
     return sampler;
-  }
-
-  /**
-   * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
-   * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
-   * counterpart, see `DataLoader`).
-   *
-   * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, …
-   * @example
-   * ```ts
-   * const loader = sampler.getDataLoader({ numWorkers: 2 });
-   * ```
-   */
-  getDataLoader<B = unknown>(options: InterleavedLoaderOptions = {}): InterleavedLoader<B> {
-    return new InterleavedLoader<B>(this, options);
   }
 
   /** Yields the stream as `[globalIndex, endsBatch]` pairs, as the spec describes it. */
@@ -447,10 +420,10 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * ```
    */
   *batches(): Generator<IndexBatch, void, undefined> {
-    const mainLength = this.dataset.offsets[1] as number;
+    const mainLength = (this.datasets[0] as Dataset<unknown>).length;
     let order: Uint32Array = new Uint32Array(0);
     let orderEpoch = -1;
-    for (const step of this.#schedule()) {
+    for (const step of this.#schedule.steps()) {
       if (step.kind === 'pass') {
         yield* this.#pass(step.callback, step.pass, step.afterUpdate);
         continue;
@@ -467,8 +440,8 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   }
 
   /**
-   * The whole schedule computed without touching any sampler or data: totals, and for each callback its
-   * passes and the updates after which they run.
+   * The whole schedule in closed form, without touching any sampler or data and in time independent of the
+   * run's length: totals, and for each callback its passes and the updates after which they run.
    *
    * @example
    * ```ts
@@ -477,139 +450,7 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * ```
    */
   plan(): Plan {
-    const { B, R } = this.#shape;
-    const callbacks = this.extraSamplers.map((c, k) => {
-      const size = c.batchSize ?? B;
-      const sharded = c.sampler.numReplicas !== undefined && c.sampler.dataset !== undefined;
-      const samplesPerPass = sharded
-        ? (c.sampler.dataset as { length: number }).length
-        : c.sampler.length * R;
-      return {
-        callback: k,
-        name: this.#names[k] as string,
-        batchSize: size,
-        samplesPerPass,
-        batchesPerPass: size === 0 ? 0 : Math.ceil(c.sampler.length / size),
-        passes: 0,
-        batches: 0,
-        samples: 0,
-        afterUpdates: [] as number[],
-      };
-    });
-    let end = this.#start;
-    let trainBatches = 0;
-    for (const step of this.#schedule()) {
-      if (step.kind === 'train') {
-        trainBatches++;
-        end = step.position;
-        continue;
-      }
-      const c = callbacks[step.callback] as (typeof callbacks)[number];
-      c.passes++;
-      c.batches += c.batchesPerPass;
-      c.samples += c.samplesPerPass;
-      if (step.afterUpdate !== undefined) c.afterUpdates.push(step.afterUpdate);
-    }
-    const evalBatches = callbacks.reduce((n, c) => n + c.batches, 0);
-    const total = trainBatches + evalBatches;
-    return {
-      worldSize: R,
-      start: this.#start,
-      end,
-      updates: end.update - this.#start.update,
-      samples: end.sample - this.#start.sample,
-      epochs: end.epoch - this.#start.epoch,
-      trainBatches,
-      evalBatches,
-      evaluationShare: total === 0 ? 0 : evalBatches / total,
-      callbacks,
-    };
-  }
-
-  /** The schedule as steps (training updates and callback passes), shared by {@link batches} and {@link plan}. */
-  *#schedule(): Generator<Step, void, undefined> {
-    if (this.config.isEvaluation) {
-      for (let k = 0; k < this.extraSamplers.length; k++)
-        yield { kind: 'pass', callback: k, pass: 0, afterUpdate: undefined };
-      return;
-    }
-    const { B, E, R } = this.#shape;
-    let { epoch, update, sample } = this.#start;
-    for (const k of this.#replay) {
-      yield {
-        kind: 'pass',
-        callback: k,
-        pass: this.#passNumber(k, epoch, update, sample),
-        afterUpdate: update,
-      };
-    }
-    if (this.#limitReached(epoch, update, sample)) return;
-    let sampleAtLastUpdate = sample;
-    let from = sample / R - epoch * E; // `sample` counts all ranks, `from` this rank's shard
-    for (;;) {
-      const batchEpoch = epoch;
-      for (; from < E; ) {
-        const to = Math.min(from + B, E);
-        sample += (to - from) * R;
-        update++;
-        const endsEpoch = to === E;
-        if (endsEpoch) epoch++;
-        const due: number[] = [];
-        for (let k = 0; k < this.extraSamplers.length; k++) {
-          if (this.#due(k, endsEpoch, epoch, update, sampleAtLastUpdate, sample)) due.push(k);
-        }
-        const passesAfter = due
-          .filter((k) => this.extraSamplers[k]?.sampler.length)
-          .map((k) => this.#names[k] as string);
-        const position = { epoch, update, sample };
-        yield { kind: 'train', epoch: batchEpoch, from, to, position, endsEpoch, passesAfter };
-        for (const k of due) {
-          yield {
-            kind: 'pass',
-            callback: k,
-            pass: this.#passNumber(k, epoch, update, sample),
-            afterUpdate: update,
-          };
-        }
-        sampleAtLastUpdate = sample;
-        if (this.#limitReached(epoch, update, sample)) return;
-        from = to;
-      }
-      from = 0;
-    }
-  }
-
-  #limitReached(epoch: number, update: number, sample: number): boolean {
-    const c = this.config;
-    return (
-      (c.maxEpochs !== undefined && epoch >= c.maxEpochs) ||
-      (c.maxUpdates !== undefined && update >= c.maxUpdates) ||
-      (c.maxSamples !== undefined && sample >= c.maxSamples)
-    );
-  }
-
-  /** Whether callback `k` is due after an update that moved the sample count from `before` to `sample`. */
-  #due(
-    k: number,
-    endsEpoch: boolean,
-    epoch: number,
-    update: number,
-    before: number,
-    sample: number,
-  ): boolean {
-    const c = this.extraSamplers[k] as SamplerIntervalConfig;
-    if (c.everyNEpochs !== undefined) return endsEpoch && epoch % c.everyNEpochs === 0;
-    if (c.everyNUpdates !== undefined) return update % c.everyNUpdates === 0;
-    const n = c.everyNSamples as number;
-    return Math.floor(before / n) < Math.floor(sample / n);
-  }
-
-  /** The interval number of callback `k` at a position (see {@link CallbackIndexBatch.pass}). */
-  #passNumber(k: number, epoch: number, update: number, sample: number): number {
-    const c = this.extraSamplers[k] as SamplerIntervalConfig;
-    if (c.everyNEpochs !== undefined) return Math.floor(epoch / c.everyNEpochs);
-    if (c.everyNUpdates !== undefined) return Math.floor(update / c.everyNUpdates);
-    return Math.floor(sample / (c.everyNSamples as number));
+    return this.#schedule.plan();
   }
 
   *#pass(
@@ -618,17 +459,16 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
     afterUpdate: number | undefined,
   ): Generator<CallbackIndexBatch, void, undefined> {
     const c = this.extraSamplers[k] as SamplerIntervalConfig;
-    const offsets = this.dataset.offsets;
-    const offset = offsets[k + 1] as number;
+    const offset = this.indexOffsets[k] as number;
     const order = epochIndices(
       c.sampler,
-      (offsets[k + 2] as number) - offset,
+      (this.datasets[k + 1] as Dataset<unknown>).length,
       `\`callbackSamplers[${k}].sampler\``,
     );
-    const size = c.batchSize ?? this.#shape.B;
+    const size = c.batchSize ?? this.#schedule.batchSize;
     const n = order.length;
     const name = this.#names[k] as string;
-    const realLength = realLengthOf(c.sampler, n, k);
+    const realLength = (c.sampler.realLength ?? n) as number;
     for (let pos = 0, batch = 0; pos < n; pos += size, batch++) {
       const end = Math.min(pos + size, n);
       const indices = new Uint32Array(end - pos);
@@ -649,16 +489,60 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   }
 }
 
-/** The number of real (not padding) indices at the start of a callback sampler's order. */
-function realLengthOf(sampler: Sampler, length: number, k: number): number {
-  const real = sampler.realLength;
-  if (real === undefined) return length;
-  if (!Number.isSafeInteger(real) || real < 0 || real > length) {
-    throw new ConfigError(
-      `\`callbackSamplers[${k}].sampler.realLength\` must be an integer in [0, ${length}], got ${describe(real)}`,
-    );
+/**
+ * Problems of the training sampler: not a sampler, no dataset, a length weft cannot index, or a world size
+ * (`numReplicas`) that is not a positive integer.
+ */
+function trainSamplerIssues(sampler: unknown): string[] {
+  const issues = datasetIssues(sampler, 'trainSampler');
+  if (issues.length === 0 && !isLength((sampler as Sampler).length)) {
+    issues.push(`\`trainSampler.length\` ${LENGTH_EXPECTED}, got ${describe((sampler as Sampler).length)}`);
   }
-  return real;
+  if (issues.length === 0) issues.push(...shardIssues(sampler as Sampler, 'trainSampler'));
+  return issues;
+}
+
+/**
+ * Problems of what a data-parallel shard declares: `numReplicas` (the world size) must be a positive integer,
+ * and `realLength` (the real, unpadded indices at the start of a padded evaluation shard) in [0, length].
+ */
+function shardIssues(sampler: Sampler, what: string): string[] {
+  const issues: string[] = [];
+  const { numReplicas: R, realLength: real, length } = sampler;
+  if (R !== undefined && !(Number.isSafeInteger(R) && R >= 1)) {
+    issues.push(`\`${what}.numReplicas\` must be a positive integer, got ${describe(R)}`);
+  }
+  if (
+    real !== undefined &&
+    isLength(length) &&
+    !(Number.isSafeInteger(real) && real >= 0 && real <= length)
+  ) {
+    issues.push(`\`${what}.realLength\` must be an integer in [0, ${length}], got ${describe(real)}`);
+  }
+  return issues;
+}
+
+/** Problems of the dataset a sampler indexes, which the index space is built from. */
+function datasetIssues(sampler: unknown, what: string): string[] {
+  if (
+    typeof sampler !== 'object' ||
+    sampler === null ||
+    typeof (sampler as Sampler)[Symbol.iterator] !== 'function'
+  ) {
+    // A callback's `sampler` field is reported by its own config's checks.
+    return what === 'trainSampler'
+      ? [`\`${what}\` must be a sampler (an iterable of indices with a \`length\`), got ${describe(sampler)}`]
+      : [];
+  }
+  const dataset = (sampler as Sampler).dataset as Dataset<unknown> | undefined;
+  if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function') {
+    return [
+      `\`${what}.dataset\` must be the dataset the sampler indexes (with \`length\` and \`get\`), got ${describe(dataset)}; construct the sampler over its dataset`,
+    ];
+  }
+  if (!isLength(dataset.length))
+    return [`\`${what}.dataset.length\` ${LENGTH_EXPECTED}, got ${describe(dataset.length)}`];
+  return [];
 }
 
 /**
@@ -703,19 +587,4 @@ function checkElastic(state: ResumeState, here: DistributedState | undefined, ba
   if (issues.length > 0) {
     throw new ConfigError(`\`state\` cannot be continued exactly here: ${issues.join('; ')}`, issues);
   }
-}
-
-function datasetOf(sampler: Sampler, what: string): Dataset<unknown> {
-  if (typeof sampler !== 'object' || sampler === null || typeof sampler[Symbol.iterator] !== 'function') {
-    throw new ConfigError(
-      `\`${what}\` must be a sampler (an iterable of indices with a \`length\`), got ${describe(sampler)}`,
-    );
-  }
-  const dataset = sampler.dataset as Dataset<unknown> | undefined;
-  if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function') {
-    throw new ConfigError(
-      `\`${what}.dataset\` must be the dataset the sampler indexes (with \`length\` and \`get\`), got ${describe(dataset)}; construct the sampler over its dataset`,
-    );
-  }
-  return dataset;
 }

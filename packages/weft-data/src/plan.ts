@@ -1,4 +1,4 @@
-import type { Plan } from './interleaved-sampler.ts';
+import type { Plan } from './schedule.ts';
 
 /**
  * Renders a {@link Plan} as a plain-text table: the training totals, then one row per callback.

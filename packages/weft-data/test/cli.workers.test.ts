@@ -114,6 +114,44 @@ describe('weft command line', () => {
     );
   });
 
+  it('plans a run of 1e12 updates at once (issue 10, item 4)', async () => {
+    const path = file(
+      'long.json',
+      JSON.stringify({
+        trainSize: 1000,
+        config: { batchSize: 10, maxUpdates: 1e12 },
+        callbacks: [{ size: 10, everyNUpdates: 1000, name: 'val' }],
+      }),
+    );
+    const out = mkdtempSync(join(tmpdir(), 'weft-cli-out-'));
+    const r = await weft(['plan', path, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(
+      'val     1000000000     1000000000     10000000000  1000, 2000, 3000, 4000, 5000, 6000, … (1000000000 in all)',
+    );
+    expect(readFileSync(join(out, 'plan.svg'), 'utf8')).toContain('fill-opacity');
+  }, 30_000);
+
+  it('loads no worker_threads when only the sampler is imported (issue 10, structure)', async () => {
+    const loaded = async (module: string) => {
+      const url = new URL(`../dist/${module}`, import.meta.url).href;
+      const code = `await import(${JSON.stringify(url)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.endsWith(' worker_threads'))));`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d;
+      });
+      await new Promise((done) => child.on('close', done));
+      return JSON.parse(stdout) as string[];
+    };
+    expect(await loaded('interleaved-sampler.js')).toEqual([]);
+    expect(await loaded('schedule.js')).toEqual([]);
+    // The check can see it: the loader module does load worker_threads.
+    expect(await loaded('interleaved-loader.js')).toEqual(['NativeModule worker_threads']);
+  });
+
   it('prints the JSON Schema that the package ships', async () => {
     const r = await weft(['schema']);
     expect(r.code).toBe(0);

@@ -101,6 +101,41 @@ describe('InterleavedLoader', () => {
     await resumed.close();
   });
 
+  it('keeps the replay in state() when a resumed loader is iterated again (issue 10, item 7)', async () => {
+    // After update 4 the `quick` pass (3 batches) is pending: a loader resumed there replays it first.
+    const resumed = loader(0, { epoch: 0, update: 4, sample: 16, replay: ['quick'] });
+    for (let round = 0; round < 2; round++) {
+      const states: ResumeState[] = [];
+      const tags: string[] = [];
+      for await (const b of resumed) {
+        states.push(resumed.state());
+        tags.push(b.source === 'train' ? `t${b.position.update}` : `${b.name}:${b.batch}`);
+        if (tags.length === 4) break;
+      }
+      expect(tags, `round ${round}`).toEqual(['quick:0', 'quick:1', 'quick:2', 't5']);
+      expect(states, `round ${round}`).toEqual([
+        { epoch: 0, update: 4, sample: 16, replay: ['quick'] },
+        { epoch: 0, update: 4, sample: 16, replay: ['quick'] },
+        { epoch: 0, update: 4, sample: 16 },
+        { epoch: 1, update: 5, sample: 20, replay: ['full'] },
+      ]);
+    }
+  });
+
+  it('builds the loader of a long run at once (issue 10, item 4)', () => {
+    const long = new InterleavedSampler({
+      trainSampler: new RandomSampler(train, { seed: 5 }),
+      config: { batchSize: 4, maxUpdates: 1e7 },
+      callbackSamplers: [{ sampler: new SequentialSampler(test), everyNUpdates: 1000, name: 'quick' }],
+    });
+    const t0 = performance.now();
+    const l = long.getDataLoader({ numWorkers: 0 });
+    open.push(l);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(l.totalUpdates).toBe(1e7);
+    expect(l.plan.callbacks[0]?.passes).toBe(1e4);
+  });
+
   it('rejects options that do not apply and states that do not fit', () => {
     expect(() => sampler.getDataLoader({ inOrder: false } as never)).toThrow(
       'invalid loader options: `inOrder` is not a known option (an interleaved run is always delivered in schedule order)',

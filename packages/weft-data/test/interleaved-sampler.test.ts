@@ -134,6 +134,28 @@ describe('InterleavedSampler', () => {
     });
   });
 
+  it('keeps `batchSize` for callbacks in evaluation mode with an empty training sampler (issue 10, item 1)', () => {
+    // At most 10 batches: before the fix, this stream was empty batches for ever.
+    const take = <T>(it: Iterable<T>, n: number) => {
+      const out: T[] = [];
+      for (const x of it) if (out.push(x) >= n) break;
+      return out;
+    };
+    for (const config of [
+      { batchSize: 2, maxEpochs: 1, evaluation: true },
+      { batchSize: 2, maxUpdates: 0 },
+    ]) {
+      const s = new InterleavedSampler({
+        trainSampler: seq(0),
+        config,
+        callbackSamplers: [{ sampler: seq(5), everyNEpochs: 1, name: 'test' }],
+      });
+      expect(s.batchSize).toBe(2);
+      expect(take(s.batches(), 10).map((b) => [...b.indices])).toEqual([[0, 1], [2, 3], [4]]);
+      expect(s.plan().callbacks[0]).toMatchObject({ batchSize: 2, batchesPerPass: 3, passes: 1, batches: 3 });
+    }
+  });
+
   it('fires everyNSamples once per update that reaches or crosses a multiple', () => {
     const s = new InterleavedSampler({
       trainSampler: seq(10),
@@ -303,7 +325,7 @@ describe('InterleavedSampler properties', () => {
           // An empty callback sampler makes passes of no batches, which the stream cannot show.
           if (c.samplesPerPass === 0) return;
           expect(c.passes).toBe(mine.filter((b) => b.last).length);
-          expect(c.afterUpdates).toEqual(mine.filter((b) => b.last).map((b) => b.afterUpdate));
+          expect([...c.afterUpdates]).toEqual(mine.filter((b) => b.last).map((b) => b.afterUpdate));
         });
         expect(p.evalBatches + p.trainBatches).toBe(batches.length);
       }),

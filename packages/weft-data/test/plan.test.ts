@@ -17,20 +17,15 @@ describe('plan', () => {
     const p = sampler().plan();
     expect(p).toMatchObject({ updates: 18, epochs: 3, samples: 288, trainBatches: 18, evalBatches: 12 });
     expect(p.evaluationShare).toBeCloseTo(12 / 30);
-    expect(p.callbacks[0]).toMatchObject({
-      name: 'test',
-      passes: 3,
-      batches: 3,
-      samples: 30,
-      afterUpdates: [6, 12, 18],
-    });
-    expect(p.callbacks[1]?.afterUpdates).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(p.callbacks[0]).toMatchObject({ name: 'test', passes: 3, batches: 3, samples: 30 });
+    expect([...(p.callbacks[0]?.afterUpdates ?? [])]).toEqual([6, 12, 18]);
+    expect([...(p.callbacks[1]?.afterUpdates ?? [])]).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18]);
   });
 
   it('counts only what is left after a resume', () => {
     const p = sampler({ startUpdate: 7 }).plan();
     expect(p).toMatchObject({ start: { epoch: 1, update: 7, sample: 112 }, updates: 11, epochs: 2 });
-    expect(p.callbacks[0]?.afterUpdates).toEqual([12, 18]);
+    expect([...(p.callbacks[0]?.afterUpdates ?? [])]).toEqual([12, 18]);
   });
 
   it('prints a readable table', () => {

@@ -9,6 +9,7 @@ import { defaultCollate } from '../src/collate.ts';
 import { DataLoader } from '../src/data-loader.ts';
 import { ArrayDataset } from '../src/dataset.ts';
 import { ConfigError, WeftError } from '../src/errors.ts';
+import '../src/interleaved-loader.ts'; // adds getDataLoader to InterleavedSampler
 import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';

@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader } from '../src/data-loader.ts';
 import type { Dataset } from '../src/dataset.ts';
+import '../src/interleaved-loader.ts'; // adds getDataLoader to InterleavedSampler
 import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';

@@ -51,4 +51,26 @@ describe('the plan timeline', () => {
     ]);
     expect(zoom!.title.text).toBe('zoom: updates 0–128');
   });
+
+  it('draws a row of a billion passes as one band, and its zoom pass by pass, without listing them all', () => {
+    const plan = new InterleavedSampler({
+      trainSampler: sized(1000),
+      config: { batchSize: 10, maxUpdates: 1e12 },
+      callbackSamplers: [{ sampler: sized(10), everyNUpdates: 1000, name: 'val' }],
+    }).plan();
+    expect(plan.callbacks[0]!.passes).toBe(1e9);
+    const t0 = performance.now();
+    const [whole, zoom] = panels(timelineSpec(plan));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(whole!.data.values.filter((d) => d.row === 'val')).toEqual([
+      { row: 'val', from: 1000, to: 1e12 + 1, series: 'val: 1000000000 passes of 1 batch', band: true },
+    ]);
+    const zoomed = zoom!.data.values.filter((d) => d.row === 'val');
+    expect(zoomed.slice(0, 2)).toEqual([
+      { row: 'val', from: 1000, to: 1001, series: 'val: 1000000000 passes of 1 batch' },
+      { row: 'val', from: 2000, to: 2001, series: 'val: 1000000000 passes of 1 batch' },
+    ]);
+    expect(zoomed.length).toBeGreaterThanOrEqual(12);
+    expect(zoomed.length).toBeLessThan(20);
+  });
 });

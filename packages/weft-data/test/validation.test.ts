@@ -120,7 +120,7 @@ describe('InterleavedSampler validation', () => {
         config: { batchSize: 2, maxEpochs: 1 },
         callbackSamplers: [{ sampler: seq(1) }],
       },
-      '`callbackSamplers[0]`: invalid SamplerIntervalConfig: exactly one of `everyNEpochs`, `everyNUpdates`, `everyNSamples` must be set, got none',
+      'invalid InterleavedSampler: exactly one of `callbackSamplers[0].everyNEpochs`, `callbackSamplers[0].everyNUpdates`, `callbackSamplers[0].everyNSamples` must be set, got none',
     ],
     [
       {
@@ -145,6 +145,122 @@ describe('InterleavedSampler validation', () => {
     const make = () => new InterleavedSampler(init as never);
     expect(make).toThrow(ConfigError);
     expect(make).toThrow(message);
+  });
+
+  // Issue 10, items 10 and 11: every problem is a ConfigError at construction, naming the option, what was
+  // expected and the value given.
+  const sampler = (length: number, datasetLength = length) => ({
+    length,
+    dataset: { length: datasetLength, get: (i: number) => i },
+    *[Symbol.iterator]() {},
+  });
+  const base = { trainSampler: seq(4), config: { batchSize: 2, maxEpochs: 1 } };
+  it.each<[object, string]>([
+    [{ ...base, callbackSampler: [] }, '`callbackSampler` is not a known option'],
+    [{ ...base, replay: 'test' }, '`replay` must be an array of callback names, got "test"'],
+    ...[-1, Number.NaN, 1.5, 2 ** 32].map((length): [object, string] => [
+      { ...base, callbackSamplers: [{ sampler: sampler(length, 3), everyNEpochs: 1 }] },
+      `\`callbackSamplers[0].sampler.length\` must be an integer in [0, 4294967295], got ${length}`,
+    ]),
+    [
+      { ...base, trainSampler: sampler(4, 2 ** 32) },
+      '`trainSampler.dataset.length` must be an integer in [0, 4294967295], got 4294967296',
+    ],
+    [
+      { ...base, trainSampler: sampler(2 ** 32, 4) },
+      '`trainSampler.length` must be an integer in [0, 4294967295], got 4294967296',
+    ],
+    [
+      {
+        ...base,
+        callbackSamplers: [{ sampler: sampler(2, 2 ** 32 - 1), everyNEpochs: 1 }],
+      },
+      'the datasets together must hold at most 4294967296 items (global indices are 32-bit), got 4294967299',
+    ],
+    [
+      { ...base, config: { batchSize: 2, maxEpochs: 2 ** 53 - 1, startEpoch: 2 ** 52 } },
+      '`startEpoch` must be at most 2251799813685247 with these samplers (updates and samples must stay within 2**53 - 1), got 4503599627370496',
+    ],
+    [
+      { ...base, config: { batchSize: 2, maxEpochs: 2 ** 53 } },
+      '`config.maxEpochs` must be a safe integer (at most 2**53 - 1), got 9007199254740992',
+    ],
+    // Data-parallel shards: the world size a training sampler declares, the real part of a padded shard.
+    [
+      { ...base, trainSampler: { ...sampler(4), numReplicas: 0 } },
+      '`trainSampler.numReplicas` must be a positive integer, got 0',
+    ],
+    [
+      { ...base, callbackSamplers: [{ sampler: { ...sampler(2, 8), realLength: 3 }, everyNEpochs: 1 }] },
+      '`callbackSamplers[0].sampler.realLength` must be an integer in [0, 2], got 3',
+    ],
+    [
+      { ...base, callbackSamplers: [{ sampler: { ...sampler(2, 8), numReplicas: 1.5 }, everyNEpochs: 1 }] },
+      '`callbackSamplers[0].sampler.numReplicas` must be a positive integer, got 1.5',
+    ],
+    [
+      { ...base, config: { batchSize: 2, maxUpdates: 2 ** 53 - 1 } },
+      '`maxUpdates` must be at most 4503599627370495 with these samplers (updates and samples must stay within 2**53 - 1), got 9007199254740991',
+    ],
+  ])('%#: rejects at construction', (init, message) => {
+    const make = () => new InterleavedSampler(init as never);
+    expect(make).toThrow(ConfigError);
+    expect(make).toThrow(`invalid InterleavedSampler: ${message}`);
+  });
+
+  it('reports every problem of the options at once', () => {
+    try {
+      new InterleavedSampler({
+        trainSampler: seq(4),
+        config: { batchSize: 0, maxEpochs: 1 },
+        callbackSamplers: [{ sampler: sampler(-1, 2), everyNEpochs: 0 }],
+        callbackSampler: [],
+      } as never);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ConfigError).issues).toEqual([
+        '`callbackSampler` is not a known option',
+        '`config.batchSize` must be a positive integer, got 0',
+        '`callbackSamplers[0].everyNEpochs` must be a positive integer, got 0',
+        '`callbackSamplers[0].sampler.length` must be an integer in [0, 4294967295], got -1',
+      ]);
+    }
+  });
+
+  it('rejects a resume state whose `replay` is not a list of names', () => {
+    const s = new InterleavedSampler({
+      ...base,
+      callbackSamplers: [{ sampler: seq(2), everyNEpochs: 1, name: 'test' }],
+    });
+    const state = { epoch: 0, update: 1, sample: 2, replay: 'test' } as never;
+    expect(() => s.resumeFrom(state)).toThrow(
+      'invalid resume state: `state.replay` must be an array of callback names, got "test"',
+    );
+    expect(() => s.getDataLoader({ resume: state })).toThrow(ConfigError);
+    expect(() => s.getDataLoader({ resume: state })).toThrow(
+      'invalid loader options: `resume.replay` must be an array of callback names, got "test"',
+    );
+    expect(() =>
+      s.getDataLoader({ resume: { epoch: 0, update: 1, sample: 2, replays: [] } as never }),
+    ).toThrow('invalid loader options: `resume.replays` is not a known option');
+    // What a data-parallel state records is checked like the rest.
+    expect(() =>
+      s.resumeFrom({ epoch: 0, update: 1, sample: 2, worldSize: 0, globalBatchSize: 2.5 } as never),
+    ).toThrow(
+      'invalid resume state: `state.worldSize` must be a positive integer, got 0; `state.globalBatchSize` must be a positive integer, got 2.5',
+    );
+  });
+
+  it('rejects a callback sampler of a bad length in SamplerIntervalConfig too', () => {
+    expect(() => new SamplerIntervalConfig({ sampler: sampler(1.5, 2), everyNEpochs: 1 })).toThrow(
+      'invalid SamplerIntervalConfig: `sampler.length` must be an integer in [0, 4294967295], got 1.5',
+    );
+  });
+
+  it('names unsafe integers as such in the config', () => {
+    expect(cfg({ batchSize: 2, maxEpochs: 3, startEpoch: 2 ** 53 })).toThrow(
+      'invalid InterleavedSamplerConfig: `startEpoch` must be a safe integer (at most 2**53 - 1), got 9007199254740992',
+    );
   });
 
   it('allows an empty training sampler in evaluation mode', () => {

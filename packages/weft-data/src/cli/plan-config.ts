@@ -8,14 +8,15 @@ import {
   configRelations,
   interleavedSamplerConfigSchema,
   intervalRelations,
+  MAX_LENGTH,
   samplerIntervalConfigSchema,
 } from '../interleaved-config.ts';
-import type { Plan } from '../interleaved-sampler.ts';
 import { InterleavedSampler } from '../interleaved-sampler.ts';
 import { describe } from '../internal/checks.ts';
 import { zodIssues } from '../internal/validate.ts';
 import { formatPlan } from '../plan.ts';
 import { SequentialSampler } from '../samplers/sequential-sampler.ts';
+import type { Plan } from '../schedule.ts';
 
 /** The config file: dataset sizes stand in for the datasets, since a plan loads no data. */
 export const planConfigSchema = z
@@ -23,6 +24,7 @@ export const planConfigSchema = z
     trainSize: z
       .int({ error: 'must be a positive integer' })
       .min(1, { error: 'must be a positive integer' })
+      .max(MAX_LENGTH, { error: `must be at most ${MAX_LENGTH}` })
       .describe('Number of training items.'),
     worldSize: z
       .int({ error: 'must be a positive integer' })
@@ -39,6 +41,7 @@ export const planConfigSchema = z
           size: z
             .int({ error: 'must be a non-negative integer' })
             .min(0, { error: 'must be a non-negative integer' })
+            .max(MAX_LENGTH, { error: `must be at most ${MAX_LENGTH}` })
             .describe('Number of items of this dataset.'),
         }),
         { error: 'must be a list of callbacks' },

@@ -1,9 +1,15 @@
 // `weft plan --out DIR`: the plan's timeline as a Vega-Lite spec (plain data), rendered to SVG by Vega. Vega
 // and Vega-Lite are optional peer dependencies, loaded only here, so that the library itself needs zod only.
-import type { Plan } from '../interleaved-sampler.ts';
+import type { Plan } from '../schedule.ts';
 
 /** More passes than this in one row and the full view gets a second panel: a zoom on the run's start. */
 const DENSE = 60;
+/**
+ * More passes than this in one row (a mark per pixel of the panel's width) and the whole run draws the row as
+ * one translucent band: it would be solid anyway, and a long run's passes (`afterUpdates` is lazy, and may
+ * hold a billion of them) are never all listed.
+ */
+const MAX_MARKS = 640;
 // Training in green, then one colour per callback (cycled beyond six).
 const COLORS = Array.from(
   { length: 64 },
@@ -15,13 +21,17 @@ interface Segment {
   from: number;
   to: number;
   series: string;
+  /** A row too dense to draw pass by pass: one band over its passes, drawn translucent. */
+  band?: true;
 }
 
 /**
  * Rows: training, then one per callback. The x axis counts loader steps in updates, and each pass is drawn
  * as wide as its batches (one batch, one step), so its length is visible next to the training it interrupts.
+ * With `until`, only the passes up to that update (for a zoom); without, a row of more than
+ * {@link MAX_MARKS} passes is one band.
  */
-function segments(plan: Plan): Segment[] {
+function segments(plan: Plan, until?: number): Segment[] {
   const out: Segment[] = [];
   if (plan.updates > 0) {
     out.push({
@@ -36,9 +46,16 @@ function segments(plan: Plan): Segment[] {
   plan.callbacks.forEach((c, k) => {
     const series = seriesNames(plan)[k + (plan.updates > 0 ? 1 : 0)] as string;
     // In evaluation mode a pass follows no update: it runs at the start.
-    const at =
+    const at: Iterable<number> =
       c.afterUpdates.length > 0 ? c.afterUpdates : Array.from({ length: c.passes }, () => plan.start.update);
+    if (until === undefined && c.passes > MAX_MARKS) {
+      const first = c.afterUpdates.slice(0, 1)[0] ?? plan.start.update;
+      out.push({ row: c.name, from: first, to: plan.end.update + c.batchesPerPass, series, band: true });
+      return;
+    }
+    let marks = 0;
     for (const u of at) {
+      if ((until !== undefined && u > until) || marks++ >= MAX_MARKS) break;
       const from = busyUntil.get(u) ?? u;
       busyUntil.set(u, from + c.batchesPerPass);
       out.push({ row: c.name, from, to: from + c.batchesPerPass, series });
@@ -72,6 +89,10 @@ function panel(title: string, data: Segment[], rows: string[], domain: [number, 
     data: { values: data.filter((d) => d.to >= domain[0] && d.from <= domain[1]) },
     mark: { type: 'rect', clip: true, height: { band: 0.7 }, stroke: 'white', strokeWidth: 0.3 },
     encoding: {
+      // A dense row's band is translucent, so that it reads as "passes all along" rather than one long pass.
+      ...(data.some((d) => d.band)
+        ? { fillOpacity: { condition: { test: 'datum.band', value: 0.5 }, value: 1 } }
+        : {}),
       y: { field: 'row', type: 'nominal', sort: rows, axis: { title: null } },
       x: {
         field: 'from',
@@ -103,11 +124,15 @@ export function timelineSpec(plan: Plan): object {
   const panels = [panel(`whole run: ${mode}`, data, rows, [plan.start.update, end], plan)];
   const dense = plan.callbacks.filter((c) => c.passes > DENSE && c.afterUpdates.length > 0);
   if (dense.length > 0) {
-    // The densest row's first dozen passes, with room to see each one.
+    // The densest row's first dozen passes, with room to see each one (read lazily: only those).
     const densest = dense.reduce((a, b) => (b.passes > a.passes ? b : a));
-    const until = densest.afterUpdates[Math.min(11, densest.afterUpdates.length - 1)] as number;
+    const until = densest.afterUpdates.slice(0, 12).at(-1) as number;
     const to = until + densest.batchesPerPass + Math.ceil((until - plan.start.update) * 0.05);
-    panels.push(panel(`zoom: updates ${plan.start.update}–${to}`, data, rows, [plan.start.update, to], plan));
+    // The zoom lists its passes one by one, however dense the whole run draws them.
+    const zoomed = data.some((d) => d.band) ? segments(plan, to) : data;
+    panels.push(
+      panel(`zoom: updates ${plan.start.update}–${to}`, zoomed, rows, [plan.start.update, to], plan),
+    );
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
