@@ -436,7 +436,10 @@ function writeValue(v: unknown, layout: Layout, out: ColumnArray, at: number, si
     }
     return true;
   }
-  return writeNested(v, layout.kind === 'ragged' ? [size] : shape, 0, out, at, check) >= 0;
+  // A flat array of the item's size is taken as row-major, like a flat typed array.
+  const flat =
+    layout.kind === 'ragged' || (Array.isArray(v) && v.length === size && typeof v[0] !== 'object');
+  return writeNested(v, flat ? [size] : shape, 0, out, at, check) >= 0;
 }
 
 function expected(layout: Layout): string {
@@ -447,7 +450,7 @@ function expected(layout: Layout): string {
     return `a typed array or an array of ${dtype} values (each ${element.startsWith('i') ? 'an' : 'a'} ${element})`;
   if (shape.length === 0)
     return `${dtype.startsWith('i') ? 'an' : 'a'} ${dtype} value (${element.startsWith('i') ? 'an' : 'a'} ${element})`;
-  return `${sizeOf(shape)} ${dtype} values of shape [${shape.join(', ')}] (a typed array, a nested array or { data, shape })`;
+  return `${sizeOf(shape)} ${dtype} values of shape [${shape.join(', ')}] (a typed array, a flat or nested array, or { data, shape })`;
 }
 
 /** Stores one field of every item in shared memory; the first bad item is an issue. */
