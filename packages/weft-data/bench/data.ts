@@ -182,13 +182,16 @@ const pssGrowth: Measurement = {
 const firstBatch: Measurement = {
   name: 'first_batch_ms_fresh_2_workers',
   run: () => {
-    const { times } = inChild<{ times: number[] }>({
+    const { times, cpu } = inChild<{ times: number[]; cpu: number[] }>({
       task: 'first-batch',
       mib: 300,
       reps: Math.max(5, REPS * 3),
     });
     console.log(
       `fresh 2-worker loader over a 300 MiB TensorDataset, to the first batch: ${times.map((t) => t.toFixed(0)).join(', ')} ms (first loader of the process: ${times[0]?.toFixed(0)} ms)`,
+    );
+    console.log(
+      `  CPU time of the process (all threads) meanwhile: ${cpu.map((t) => t.toFixed(0)).join(', ')} ms; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
     );
     return Number(median(times).toFixed(1));
   },
