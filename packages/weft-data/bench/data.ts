@@ -18,16 +18,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
-import type { Dataset } from '../src/index.ts';
-
-type Weft = typeof import('../src/index.ts');
 
 const REPS = Number(process.env.REPS ?? 3);
-const ROW = 784; // float32 values per row: an MNIST image
-const MIB = 2 ** 20;
 const dist = new URL('../dist/index.js', import.meta.url);
 
 const median = (xs: number[]): number => {
@@ -43,82 +35,20 @@ interface Measurement {
   readonly run: () => number;
 }
 
-// --- What a child process does. ------------------------------------------------------------------------
+// --- Child processes. ------------------------------------------------------------------------------------
+// Each variant runs in `data-child.mjs` under plain node: a child started through tsx would pass tsx's loader
+// on to the loader's workers (they inherit `execArgv`), which is not what an application pays.
 
 /** What one child process measures. */
 type Child =
   | { task: 'pss'; mib: number; workers: number; kind: 'tensor' | 'array' }
   | { task: 'first-batch'; mib: number; reps: number };
 
-function pssMib(): number {
-  const line = readFileSync('/proc/self/smaps_rollup', 'utf8').match(/^Pss:\s+(\d+) kB/m);
-  if (!line) throw new Error('no Pss line in /proc/self/smaps_rollup');
-  return Number(line[1]) / 1024;
-}
-
-/** A `rows × 784` float32 table (and int32 labels), filled with a cheap pattern, in shared memory. */
-function tensorTable(weft: Weft, mib: number) {
-  const rows = Math.round((mib * MIB) / (ROW * 4));
-  const x = new Float32Array(new SharedArrayBuffer(rows * ROW * 4));
-  for (let i = 0; i < x.length; i++) x[i] = (i % 251) / 251;
-  const y = new Int32Array(new SharedArrayBuffer(rows * 4));
-  for (let i = 0; i < rows; i++) y[i] = i % 10;
-  return new weft.TensorDataset({ x: { data: x, shape: [ROW] }, y: { data: y } });
-}
-
-function arrayTable(weft: Weft, mib: number) {
-  const rows = Math.round((mib * MIB) / (ROW * 4));
-  const items = Array.from({ length: rows }, (_, i) => {
-    const x = new Float32Array(ROW);
-    for (let k = 0; k < ROW; k++) x[k] = ((i * ROW + k) % 251) / 251;
-    return { x, y: i % 10 };
-  });
-  return new weft.ArrayDataset(items);
-}
-
-async function child(spec: Child): Promise<unknown> {
-  const weft = (await import(dist.href)) as Weft;
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  if (spec.task === 'pss') {
-    const dataset = spec.kind === 'tensor' ? tensorTable(weft, spec.mib) : arrayTable(weft, spec.mib);
-    const loader = new weft.DataLoader({
-      dataset: dataset as Dataset<unknown>,
-      batchSize: 256,
-      shuffle: true,
-      seed: 1,
-      numWorkers: spec.workers,
-    });
-    gc();
-    const before = pssMib();
-    for await (const _ of loader);
-    gc();
-    gc();
-    const after = pssMib();
-    await loader.close();
-    return { before, after };
-  }
-  const dataset = tensorTable(weft, spec.mib);
-  const times: number[] = [];
-  const cpu: number[] = [];
-  for (let r = 0; r < spec.reps; r++) {
-    const c = process.cpuUsage();
-    const t = performance.now();
-    const loader = new weft.DataLoader({ dataset, batchSize: 256, shuffle: true, seed: r, numWorkers: 2 });
-    const it = loader[Symbol.asyncIterator]();
-    await it.next();
-    times.push(performance.now() - t);
-    const used = process.cpuUsage(c);
-    cpu.push((used.user + used.system) / 1000);
-    await it.return?.();
-    await loader.close();
-  }
-  return { times, cpu };
-}
+const childScript = fileURLToPath(new URL('./data-child.mjs', import.meta.url));
 
 /** Runs `spec` in a fresh process (this file, in child mode) and returns what it printed. */
 function inChild<R>(spec: Child): R {
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', JSON.stringify(spec)];
+  const args = ['--expose-gc', childScript, JSON.stringify(spec)];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`child ${JSON.stringify(spec)} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as R;
@@ -182,7 +112,7 @@ const pssGrowth: Measurement = {
 const firstBatch: Measurement = {
   name: 'first_batch_ms_fresh_2_workers',
   run: () => {
-    const { times, cpu } = inChild<{ times: number[]; cpu: number[] }>({
+    const { times, cpu, bare } = inChild<{ times: number[]; cpu: number[]; bare: number[] }>({
       task: 'first-batch',
       mib: 300,
       reps: Math.max(5, REPS * 3),
@@ -192,6 +122,9 @@ const firstBatch: Measurement = {
     );
     console.log(
       `  CPU time of the process (all threads) meanwhile: ${cpu.map((t) => t.toFixed(0)).join(', ')} ms; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+    );
+    console.log(
+      `  floor, two bare worker_threads started side by side to their first message: median ${median(bare).toFixed(0)} ms (${bare.map((t) => t.toFixed(0)).join(', ')})`,
     );
     return Number(median(times).toFixed(1));
   },
@@ -220,15 +153,9 @@ function ensureBuilt(): void {
   }
 }
 
-if (process.argv[2] === 'child') {
-  const result = await child(JSON.parse(process.argv[3] as string) as Child);
-  console.log(JSON.stringify(result));
-  process.exit(0);
-} else {
-  ensureBuilt();
-  const only = process.env.ONLY?.split(',');
-  const chosen = MEASUREMENTS.filter((m) => only === undefined || only.includes(m.name));
-  console.log(`repetitions: ${REPS} (medians); node ${process.version}`);
-  const figures = chosen.map((m) => [m.name, m.run()] as const);
-  for (const [name, value] of figures) console.log(`${name}: ${value}`);
-}
+ensureBuilt();
+const only = process.env.ONLY?.split(',');
+const chosen = MEASUREMENTS.filter((m) => only === undefined || only.includes(m.name));
+console.log(`repetitions: ${REPS} (medians); node ${process.version}`);
+const figures = chosen.map((m) => [m.name, m.run()] as const);
+for (const [name, value] of figures) console.log(`${name}: ${value}`);
