@@ -3,7 +3,14 @@ import { checkLength, describe } from './internal/checks.ts';
 import { fail } from './internal/validate.ts';
 import { Random } from './random.ts';
 
-/** Options of {@link randomSplit}. */
+/**
+ * Options of {@link randomSplit}.
+ *
+ * @example
+ * ```ts
+ * randomSplit(dataset, [0.8, 0.2], { seed: 1 } satisfies RandomSplitOptions);
+ * ```
+ */
 export interface RandomSplitOptions {
   /** Seed of the permutation: the same seed always gives the same split. @default 0 */
   seed?: number;

@@ -4,7 +4,14 @@ import { checkIndex, describe } from './internal/checks.ts';
 import { fail } from './internal/validate.ts';
 import { withRecipe } from './internal/worker-ref.ts';
 
-/** The element types of a {@link TensorDataset}'s numeric columns, named as in torch. */
+/**
+ * The element types of a {@link TensorDataset}'s numeric columns, named as in torch.
+ *
+ * @example
+ * ```ts
+ * const dtype: TensorDType = 'float32';
+ * ```
+ */
 export type TensorDType =
   | 'float32'
   | 'float64'
@@ -16,10 +23,24 @@ export type TensorDType =
   | 'uint32'
   | 'bigint64';
 
-/** A column's type: a numeric {@link TensorDType}, or `'string'` (UTF-8 text). */
+/**
+ * A column's type: a numeric {@link TensorDType}, or `'string'` (UTF-8 text).
+ *
+ * @example
+ * ```ts
+ * TensorDataset.fromItems(rows, { caption: { dtype: 'string' satisfies ColumnDType } });
+ * ```
+ */
 export type ColumnDType = TensorDType | 'string';
 
-/** The typed arrays a {@link TensorDataset} column can hold. */
+/**
+ * The typed arrays a {@link TensorDataset} column can hold.
+ *
+ * @example
+ * ```ts
+ * const x: ColumnArray = dataset.columns.x.data; // e.g. a Float32Array on a SharedArrayBuffer
+ * ```
+ */
 export type ColumnArray =
   | Float32Array
   | Float64Array
@@ -35,10 +56,22 @@ export type ColumnArray =
  * One field of a {@link TensorDataset} item: a number or bigint (per-item shape `[]`), a typed-array view
  * (shape `[k]` or a ragged column), a {@link Tensor} whose `data` is a view (shape of two or more
  * dimensions), or a string.
+ *
+ * @example
+ * ```ts
+ * const v: TensorValue = dataset.get(0).x;
+ * ```
  */
 export type TensorValue = number | bigint | string | ColumnArray | Tensor<ColumnArray>;
 
-/** A {@link TensorDataset} item: one value per column. */
+/**
+ * A {@link TensorDataset} item: one value per column.
+ *
+ * @example
+ * ```ts
+ * const item: TensorItem = dataset.get(0); // { x: Float32Array(784), y: 3 }
+ * ```
+ */
 export type TensorItem = Record<string, TensorValue>;
 
 /**
@@ -49,6 +82,12 @@ export type TensorItem = Record<string, TensorValue>;
  *   multiple of the item size;
  * - variable-length items: `{ data, offsets }`, item i is `data[offsets[i]..offsets[i + 1])`;
  * - strings: `{ data: string[] }`, or their UTF-8 bytes as `{ dtype: 'string', data: Uint8Array, offsets }`.
+ *
+ * @example
+ * ```ts
+ * const x: ColumnData = { data: new Float32Array(100 * 784), shape: [28, 28] };
+ * const ids: ColumnData = { data: new Uint16Array([5, 9, 2]), offsets: [0, 2, 3] };
+ * ```
  */
 export interface ColumnData {
   /** The values of every item end to end, or the strings of a string column. */
@@ -61,7 +100,14 @@ export interface ColumnData {
   readonly dtype?: 'string';
 }
 
-/** How {@link TensorDataset.fromItems} stores one field of the items; whatever is left out is inferred. */
+/**
+ * How {@link TensorDataset.fromItems} stores one field of the items; whatever is left out is inferred.
+ *
+ * @example
+ * ```ts
+ * const spec: ColumnSpec = { dtype: 'float32', shape: [784] };
+ * ```
+ */
 export interface ColumnSpec {
   /** @default inferred: `float64` for numbers, the typed array's own type, `bigint64`, `string` */
   readonly dtype?: ColumnDType;
@@ -71,7 +117,14 @@ export interface ColumnSpec {
   readonly ragged?: boolean;
 }
 
-/** One column as a {@link TensorDataset} stores it: everything lives in `SharedArrayBuffer`s. */
+/**
+ * One column as a {@link TensorDataset} stores it: everything lives in `SharedArrayBuffer`s.
+ *
+ * @example
+ * ```ts
+ * const { data, shape } = dataset.columns.x; // all rows at once, e.g. to compute a mean
+ * ```
+ */
 export interface ColumnInfo {
   /** The element type. */
   readonly dtype: ColumnDType;
