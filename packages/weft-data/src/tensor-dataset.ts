@@ -226,14 +226,18 @@ function offsetsIssue(offsets: unknown, dataLength: number, path: string): strin
   for (let i = 0; i < o.length; i++) {
     const v = o[i];
     const last = i === o.length - 1;
-    const ok = i === 0 ? v === 0 : last ? v === dataLength : Number.isInteger(v) && (v as number) >= previous;
-    if (!ok || (v as number) < previous || (v as number) > dataLength) {
-      const rule =
-        i === 0
-          ? 'must be 0'
-          : last
-            ? `must be the data's length ${dataLength}`
-            : `must be an integer in [${previous}, ${dataLength}] (offsets never decrease)`;
+    const first = i === 0 && v !== 0;
+    const ok =
+      !first &&
+      (last
+        ? v === dataLength
+        : Number.isInteger(v) && (v as number) >= previous && (v as number) <= dataLength);
+    if (!ok) {
+      const rule = first
+        ? 'must be 0'
+        : last
+          ? `must be the data's length ${dataLength}`
+          : `must be an integer in [${previous}, ${dataLength}] (offsets never decrease)`;
       return `\`${path}[${i}]\` ${rule}, got ${describe(v)}`;
     }
     previous = v as number;
@@ -678,6 +682,7 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
 
   constructor(columns: Readonly<Record<string, ColumnData>>) {
     const stored = trusted ?? fromData(columns);
+    for (const c of Object.values(stored)) Object.freeze(Object.freeze(c).shape);
     this.#columns = Object.freeze(stored);
     this.#readers = Object.entries(stored).map(([name, c]) => [name, reader(c)] as const);
     const c = Object.values(stored)[0] as ColumnInfo;

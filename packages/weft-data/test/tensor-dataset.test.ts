@@ -241,6 +241,12 @@ describe('new TensorDataset(columns)', () => {
         '`columns.w` must have 4 items like `columns.y` (every column one entry per item), got 3',
       ],
     );
+    fails(() => new TensorDataset({ r: { data: new Int8Array(2), offsets: [0] } }), 'TensorDataset', [
+      "`columns.r.offsets[0]` must be the data's length 2, got 0",
+    ]);
+    fails(() => new TensorDataset({ r: { data: new Int8Array(2), offsets: [1, 2] } }), 'TensorDataset', [
+      '`columns.r.offsets[0]` must be 0, got 1',
+    ]);
     fails(() => new TensorDataset({}), 'TensorDataset', [
       '`columns` must name at least one column, got an empty object',
     ]);
