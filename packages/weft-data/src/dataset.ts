@@ -35,6 +35,11 @@ export type ItemOf<D> = D extends Dataset<infer T> ? T : never;
 /**
  * A dataset backed by an in-memory array.
  *
+ * With `numWorkers > 0` every worker receives its own structured-clone copy of all items. For tables of
+ * numbers, typed arrays or strings of any size use `TensorDataset` instead (`TensorDataset.fromItems`):
+ * its columns live in shared memory, which workers read without copies. An `ArrayDataset` is not converted
+ * automatically, so that items are the same objects' values with 0 or more workers.
+ *
  * @param items - the items; not copied
  * @example
  * ```ts

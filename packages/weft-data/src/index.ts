@@ -56,6 +56,8 @@ export { InterleavedSampler, resumeStateSchema } from './interleaved-sampler.ts'
 export { formatPlan } from './plan.ts';
 export type { Shuffleable } from './random.ts';
 export { Random } from './random.ts';
+export type { RandomSplitOptions } from './random-split.ts';
+export { randomSplit } from './random-split.ts';
 export type { DistributedSamplerOptions } from './samplers/distributed-sampler.ts';
 export { DistributedSampler } from './samplers/distributed-sampler.ts';
 export type { RandomSamplerOptions } from './samplers/random-sampler.ts';
@@ -68,6 +70,17 @@ export { SubsetRandomSampler } from './samplers/subset-random-sampler.ts';
 export type { WeightedRandomSamplerOptions } from './samplers/weighted-random-sampler.ts';
 export { WeightedRandomSampler } from './samplers/weighted-random-sampler.ts';
 export type { CallbackPlan, Plan, Position, UpdateList } from './schedule.ts';
+export type {
+  ColumnArray,
+  ColumnData,
+  ColumnDType,
+  ColumnInfo,
+  ColumnSpec,
+  TensorDType,
+  TensorItem,
+  TensorValue,
+} from './tensor-dataset.ts';
+export { TensorDataset } from './tensor-dataset.ts';
 export type { SampleContext, WorkerInfo } from './worker-info.ts';
 export { getWorkerInfo } from './worker-info.ts';
 export { fromModule } from './worker-ref.ts';
