@@ -8,15 +8,21 @@ export type { ConcatItem, Dataset, ItemOf, Sized } from './dataset.ts';
 export { ArrayDataset, ConcatDataset, Subset } from './dataset.ts';
 export type { DistributedEnv, DistributedSamplersOptions } from './distributed.ts';
 export { distributedEnv, distributedSamplers, gatherInOrder, ShardedEvalSampler } from './distributed.ts';
+export type { FileLocation } from './errors.ts';
 export {
   CollateError,
   ConfigError,
+  FileError,
   IndexError,
   LoaderTimeoutError,
   WeftError,
   WorkerCrashError,
   WorkerError,
 } from './errors.ts';
+export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
+export { BinaryDataset } from './files/binary.ts';
+export type { JsonlOptions } from './files/jsonl.ts';
+export { JsonlDataset } from './files/jsonl.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
