@@ -21,6 +21,8 @@ export {
 } from './errors.ts';
 export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
 export { BinaryDataset } from './files/binary.ts';
+export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';
+export { CsvDataset } from './files/csv.ts';
 export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
 export type {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   ArrayDataset,
   BinaryDataset,
+  CsvDataset,
   DataLoader,
   type Dataset,
   FileError,
@@ -39,6 +40,14 @@ const kinds: Record<string, () => Promise<Dataset<unknown>>> = {
           '\n',
         ),
       ),
+    ),
+  csv: () =>
+    CsvDataset.open(
+      files.write(
+        'w.csv',
+        `id,x,label\n${Array.from({ length: N }, (_, i) => `${i},${i / 4},"line ${i}\nof ${N}"`).join('\n')}\n`,
+      ),
+      { columns: { x: 'float32', id: 'int32', label: 'string' } },
     ),
   binary: () =>
     BinaryDataset.open(

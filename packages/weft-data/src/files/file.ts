@@ -74,6 +74,9 @@ export function changedError(file: string, was: FileStamp, now: FileStamp): File
   );
 }
 
+const NEWLINE = 10;
+const CR = 13;
+
 /** How many positional reads may pass between two `fstat` checks of the file (each costs a system call). */
 export const STAT_EVERY = 256;
 
@@ -87,6 +90,7 @@ export class PositionalFile {
   readonly stamp: FileStamp;
   #fd: number | undefined;
   #reads = 0;
+  #scratch = new Uint8Array(4096);
 
   constructor(path: string, stamp: FileStamp) {
     this.path = path;
@@ -142,6 +146,32 @@ export class PositionalFile {
         { file: this.path, offset: position, ...where },
       );
     }
+  }
+
+  /**
+   * Reads the newline-terminated record that spans bytes [start, end) (its newline included, except for a
+   * last record without one), checking both delimiters (the newline before `start` and the one ending the
+   * record), so a file rewritten in place is noticed even between stat checks. Returns the record without
+   * its line ending, as a view that the next read overwrites.
+   */
+  readRecord(start: number, end: number, last: boolean, where: { line: number; row: number }): Uint8Array {
+    const from = start > 0 ? start - 1 : 0;
+    const size = end - from;
+    if (this.#scratch.length < size) this.#scratch = new Uint8Array(Math.max(size, this.#scratch.length * 2));
+    const bytes = this.#scratch;
+    this.read(bytes, from, size, where);
+    let b = size;
+    const endsLine = bytes[b - 1] === NEWLINE;
+    if ((start > 0 && bytes[0] !== NEWLINE) || (!endsLine && !last)) {
+      this.verify();
+      throw new FileError(
+        `${this.path}, line ${where.line}: the record is not where the index says (byte ${start})`,
+        { file: this.path, offset: start, ...where },
+      );
+    }
+    if (endsLine) b--;
+    if (b > start - from && bytes[b - 1] === CR) b--;
+    return bytes.subarray(start - from, b);
   }
 
   /** Closes the descriptor; a later read opens the file again (and checks it again). */

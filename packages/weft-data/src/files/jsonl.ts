@@ -27,7 +27,6 @@ export interface JsonlState {
 }
 
 const NEWLINE = 10;
-const CR = 13;
 const CHUNK = 4 << 20;
 
 /** Growable list of offsets, copied to shared memory at the end (Uint32 when the file is under 4 GiB). */
@@ -41,6 +40,10 @@ export class OffsetList {
       this.#data = bigger;
     }
     this.#data[this.length++] = offset;
+  }
+  /** The last offset pushed (0 if none). */
+  last(): number {
+    return this.length === 0 ? 0 : (this.#data[this.length - 1] as number);
   }
   /** The offsets in a `SharedArrayBuffer`, so workers read the same memory. */
   share(fileSize: number): LineOffsets {
@@ -107,7 +110,6 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   readonly path: string;
   readonly #offsets: LineOffsets;
   readonly #file: PositionalFile;
-  #scratch = Buffer.allocUnsafe(4096);
 
   /**
    * Opens a JSONL file: checks the options, indexes the lines (streamed, in this thread) and returns the
@@ -166,34 +168,10 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
     const start = this.#offsets[index] as number;
     const end = this.#offsets[index + 1] as number;
     const line = index + 1;
-    // One read from the byte before the line (a newline, unless the line is the first) to its own newline:
-    // both delimiters are checked, so a file rewritten in place is noticed even between stat checks.
-    const from = start > 0 ? start - 1 : 0;
-    const size = end - from;
-    if (this.#scratch.length < size)
-      this.#scratch = Buffer.allocUnsafe(Math.max(size, this.#scratch.length * 2));
-    const bytes = this.#scratch;
-    this.#file.read(bytes, from, size, { line, row: index });
-    const a = start - from;
-    let b = size;
-    const endsLine = bytes[b - 1] === NEWLINE;
-    if ((a === 1 && bytes[0] !== NEWLINE) || (!endsLine && index < this.length - 1)) {
-      this.#file.verify();
-      throw new FileError(
-        `${this.path}, line ${line}: the line is not where the index says (byte ${start})`,
-        {
-          file: this.path,
-          line,
-          row: index,
-          offset: start,
-        },
-      );
-    }
-    if (endsLine) b--;
-    if (b > a && bytes[b - 1] === CR) b--;
+    const bytes = this.#file.readRecord(start, end, index === this.length - 1, { line, row: index });
     let text: string;
     try {
-      text = utf8.decode(bytes.subarray(a, b));
+      text = utf8.decode(bytes);
     } catch (e) {
       throw new FileError(
         `${this.path}, line ${line}: not valid UTF-8`,
