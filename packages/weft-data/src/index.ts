@@ -21,9 +21,12 @@ export {
 } from './errors.ts';
 export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
 export { BinaryDataset } from './files/binary.ts';
+export type { CacheStats } from './files/block-cache.ts';
 export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';
 export { CsvDataset } from './files/csv.ts';
 export type { JsonlOptions } from './files/jsonl.ts';
+export type { ParquetOptions } from './files/parquet.ts';
+export { ParquetDataset } from './files/parquet.ts';
 export { JsonlDataset } from './files/jsonl.ts';
 export type {
   InterleavedSamplerOptions,
@@ -52,6 +55,8 @@ export { InterleavedSampler } from './interleaved-sampler.ts';
 export { formatPlan } from './plan.ts';
 export type { Shuffleable } from './random.ts';
 export { Random } from './random.ts';
+export type { Blocked, BlockShuffleSamplerOptions } from './samplers/block-shuffle-sampler.ts';
+export { BlockShuffleSampler } from './samplers/block-shuffle-sampler.ts';
 export type { DistributedSamplerOptions } from './samplers/distributed-sampler.ts';
 export { DistributedSampler } from './samplers/distributed-sampler.ts';
 export type { RandomSamplerOptions } from './samplers/random-sampler.ts';

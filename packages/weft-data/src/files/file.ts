@@ -140,7 +140,8 @@ export class PositionalFile {
     }
     if (done < length) {
       this.verify();
-      const at = where.line !== undefined ? `line ${where.line}` : `row ${where.row ?? '?'}`;
+      const at =
+        where.line !== undefined ? `line ${where.line}` : where.row !== undefined ? `row ${where.row}` : 'a read';
       throw new FileError(
         `${this.path} is truncated: ${at} needs bytes ${position}–${position + length} but the file ends at ${position + done}`,
         { file: this.path, offset: position, ...where },
