@@ -25,9 +25,9 @@ export type { CacheStats } from './files/block-cache.ts';
 export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';
 export { CsvDataset } from './files/csv.ts';
 export type { JsonlOptions } from './files/jsonl.ts';
+export { JsonlDataset } from './files/jsonl.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
-export { JsonlDataset } from './files/jsonl.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,

@@ -68,7 +68,9 @@ describe('BlockShuffleSampler', () => {
     expect(s.blockOffsets).toEqual([0, 4, 8, 10]);
     const firstBlock = Math.floor(s.indices()[0]! / 4);
     const size = firstBlock === 2 ? 2 : 4;
-    expect(sorted(s.indices().subarray(0, size)).map((i) => Math.floor(i / 4))).toEqual(Array(size).fill(firstBlock));
+    expect(sorted(s.indices().subarray(0, size)).map((i) => Math.floor(i / 4))).toEqual(
+      Array(size).fill(firstBlock),
+    );
     expect(() => new BlockShuffleSampler({ length: 10 })).toThrow(
       '`BlockShuffleSampler` needs blocks: `data` has no `blockOffsets`, and no `blockSize` was given',
     );
@@ -77,7 +79,12 @@ describe('BlockShuffleSampler', () => {
     );
     const e = (() => {
       try {
-        new BlockShuffleSampler({ length: 3 }, { seed: -1, window: 0, blockSize: 1.5, shuffle: true } as never);
+        new BlockShuffleSampler({ length: 3 }, {
+          seed: -1,
+          window: 0,
+          blockSize: 1.5,
+          shuffle: true,
+        } as never);
       } catch (x) {
         return x as ConfigError;
       }

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   ArrayDataset,
   BinaryDataset,
+  BlockShuffleSampler,
   CsvDataset,
   DataLoader,
   type Dataset,
@@ -12,11 +13,13 @@ import {
   type InterleavedBatch,
   InterleavedSampler,
   JsonlDataset,
+  ParquetDataset,
   RandomSampler,
   SequentialSampler,
   WorkerError,
 } from '../src/index.ts';
 import { rewrite, tempFiles } from './fixtures/files.ts';
+import { writeParquet } from './fixtures/tables.ts';
 
 const files = tempFiles('workers');
 const N = 37;
@@ -49,6 +52,7 @@ const kinds: Record<string, () => Promise<Dataset<unknown>>> = {
       ),
       { columns: { x: 'float32', id: 'int32', label: 'string' } },
     ),
+  parquet: () => ParquetDataset.open(writeParquet(files.path('w.parquet'), N, 8), { columns: ['x', 'name'] }),
   binary: () =>
     BinaryDataset.open(
       files.write('w.u32', new Uint8Array(Uint32Array.from({ length: N * 5 }, (_, i) => i * 3).buffer)),
@@ -110,6 +114,24 @@ describe.each(Object.keys(kinds))('%s in workers', (kind) => {
     const a = await run(0);
     expect(a.filter((b) => (b as { source: string }).source === kind).length).toBe(5 * 2);
     expect(await run(2)).toEqual(a);
+  });
+});
+
+describe('block-aware shuffle in workers', () => {
+  it('hits the row-group caches of both workers, counted in shared memory, with the batches of 0 workers', async () => {
+    const file = writeParquet(files.path('groups.parquet'), 400, 20);
+    const run = async (numWorkers: number) => {
+      const dataset = await ParquetDataset.open(file, { cacheBlocks: 4 });
+      const sampler = new BlockShuffleSampler(dataset, { seed: 9, window: 2 });
+      const batches = await collect(new DataLoader({ dataset, sampler, batchSize: 10, numWorkers }));
+      return { batches, stats: dataset.cacheStats };
+    };
+    const [a, b] = [await run(0), await run(2)];
+    expect(b.batches).toEqual(a.batches);
+    expect(a.stats).toEqual({ hits: 380, misses: 20, hitRate: 0.95 });
+    // Each worker decodes each row group at most once: at most 2 × 20 misses over the 400 rows.
+    expect(b.stats.hits + b.stats.misses).toBe(400);
+    expect(b.stats.misses).toBeLessThanOrEqual(40);
   });
 });
 

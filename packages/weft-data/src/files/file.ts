@@ -141,7 +141,11 @@ export class PositionalFile {
     if (done < length) {
       this.verify();
       const at =
-        where.line !== undefined ? `line ${where.line}` : where.row !== undefined ? `row ${where.row}` : 'a read';
+        where.line !== undefined
+          ? `line ${where.line}`
+          : where.row !== undefined
+            ? `row ${where.row}`
+            : 'a read';
       throw new FileError(
         `${this.path} is truncated: ${at} needs bytes ${position}–${position + length} but the file ends at ${position + done}`,
         { file: this.path, offset: position, ...where },

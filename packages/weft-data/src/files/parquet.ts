@@ -88,9 +88,13 @@ async function readMetadata(hp: Hyparquet, file: PositionalFile): Promise<Parque
     return await hp.parquetMetadataAsync(byteSource(file));
   } catch (e) {
     if (e instanceof FileError) throw e;
-    throw new FileError(`${file.path} is not a valid Parquet file: ${(e as Error).message}`, { file: file.path }, {
-      cause: e,
-    });
+    throw new FileError(
+      `${file.path} is not a valid Parquet file: ${(e as Error).message}`,
+      { file: file.path },
+      {
+        cause: e,
+      },
+    );
   }
 }
 
