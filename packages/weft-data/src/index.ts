@@ -19,6 +19,8 @@ export {
   WorkerCrashError,
   WorkerError,
 } from './errors.ts';
+export type { ArrowOptions } from './files/arrow.ts';
+export { ArrowDataset } from './files/arrow.ts';
 export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
 export { BinaryDataset } from './files/binary.ts';
 export type { CacheStats } from './files/block-cache.ts';

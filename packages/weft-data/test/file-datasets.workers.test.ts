@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ArrayDataset,
+  ArrowDataset,
   BinaryDataset,
   BlockShuffleSampler,
   CsvDataset,
@@ -19,7 +20,7 @@ import {
   WorkerError,
 } from '../src/index.ts';
 import { rewrite, tempFiles } from './fixtures/files.ts';
-import { writeParquet } from './fixtures/tables.ts';
+import { writeArrow, writeParquet } from './fixtures/tables.ts';
 
 const files = tempFiles('workers');
 const N = 37;
@@ -53,6 +54,7 @@ const kinds: Record<string, () => Promise<Dataset<unknown>>> = {
       { columns: { x: 'float32', id: 'int32', label: 'string' } },
     ),
   parquet: () => ParquetDataset.open(writeParquet(files.path('w.parquet'), N, 8), { columns: ['x', 'name'] }),
+  arrow: () => ArrowDataset.open(writeArrow(files.path('w.arrow'), N, 8), { columns: ['id', 'name'] }),
   binary: () =>
     BinaryDataset.open(
       files.write('w.u32', new Uint8Array(Uint32Array.from({ length: N * 5 }, (_, i) => i * 3).buffer)),
