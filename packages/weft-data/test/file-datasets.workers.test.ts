@@ -91,16 +91,22 @@ describe.each(Object.keys(kinds))('%s in workers', (kind) => {
     expect(got).toEqual(expected);
     expect(expected.length).toBe(20);
   });
+});
 
-  it('works as the callback dataset of an interleaved run, with 0 and 2 workers alike', async () => {
-    const dataset = await kinds[kind]!();
+describe('file datasets in an interleaved run', () => {
+  it('work as callback datasets (every kind in one run), with 0 and 2 workers alike', async () => {
+    const names = Object.keys(kinds);
+    const datasets = await Promise.all(names.map((k) => kinds[k]!()));
     const train = new ArrayDataset(Array.from({ length: 12 }, (_, i) => i));
     const sampler = new InterleavedSampler({
       trainSampler: new RandomSampler(train, { seed: 1 }),
       config: { batchSize: 3, maxEpochs: 2 },
-      callbackSamplers: [
-        { sampler: new SequentialSampler(dataset), everyNUpdates: 3, batchSize: 8, name: kind },
-      ],
+      callbackSamplers: datasets.map((d, k) => ({
+        sampler: new SequentialSampler(d),
+        everyNUpdates: 3,
+        batchSize: 8,
+        name: names[k]!,
+      })),
     });
     const run = async (numWorkers: number) => {
       const l = sampler.getDataLoader({ numWorkers, seed: 4 });
@@ -114,7 +120,9 @@ describe.each(Object.keys(kinds))('%s in workers', (kind) => {
       return out;
     };
     const a = await run(0);
-    expect(a.filter((b) => (b as { source: string }).source === kind).length).toBe(5 * 2);
+    for (const name of names) {
+      expect(a.filter((b) => (b as { source: string }).source === name).length, name).toBe(5 * 2);
+    }
     expect(await run(2)).toEqual(a);
   });
 });

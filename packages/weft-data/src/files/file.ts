@@ -207,7 +207,9 @@ export async function importPeer<M>(pkg: string, format: string, load: () => Pro
     return await load();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw missingPeer(pkg, format, e);
+    const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    // Only the package itself: a dependency missing inside it is its own problem, reported as is.
+    if (notFound && (e as Error).message.includes(`'${pkg}'`)) throw missingPeer(pkg, format, e);
     throw e;
   }
 }
