@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/index.ts';
 import { importPeer } from '../src/files/file.ts';
+import { ConfigError } from '../src/index.ts';
 
 const src = fileURLToPath(new URL('../src', import.meta.url));
 const PEERS = ['hyparquet', 'apache-arrow', 'csv-parse'];

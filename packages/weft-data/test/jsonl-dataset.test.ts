@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OffsetList } from '../src/files/jsonl.ts';
 import { ConfigError, FileError, JsonlDataset } from '../src/index.ts';
 import { mtimeIso, rewrite, tempFiles } from './fixtures/files.ts';
 
@@ -133,6 +134,17 @@ describe('JsonlDataset', () => {
     await expect(JsonlDataset.open(new URL('https://example.com/a.jsonl'))).rejects.toThrow(
       '`path` must be a file path or a file: URL, got https://example.com/a.jsonl',
     );
+  });
+
+  it('keeps its offsets in shared memory, growing past the reserve', () => {
+    const list = new OffsetList(100, 4);
+    for (let i = 0; i < 5000; i++) list.push(i * 3);
+    const shared = list.share();
+    expect(shared).toBeInstanceOf(Uint32Array);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shared.length).toBe(5000);
+    expect([shared[0], shared[4999]]).toEqual([0, 14_997]);
+    expect(new OffsetList(2 ** 32).share()).toBeInstanceOf(Float64Array);
   });
 
   it('checks indices', async () => {

@@ -84,8 +84,9 @@ async function indexRecords(
   stamp: FileStamp,
   quote: number,
 ): Promise<{ offsets: LineOffsets; lines: Uint32Array }> {
-  const starts = new OffsetList();
-  const lines = new OffsetList();
+  const reserve = Math.min(2 ** 27, Math.ceil(stamp.size / 8) + 2);
+  const starts = new OffsetList(stamp.size, reserve);
+  const lines = new OffsetList(0, reserve);
   const handle = await open(file, 'r');
   let inQuotes = false;
   let line = 1;
@@ -126,7 +127,7 @@ async function indexRecords(
     );
   }
   starts.push(stamp.size);
-  return { offsets: starts.share(stamp.size), lines: lines.share(0) as Uint32Array };
+  return { offsets: starts.share(), lines: lines.share() as Uint32Array };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -29,30 +29,70 @@ export interface JsonlState {
 const NEWLINE = 10;
 const CHUNK = 4 << 20;
 
-/** Growable list of offsets, copied to shared memory at the end (Uint32 when the file is under 4 GiB). */
+/** ES2024's growable `SharedArrayBuffer` (Node ≥ 20), which the ES2023 lib weft compiles against lacks. */
+interface Growable {
+  readonly byteLength: number;
+  readonly maxByteLength: number;
+  grow(byteLength: number): void;
+}
+const growable = (bytes: number, max: number): SharedArrayBuffer =>
+  new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(
+    bytes,
+    { maxByteLength: max },
+  );
+
+/**
+ * A growable list of offsets written straight into shared memory (a growable `SharedArrayBuffer`, so that
+ * growing neither copies nor touches more memory than the offsets need): Uint32 entries for files under
+ * 4 GiB, Float64 beyond. Only the memory in use is committed; the reserve is address space.
+ */
 export class OffsetList {
-  #data = new Float64Array(1024);
+  // Plain fields, not #private ones: the indexing loops read them, and transpilers may lower #private.
+  data: Uint32Array | Float64Array;
   length = 0;
+  readonly wide: boolean;
+  #buffer: SharedArrayBuffer;
+
+  /**
+   * @param fileSize - size of the file indexed: decides the entry type
+   * @param reserve - entries to reserve address space for (more are possible, at the cost of one copy)
+   */
+  constructor(fileSize: number, reserve = 1 << 16) {
+    this.wide = fileSize >= 2 ** 32;
+    const bytesPer = this.wide ? 8 : 4;
+    this.#buffer = growable(1024 * bytesPer, Math.max(1024, reserve) * bytesPer);
+    this.data = this.#view(1024);
+  }
+  #view(entries: number): Uint32Array | Float64Array {
+    return this.wide ? new Float64Array(this.#buffer, 0, entries) : new Uint32Array(this.#buffer, 0, entries);
+  }
   push(offset: number): void {
-    if (this.length === this.#data.length) {
-      const bigger = new Float64Array(this.#data.length * 2);
-      bigger.set(this.#data);
-      this.#data = bigger;
+    if (this.length === this.data.length) this.grow();
+    this.data[this.length++] = offset;
+  }
+  /** Doubles the capacity: in place within the reserve, else into a new buffer with twice the reserve. */
+  grow(): void {
+    const bytesPer = this.wide ? 8 : 4;
+    const entries = this.data.length * 2;
+    const buffer = this.#buffer as unknown as Growable;
+    if (entries * bytesPer <= buffer.maxByteLength) {
+      buffer.grow(entries * bytesPer);
+    } else {
+      const old = this.data;
+      this.#buffer = growable(entries * bytesPer, buffer.maxByteLength * 2);
+      this.data = this.#view(entries);
+      this.data.set(old);
+      return;
     }
-    this.#data[this.length++] = offset;
+    this.data = this.#view(entries);
   }
   /** The last offset pushed (0 if none). */
   last(): number {
-    return this.length === 0 ? 0 : (this.#data[this.length - 1] as number);
+    return this.length === 0 ? 0 : (this.data[this.length - 1] as number);
   }
-  /** The offsets in a `SharedArrayBuffer`, so workers read the same memory. */
-  share(fileSize: number): LineOffsets {
-    const out =
-      fileSize < 2 ** 32
-        ? new Uint32Array(new SharedArrayBuffer(this.length * 4))
-        : new Float64Array(new SharedArrayBuffer(this.length * 8));
-    out.set(this.#data.subarray(0, this.length));
-    return out;
+  /** The offsets pushed, a view of the shared memory (no copy), which workers can share. */
+  share(): LineOffsets {
+    return this.data.subarray(0, this.length);
   }
 }
 
@@ -61,7 +101,8 @@ export class OffsetList {
  * the newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
  */
 export async function indexLines(file: string, stamp: FileStamp): Promise<LineOffsets> {
-  const list = new OffsetList();
+  // Reserve room for lines of 8 bytes on average (address space only; longer lines use less).
+  const list = new OffsetList(stamp.size, Math.min(2 ** 27, Math.ceil(stamp.size / 8) + 2));
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHUNK);
@@ -70,10 +111,19 @@ export async function indexLines(file: string, stamp: FileStamp): Promise<LineOf
       const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, stamp.size - pos), pos);
       if (bytesRead === 0) break;
       const chunk = bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead);
-      for (let j = chunk.indexOf(NEWLINE); j !== -1; j = chunk.indexOf(NEWLINE, j + 1)) {
-        const next = pos + j + 1;
-        if (next < stamp.size) list.push(next);
+      // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
+      let data = list.data;
+      let n = list.length;
+      const last = stamp.size - pos - 1;
+      for (let j = chunk.indexOf(NEWLINE); j !== -1 && j < last; j = chunk.indexOf(NEWLINE, j + 1)) {
+        if (n === data.length) {
+          list.length = n;
+          list.grow();
+          data = list.data;
+        }
+        data[n++] = pos + j + 1;
       }
+      list.length = n;
       pos += bytesRead;
     }
     const now = await handle.stat({ bigint: true });
@@ -83,7 +133,7 @@ export async function indexLines(file: string, stamp: FileStamp): Promise<LineOf
     await handle.close();
   }
   list.push(stamp.size);
-  return list.share(stamp.size);
+  return list.share();
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
