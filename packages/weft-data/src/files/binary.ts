@@ -9,13 +9,21 @@ import { rebuildWith } from './recipe.ts';
 
 /** Element types of {@link BinaryDataset}, with the typed array each gives. */
 export interface BinaryDtypes {
+  /** uint8 elements, as a `Uint8Array`. */
   uint8: Uint8Array;
+  /** int8 elements, as an `Int8Array`. */
   int8: Int8Array;
+  /** uint16 elements, as a `Uint16Array`. */
   uint16: Uint16Array;
+  /** int16 elements, as an `Int16Array`. */
   int16: Int16Array;
+  /** uint32 elements, as a `Uint32Array`. */
   uint32: Uint32Array;
+  /** int32 elements, as an `Int32Array`. */
   int32: Int32Array;
+  /** float32 elements, as a `Float32Array`. */
   float32: Float32Array;
+  /** float64 elements, as a `Float64Array`. */
   float64: Float64Array;
 }
 

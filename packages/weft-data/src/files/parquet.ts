@@ -234,8 +234,9 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
     const block = blockOf(this.blockOffsets, index);
     const at = index - (this.blockOffsets[block] as number);
     const rows = this.#cache.get(block, (b) => this.#load(b));
-    if (isPromiseLike(rows)) return rows.then((r) => r[at] as T);
-    return rows[at] as T;
+    // A copy: the cached row must not change if a caller modifies the item.
+    if (isPromiseLike(rows)) return rows.then((r) => ({ ...r[at] }) as T);
+    return { ...rows[at] } as T;
   }
 
   /** Hits and misses of the row-group caches, summed over this thread and every worker. */

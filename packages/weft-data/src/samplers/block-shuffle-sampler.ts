@@ -56,11 +56,15 @@ const optionsSchema = z
  * ```
  */
 export class BlockShuffleSampler extends IndexSampler {
+  /** The data the indices refer to. */
   readonly dataset: Sized;
+  /** Seed of every epoch's order. */
   readonly seed: number;
+  /** Blocks whose items are shuffled together. */
   readonly window: number;
   /** First item of each block, then the total length. */
   readonly blockOffsets: readonly number[];
+  /** Indices per epoch: the dataset's length. */
   readonly length: number;
   #cache: { epoch: number; order: Uint32Array } | undefined;
 
@@ -110,6 +114,7 @@ export class BlockShuffleSampler extends IndexSampler {
     return this.blockOffsets.length - 1;
   }
 
+  /** The current epoch's order (cached; do not modify). */
   indices(): Uint32Array {
     if (this.#cache?.epoch === this.epoch) return this.#cache.order;
     const offsets = this.blockOffsets;
