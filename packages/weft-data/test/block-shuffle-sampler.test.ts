@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockShuffleSampler, ConfigError, Random } from '../src/index.ts';
+import {
+  BlockShuffleSampler,
+  ConfigError,
+  type InterleavedBatch,
+  InterleavedSampler,
+  Random,
+  type ResumeState,
+} from '../src/index.ts';
 
 const blocked = (sizes: number[]) => {
   const blockOffsets = [0];
@@ -97,5 +104,30 @@ describe('BlockShuffleSampler', () => {
       '`shuffle` is not a known option',
     ]);
     expect(new BlockShuffleSampler({ length: 0 }, { blockSize: 2 }).indices()).toEqual(new Uint32Array(0));
+  });
+
+  it('resumes an interleaved run exactly, as the train sampler', async () => {
+    const data = { ...blocked([7, 7, 7, 7, 5]), get: (i: number) => i };
+    const sampler = new InterleavedSampler({
+      trainSampler: new BlockShuffleSampler(data, { seed: 4, window: 2 }),
+      config: { batchSize: 5, maxEpochs: 3 },
+    });
+    const run = async (resume?: ResumeState, states?: ResumeState[]) => {
+      const loader = sampler.getDataLoader(resume ? { resume } : {});
+      const out: number[][] = [];
+      for await (const b of loader as AsyncIterable<InterleavedBatch>) {
+        out.push([...b.indices]);
+        states?.push(loader.state());
+      }
+      return out;
+    };
+    const states: ResumeState[] = [];
+    const full = await run(undefined, states);
+    expect(full.length).toBe(18); // 6 updates of 5 (dropLast) per epoch of 33
+    for (const k of [0, 5, 6, 11, 16]) {
+      expect(await run(JSON.parse(JSON.stringify(states[k])) as ResumeState), `after batch ${k}`).toEqual(
+        full.slice(k + 1),
+      );
+    }
   });
 });
