@@ -62,6 +62,50 @@ export class CollateError extends WeftError {
   override name = 'CollateError';
 }
 
+/** Where in a file a {@link FileError} happened: the file, and the line, row or byte offset when known. */
+export interface FileLocation {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** 1-based line number in a text file (JSONL, CSV). */
+  readonly line?: number;
+  /** 0-based row (item) number. */
+  readonly row?: number;
+  /** Byte offset in the file. */
+  readonly offset?: number;
+}
+
+/**
+ * A data file is missing, unreadable, corrupt, truncated, or changed since the dataset indexed it. The
+ * message names the file and, when known, the line, row or byte offset; the same are fields.
+ *
+ * @param message - names the file and what is wrong with it
+ * @param where - the file and the line, row or offset involved
+ * @param options - `cause` is the underlying error (a parser's, the file system's)
+ * @example
+ * ```ts
+ * // FileError: /data/train.jsonl, line 7: malformed JSON: Unexpected token } in JSON at position 12
+ * try { await loader[Symbol.asyncIterator]().next(); } catch (e) { if (e instanceof FileError) console.error(e.file, e.line); }
+ * ```
+ */
+export class FileError extends WeftError {
+  override name = 'FileError';
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** 1-based line number, for text files. */
+  readonly line: number | undefined;
+  /** 0-based row (item) number. */
+  readonly row: number | undefined;
+  /** Byte offset in the file. */
+  readonly offset: number | undefined;
+  constructor(message: string, where: FileLocation, options?: ErrorOptions) {
+    super(message, options);
+    this.file = where.file;
+    this.line = where.line;
+    this.row = where.row;
+    this.offset = where.offset;
+  }
+}
+
 /**
  * Loading a batch failed inside a worker: a dataset's `get`, the collate function, or sending the batch
  * back. The message names the sample, its dataset, the batch and the worker; `cause` is the original error

@@ -21,9 +21,11 @@ export {
   rankBatchSize,
   ShardedEvalSampler,
 } from './distributed.ts';
+export type { FileLocation } from './errors.ts';
 export {
   CollateError,
   ConfigError,
+  FileError,
   IndexError,
   LoaderClosedError,
   LoaderTimeoutError,
@@ -31,6 +33,17 @@ export {
   WorkerCrashError,
   WorkerError,
 } from './errors.ts';
+export type { ArrowOptions } from './files/arrow.ts';
+export { ArrowDataset } from './files/arrow.ts';
+export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
+export { BinaryDataset } from './files/binary.ts';
+export type { CacheStats } from './files/block-cache.ts';
+export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';
+export { CsvDataset } from './files/csv.ts';
+export type { JsonlOptions } from './files/jsonl.ts';
+export { JsonlDataset } from './files/jsonl.ts';
+export type { ParquetOptions } from './files/parquet.ts';
+export { ParquetDataset } from './files/parquet.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
@@ -58,6 +71,8 @@ export type { Shuffleable } from './random.ts';
 export { Random } from './random.ts';
 export type { RandomSplitOptions } from './random-split.ts';
 export { randomSplit } from './random-split.ts';
+export type { Blocked, BlockShuffleSamplerOptions } from './samplers/block-shuffle-sampler.ts';
+export { BlockShuffleSampler } from './samplers/block-shuffle-sampler.ts';
 export type { DistributedSamplerOptions } from './samplers/distributed-sampler.ts';
 export { DistributedSampler } from './samplers/distributed-sampler.ts';
 export type { RandomSamplerOptions } from './samplers/random-sampler.ts';

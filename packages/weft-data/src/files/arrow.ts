@@ -1,0 +1,384 @@
+import { z } from 'zod';
+import type { Dataset } from '../dataset.ts';
+import { FileError } from '../errors.ts';
+import { checkIndex, describe, isPromiseLike } from '../internal/checks.ts';
+import { fail, zodIssues } from '../internal/validate.ts';
+import {
+  BlockCache,
+  blockOf,
+  type CacheStats,
+  readCounters,
+  resetCounters,
+  sharedCounters,
+} from './block-cache.ts';
+import { checkPath, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { rebuildWith } from './recipe.ts';
+
+/** Options of {@link ArrowDataset.open}. */
+export interface ArrowOptions {
+  /** The columns to give (a projection). @default every column */
+  columns?: string[];
+  /** Record batches kept per thread (each worker has its own cache), least recently used evicted. @default 4 */
+  cacheBlocks?: number;
+}
+
+const optionsSchema = z
+  .object({
+    columns: z
+      .array(z.string({ error: 'must be a column name' }), { error: 'must be an array of column names' })
+      .min(1, { error: 'must name at least one column' })
+      .optional(),
+    cacheBlocks: z
+      .int({ error: 'must be a positive integer' })
+      .min(1, { error: 'must be a positive integer' })
+      .optional(),
+  })
+  .strict();
+
+/** Everything a worker needs to reopen an {@link ArrowDataset}. @internal */
+export interface ArrowState {
+  readonly path: string;
+  readonly stamp: FileStamp;
+  readonly columns: readonly string[];
+  readonly cacheBlocks: number;
+  readonly blockOffsets: readonly number[];
+  /** Shared [hits, misses] of every thread's cache. */
+  readonly counters: BigInt64Array;
+}
+
+// The parts of apache-arrow used here, typed locally so that weft's declarations never name the package.
+/** A column of a record batch. @internal */
+export interface ArrowColumn {
+  get(index: number): unknown;
+}
+/** A record batch. @internal */
+export interface ArrowBatch {
+  readonly numRows: number;
+  getChild(name: string): ArrowColumn | null;
+}
+/** A random-access reader of an Arrow IPC file. @internal */
+export interface ArrowReader {
+  isFile(): boolean;
+  open(): Promise<ArrowReader>;
+  readonly schema: { fields: { name: string }[] };
+  readonly footer: { recordBatches(): Iterable<{ offset: number; metaDataLength: number }> };
+  readRecordBatch(index: number): Promise<ArrowBatch | null>;
+}
+/** The apache-arrow module. @internal */
+export interface ApacheArrow {
+  RecordBatchReader: { from(source: unknown): Promise<ArrowReader> };
+  Message: { decode(bytes: Uint8Array): { headerType: number; header(): { length: number | bigint } } };
+}
+
+const loadArrow = (): Promise<ApacheArrow> =>
+  importPeer('apache-arrow', 'Arrow', () => import('apache-arrow') as unknown as Promise<ApacheArrow>);
+
+/** Node's `FileHandle`, as much of it as apache-arrow uses, over a {@link PositionalFile}. */
+function handleOf(file: PositionalFile): object {
+  return {
+    get fd() {
+      return file.fd;
+    },
+    stat: async () => ({ size: file.stamp.size }),
+    read: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+      file.read(buffer.subarray(offset, offset + length), position, length, { offset: position });
+      return { bytesRead: length, buffer };
+    },
+    close: async () => file.close(),
+  };
+}
+
+function invalid(file: string, e: unknown): FileError {
+  if (e instanceof FileError) return e;
+  return new FileError(
+    `${file} is not a valid Arrow IPC file: ${(e as Error).message}`,
+    { file },
+    { cause: e },
+  );
+}
+
+const MAGIC = 'ARROW1';
+
+/** Checks the magic bytes at both ends, so that a stream-format, foreign or truncated file gets a plain message. */
+function checkMagic(file: PositionalFile): void {
+  const size = file.stamp.size;
+  const head = new Uint8Array(Math.min(8, size));
+  file.read(head, 0, head.length, { offset: 0 });
+  const text = (bytes: Uint8Array) => String.fromCharCode(...bytes.subarray(0, 6));
+  if (text(head) !== MAGIC) {
+    const stream =
+      head.length >= 4 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff;
+    throw new FileError(
+      stream
+        ? `${file.path} is not an Arrow IPC file: it is in the stream format, which has no footer and allows no random access; write the file format`
+        : `${file.path} is not an Arrow IPC file: it does not start with "${MAGIC}"`,
+      { file: file.path, offset: 0 },
+    );
+  }
+  const tail = new Uint8Array(6);
+  if (size >= 14) file.read(tail, size - 6, 6, { offset: size - 6 });
+  if (text(tail) !== MAGIC) {
+    throw new FileError(
+      `${file.path} is truncated: an Arrow IPC file ends with "${MAGIC}", this one does not`,
+      {
+        file: file.path,
+        offset: size,
+      },
+    );
+  }
+}
+
+async function openReader(arrow: ApacheArrow, file: PositionalFile): Promise<ArrowReader> {
+  checkMagic(file);
+  let reader: ArrowReader;
+  try {
+    reader = await arrow.RecordBatchReader.from(handleOf(file));
+  } catch (e) {
+    throw invalid(file.path, e);
+  }
+  if (!reader.isFile()) {
+    throw new FileError(
+      `${file.path} is not an Arrow IPC file: it has no file footer (the stream format has none, and allows no random access; write the file format)`,
+      { file: file.path },
+    );
+  }
+  try {
+    return await reader.open();
+  } catch (e) {
+    throw invalid(file.path, e);
+  }
+}
+
+/**
+ * An Arrow IPC file (the random-access "file" format, `.arrow` / Feather v2) with random access by row,
+ * read with apache-arrow (an optional peer dependency: install it to read Arrow). `get(i)` gives row i as an
+ * object of the projected `columns`; list columns become typed arrays and structs plain objects.
+ *
+ * Rows are served from their record batch: each thread keeps the last `cacheBlocks` batches it read, and
+ * {@link BlockShuffleSampler} keeps those caches hitting ({@link ArrowDataset.cacheStats} counts hits and
+ * misses over every thread). {@link ArrowDataset.open} reads the footer and each batch's small header (for
+ * its row count); each worker opens the file lazily and reads only the batches it needs. A file that is not
+ * an Arrow IPC file, is corrupt or truncated, or changed since `open` (checked before every batch read) is a
+ * {@link FileError}.
+ *
+ * @typeParam T - the row type (not checked)
+ * @example
+ * ```ts
+ * const table = await ArrowDataset.open('train.arrow', { columns: ['pixels', 'label'] });
+ * const loader = new DataLoader({ dataset: table, sampler: new BlockShuffleSampler(table), batchSize: 64, numWorkers: 2 });
+ * ```
+ */
+export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
+  /** Absolute path of the file. */
+  readonly path: string;
+  /** The columns given. */
+  readonly columns: readonly string[];
+  /** First row of each record batch, then the number of rows: what {@link BlockShuffleSampler} reads. */
+  readonly blockOffsets: readonly number[];
+  readonly #state: ArrowState;
+  readonly #file: PositionalFile;
+  readonly #arrow: ApacheArrow;
+  readonly #cache: BlockCache<ArrowColumn[]>;
+  #reader: Promise<ArrowReader> | undefined;
+  /** Batch reads run one at a time: the reader seeks, then reads. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Opens an Arrow IPC file: checks the options ({@link ConfigError}, every problem at once, including
+   * columns the file does not have), loads apache-arrow, reads the footer and the batches' row counts.
+   *
+   * @param path - a file path or a `file:` URL
+   * @param options - see {@link ArrowOptions}
+   * @example
+   * ```ts
+   * const ds = await ArrowDataset.open('data.arrow', { columns: ['text'] });
+   * await ds.get(0); // { text: '…' } (a promise until its record batch is cached)
+   * ```
+   */
+  static async open<T = Record<string, unknown>>(
+    path: string | URL,
+    options: ArrowOptions = {},
+  ): Promise<ArrowDataset<T>> {
+    const issues: string[] = [];
+    const file = checkPath(path, issues);
+    if (typeof options !== 'object' || options === null) {
+      issues.push(`\`options\` must be an object, got ${describe(options)}`);
+    } else {
+      const parsed = optionsSchema.safeParse(options);
+      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
+    }
+    if (issues.length > 0) fail('ArrowDataset options', issues);
+    const arrow = await loadArrow();
+    const positional = new PositionalFile(file, stampFile(file));
+    const blockOffsets = [0];
+    let names: string[];
+    try {
+      const reader = await openReader(arrow, positional);
+      names = reader.schema.fields.map((f) => f.name);
+      for (const block of reader.footer.recordBatches()) {
+        blockOffsets.push(
+          (blockOffsets[blockOffsets.length - 1] as number) + rowsOf(arrow, positional, block),
+        );
+      }
+    } finally {
+      positional.close();
+    }
+    const columns = options.columns ?? names;
+    const missing = columns.filter((c) => !names.includes(c));
+    if (missing.length > 0) {
+      fail(
+        'ArrowDataset options',
+        missing.map(
+          (c) =>
+            `\`columns\` names ${describe(c)}, which is not a column of ${file}; its columns are ${names.map((n) => describe(n)).join(', ')}`,
+        ),
+      );
+    }
+    const state: ArrowState = {
+      path: file,
+      stamp: positional.stamp,
+      columns: [...columns],
+      cacheBlocks: options.cacheBlocks ?? 4,
+      blockOffsets,
+      counters: sharedCounters(),
+    };
+    return new ArrowDataset<T>(state, arrow);
+  }
+
+  /**
+   * Rebuilds a dataset from its state (what workers do); use {@link ArrowDataset.open} instead.
+   *
+   * @param state - what an opened dataset recorded
+   * @param arrow - the apache-arrow module
+   * @internal
+   */
+  constructor(state: ArrowState, arrow: ApacheArrow) {
+    this.path = state.path;
+    this.columns = state.columns;
+    this.blockOffsets = state.blockOffsets;
+    this.#state = state;
+    this.#arrow = arrow;
+    this.#file = new PositionalFile(state.path, state.stamp);
+    this.#cache = new BlockCache(state.cacheBlocks, state.counters);
+    rebuildWith(this, import.meta.url, 'arrowFromState', state); // worker recipe glue (see recipe.ts)
+  }
+
+  /** Number of rows. */
+  get length(): number {
+    return this.blockOffsets[this.blockOffsets.length - 1] as number;
+  }
+
+  /** Number of record batches. */
+  get blocks(): number {
+    return this.blockOffsets.length - 1;
+  }
+
+  /**
+   * Row `index` as an object of the projected columns: synchronously when its record batch is cached in
+   * this thread, else a promise.
+   *
+   * @param index - 0 ≤ index < length
+   */
+  get(index: number): T | Promise<T> {
+    checkIndex(index, this.length);
+    const block = blockOf(this.blockOffsets, index);
+    const at = index - (this.blockOffsets[block] as number);
+    const columns = this.#cache.get(block, (b) => this.#load(b));
+    if (isPromiseLike(columns)) return columns.then((c) => this.#row(c, at));
+    return this.#row(columns, at);
+  }
+
+  /** Hits and misses of the record-batch caches, summed over this thread and every worker. */
+  get cacheStats(): CacheStats {
+    return readCounters(this.#state.counters);
+  }
+
+  /** Sets {@link ArrowDataset.cacheStats} back to zero (for every thread). */
+  resetCacheStats(): void {
+    resetCounters(this.#state.counters);
+  }
+
+  /** Closes this thread's file descriptor; the next read reopens (and rechecks) the file. */
+  close(): void {
+    this.#file.close();
+    this.#reader = undefined;
+  }
+
+  #row(columns: ArrowColumn[], at: number): T {
+    const out: Record<string, unknown> = {};
+    this.columns.forEach((name, k) => {
+      out[name] = plain((columns[k] as ArrowColumn).get(at));
+    });
+    return out as T;
+  }
+
+  #load(block: number): Promise<ArrowColumn[]> {
+    const run = this.#queue.then(async () => {
+      this.#file.verify();
+      this.#reader ??= openReader(this.#arrow, this.#file);
+      const reader = await this.#reader;
+      let batch: ArrowBatch | null;
+      try {
+        batch = await reader.readRecordBatch(block);
+      } catch (e) {
+        if (e instanceof FileError) throw e;
+        const rows = `rows ${this.blockOffsets[block]}–${(this.blockOffsets[block + 1] as number) - 1}`;
+        throw new FileError(
+          `${this.path}, record batch ${block} (${rows}): cannot decode: ${(e as Error).message}`,
+          { file: this.path, row: this.blockOffsets[block] as number },
+          { cause: e },
+        );
+      }
+      const expected = (this.blockOffsets[block + 1] as number) - (this.blockOffsets[block] as number);
+      if (batch === null || batch.numRows !== expected) {
+        throw new FileError(
+          `${this.path}, record batch ${block}: has ${batch?.numRows ?? 'no'} rows, the footer said ${expected}`,
+          { file: this.path, row: this.blockOffsets[block] as number },
+        );
+      }
+      return this.columns.map((name) => batch.getChild(name) as ArrowColumn);
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/** The row count of the record batch at `block`, from its message header alone (the body is not read). */
+function rowsOf(
+  arrow: ApacheArrow,
+  file: PositionalFile,
+  block: { offset: number; metaDataLength: number },
+): number {
+  const bytes = new Uint8Array(block.metaDataLength);
+  file.read(bytes, Number(block.offset), bytes.length, { offset: Number(block.offset) });
+  // An encapsulated message: 0xFFFFFFFF, then the metadata's length (older files omit the marker).
+  const skip = new DataView(bytes.buffer).getInt32(0, true) === -1 ? 8 : 4;
+  try {
+    return Number(arrow.Message.decode(bytes.subarray(skip)).header().length);
+  } catch (e) {
+    throw invalid(file.path, e);
+  }
+}
+
+/** Arrow values as plain data: vectors (lists) become arrays, structs and maps plain objects. */
+function plain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const v = value as { toArray?: () => unknown; toJSON?: () => unknown };
+  if (typeof v.toArray === 'function') {
+    // A copy: a view would share (and, sent to another thread, could detach) the cached batch's memory.
+    const array = v.toArray();
+    return ArrayBuffer.isView(array) ? (array as unknown as Uint8Array).slice() : array;
+  }
+  if (typeof v.toJSON === 'function') return v.toJSON();
+  return value;
+}
+
+// ── Worker recipe glue ──
+/**
+ * Rebuilds an {@link ArrowDataset} in a worker from its state, loading apache-arrow there.
+ *
+ * @param state - what the calling thread's dataset recorded
+ * @internal
+ */
+export const arrowFromState = async (state: ArrowState): Promise<ArrowDataset> =>
+  new ArrowDataset(state, await loadArrow());

@@ -1,0 +1,230 @@
+import { z } from 'zod';
+import type { TypedArray } from '../collate.ts';
+import type { Dataset } from '../dataset.ts';
+import { FileError } from '../errors.ts';
+import { checkIndex, describe } from '../internal/checks.ts';
+import { fail, zodIssues } from '../internal/validate.ts';
+import { checkPath, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { rebuildWith } from './recipe.ts';
+
+/** Element types of {@link BinaryDataset}, with the typed array each gives. */
+export interface BinaryDtypes {
+  /** uint8 elements, as a `Uint8Array`. */
+  uint8: Uint8Array;
+  /** int8 elements, as an `Int8Array`. */
+  int8: Int8Array;
+  /** uint16 elements, as a `Uint16Array`. */
+  uint16: Uint16Array;
+  /** int16 elements, as an `Int16Array`. */
+  int16: Int16Array;
+  /** uint32 elements, as a `Uint32Array`. */
+  uint32: Uint32Array;
+  /** int32 elements, as an `Int32Array`. */
+  int32: Int32Array;
+  /** float32 elements, as a `Float32Array`. */
+  float32: Float32Array;
+  /** float64 elements, as a `Float64Array`. */
+  float64: Float64Array;
+}
+
+/** The name of an element type of {@link BinaryDataset}. */
+export type BinaryDtype = keyof BinaryDtypes;
+
+const CTORS = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+} as const;
+
+/** Options of {@link BinaryDataset.open}. */
+export interface BinaryOptions<D extends BinaryDtype = BinaryDtype> {
+  /** Element type; elements are little-endian, as numpy's `tofile` writes them on x86 and ARM. */
+  dtype: D;
+  /** Elements per item (tokens per sequence, floats per record). */
+  sequenceLength: number;
+  /** Elements from the start of one item to the next; less than `sequenceLength` overlaps items. @default sequenceLength */
+  stride?: number;
+  /** Bytes to skip at the start of the file (a shard header). @default 0 */
+  headerBytes?: number;
+  /**
+   * What to do with elements after the last whole item: `'error'` (a {@link FileError}, as for a truncated
+   * file of records) or `'drop'` (token shards, whose length is rarely a multiple). @default 'error'
+   */
+  remainder?: 'error' | 'drop';
+}
+
+const positiveInt = z
+  .int({ error: 'must be a positive integer' })
+  .min(1, { error: 'must be a positive integer' });
+const optionsSchema = z
+  .object({
+    dtype: z.enum(Object.keys(CTORS) as [BinaryDtype, ...BinaryDtype[]], {
+      error: `must be one of ${Object.keys(CTORS)
+        .map((k) => `'${k}'`)
+        .join(', ')}`,
+    }),
+    sequenceLength: positiveInt,
+    stride: positiveInt.optional(),
+    headerBytes: z
+      .int({ error: 'must be a non-negative integer' })
+      .min(0, { error: 'must be a non-negative integer' })
+      .optional(),
+    remainder: z.enum(['error', 'drop'], { error: "must be 'error' or 'drop'" }).optional(),
+  })
+  .strict();
+
+/** Everything a worker needs to reopen a {@link BinaryDataset}. @internal */
+export interface BinaryState {
+  readonly path: string;
+  readonly stamp: FileStamp;
+  readonly dtype: BinaryDtype;
+  readonly sequenceLength: number;
+  readonly stride: number;
+  readonly headerBytes: number;
+  readonly length: number;
+}
+
+/**
+ * Fixed-size records of one numeric type in a flat binary file, such as the token shards of language-model
+ * training (a file of uint16 or uint32 token ids) or rows of float32 features: item `i` is the
+ * `sequenceLength` elements starting at element `i × stride`, read with one positional read into a fresh
+ * typed array. Nothing is indexed and nothing is read whole; every worker opens the file itself, lazily.
+ *
+ * A file whose size is not a whole number of elements is a truncated file, a {@link FileError} naming the
+ * byte offset where it ends; so are elements after the last whole item, unless `remainder: 'drop'`. A file
+ * that changed since `open` is a {@link FileError} when a worker opens it, and is checked every few hundred
+ * reads and whenever a read comes up short.
+ *
+ * @typeParam D - the element type, which decides the typed array of each item
+ * @example
+ * ```ts
+ * // 1025 tokens per sample (1024 inputs, shifted targets), windows 1024 tokens apart
+ * const tokens = await BinaryDataset.open('shard_000.bin', {
+ *   dtype: 'uint16', sequenceLength: 1025, stride: 1024, remainder: 'drop',
+ * });
+ * tokens.get(0); // Uint16Array(1025)
+ * ```
+ */
+export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Dataset<BinaryDtypes[D]> {
+  /** Absolute path of the file. */
+  readonly path: string;
+  /** Element type. */
+  readonly dtype: D;
+  /** Elements per item. */
+  readonly sequenceLength: number;
+  /** Elements between the starts of consecutive items. */
+  readonly stride: number;
+  /** Bytes skipped at the start of the file. */
+  readonly headerBytes: number;
+  /** Number of items. */
+  readonly length: number;
+  readonly #file: PositionalFile;
+  readonly #bytesPer: number;
+
+  /**
+   * Opens a binary file of fixed-size records: checks the options (every problem at once, a
+   * {@link ConfigError}) and the file's size against them (a {@link FileError}).
+   *
+   * @param path - a file path or a `file:` URL
+   * @param options - see {@link BinaryOptions}
+   * @example
+   * ```ts
+   * const rows = await BinaryDataset.open('features.f32', { dtype: 'float32', sequenceLength: 784 });
+   * rows.get(3); // Float32Array(784)
+   * ```
+   */
+  static async open<D extends BinaryDtype>(
+    path: string | URL,
+    options: BinaryOptions<D>,
+  ): Promise<BinaryDataset<D>> {
+    const issues: string[] = [];
+    const file = checkPath(path, issues);
+    if (typeof options !== 'object' || options === null) {
+      issues.push(
+        `\`options\` must be an object with \`dtype\` and \`sequenceLength\`, got ${describe(options)}`,
+      );
+    } else {
+      const parsed = optionsSchema.safeParse(options);
+      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
+    }
+    if (issues.length > 0) fail('BinaryDataset options', issues);
+    const { dtype, sequenceLength, headerBytes = 0, remainder = 'error' } = options;
+    const stride = options.stride ?? sequenceLength;
+    const stamp = stampFile(file);
+    const bytesPer = CTORS[dtype].BYTES_PER_ELEMENT;
+    const body = stamp.size - headerBytes;
+    if (body < 0) {
+      throw new FileError(
+        `${file} is truncated: it has ${stamp.size} bytes, fewer than the ${headerBytes}-byte header`,
+        { file, offset: stamp.size },
+      );
+    }
+    if (body % bytesPer !== 0) {
+      throw new FileError(
+        `${file} is truncated: its ${body} bytes after the header are not a whole number of ${dtype} elements (${bytesPer} bytes each); the last element starts at byte ${stamp.size - (body % bytesPer)}`,
+        { file, offset: stamp.size - (body % bytesPer) },
+      );
+    }
+    const elements = body / bytesPer;
+    const length = elements < sequenceLength ? 0 : Math.floor((elements - sequenceLength) / stride) + 1;
+    const covered = length === 0 ? 0 : (length - 1) * stride + sequenceLength;
+    if (remainder === 'error' && covered < elements) {
+      const offset = headerBytes + covered * bytesPer;
+      throw new FileError(
+        `${file} has ${elements - covered} ${dtype} elements after its last whole item (at byte ${offset}): a truncated file? Pass remainder: 'drop' to ignore them`,
+        { file, offset, row: length },
+      );
+    }
+    return new BinaryDataset<D>({ path: file, stamp, dtype, sequenceLength, stride, headerBytes, length });
+  }
+
+  /**
+   * Rebuilds a dataset from its state (what workers do); use {@link BinaryDataset.open} instead.
+   *
+   * @param state - what an opened dataset recorded
+   * @internal
+   */
+  constructor(state: BinaryState) {
+    this.path = state.path;
+    this.dtype = state.dtype as D;
+    this.sequenceLength = state.sequenceLength;
+    this.stride = state.stride;
+    this.headerBytes = state.headerBytes;
+    this.length = state.length;
+    this.#bytesPer = CTORS[state.dtype].BYTES_PER_ELEMENT;
+    this.#file = new PositionalFile(state.path, state.stamp);
+    rebuildWith(this, import.meta.url, 'binaryFromState', state); // worker recipe glue (see recipe.ts)
+  }
+
+  /**
+   * Item `index`: `sequenceLength` elements, one positional read.
+   *
+   * @param index - 0 ≤ index < length
+   */
+  get(index: number): BinaryDtypes[D] {
+    checkIndex(index, this.length);
+    const bytes = new Uint8Array(this.sequenceLength * this.#bytesPer);
+    const offset = this.headerBytes + index * this.stride * this.#bytesPer;
+    this.#file.read(bytes, offset, bytes.length, { row: index });
+    return new CTORS[this.dtype](bytes.buffer) as TypedArray as BinaryDtypes[D];
+  }
+
+  /** Closes this thread's file descriptor; the next `get` opens the file again (and checks it again). */
+  close(): void {
+    this.#file.close();
+  }
+}
+
+// ── Worker recipe glue ──
+/**
+ * Rebuilds a {@link BinaryDataset} in a worker from its state.
+ *
+ * @param state - what the calling thread's dataset recorded
+ * @internal
+ */
+export const binaryFromState = (state: BinaryState): BinaryDataset => new BinaryDataset(state);

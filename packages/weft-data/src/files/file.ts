@@ -1,0 +1,215 @@
+// What every file-backed dataset shares: resolving and stamping the file when the dataset is opened, and a
+// positional reader that opens it lazily in each thread and notices when it changed since.
+import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, FileError, type FileLocation } from '../errors.ts';
+import { describe } from '../internal/checks.ts';
+
+/** Size and modification time of a file when a dataset opened it: how later reads detect a change. */
+export interface FileStamp {
+  readonly size: number;
+  /** Modification time in nanoseconds since the epoch, as a decimal string (exact, and cloneable). */
+  readonly mtimeNs: string;
+}
+
+/** A path or `file:` URL as an absolute path, or an issue message. */
+export function checkPath(path: unknown, issues: string[]): string {
+  if (path instanceof URL) {
+    if (path.protocol === 'file:') return fileURLToPath(path);
+    issues.push(`\`path\` must be a file path or a file: URL, got ${path.href}`);
+    return '';
+  }
+  if (typeof path !== 'string' || path === '') {
+    issues.push(`\`path\` must be a file path or a file: URL, got ${describe(path)}`);
+    return '';
+  }
+  return resolve(path);
+}
+
+function stampFrom(stats: Stats | import('node:fs').BigIntStats): FileStamp {
+  const big = stats as import('node:fs').BigIntStats;
+  return { size: Number(big.size), mtimeNs: String(big.mtimeNs) };
+}
+
+/** The file's stamp, or a {@link FileError} when it is missing, not a file, or unreadable. */
+export function stampFile(file: string): FileStamp {
+  let stats: import('node:fs').BigIntStats;
+  try {
+    stats = statSync(file, { bigint: true });
+  } catch (e) {
+    throw openError(file, e);
+  }
+  if (!stats.isFile()) throw new FileError(`cannot open ${file}: it is not a regular file`, { file });
+  return stampFrom(stats);
+}
+
+function openError(file: string, e: unknown): FileError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'it is not a regular file'
+          : (e as Error).message;
+  return new FileError(`cannot open ${file}: ${why}`, { file }, { cause: e });
+}
+
+const iso = (ns: string): string => {
+  const n = BigInt(ns);
+  const ms = Number(n / 1_000_000n);
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(n % 1_000_000n).padStart(6, '0')}Z`;
+};
+
+/** The error for a file whose stamp differs from the one taken when the dataset was opened. */
+export function changedError(file: string, was: FileStamp, now: FileStamp): FileError {
+  const parts: string[] = [];
+  if (was.size !== now.size) parts.push(`size ${was.size} → ${now.size} bytes`);
+  if (was.mtimeNs !== now.mtimeNs) parts.push(`modified ${iso(was.mtimeNs)} → ${iso(now.mtimeNs)}`);
+  return new FileError(
+    `${file} changed after the dataset was opened (${parts.join(', ')}); open the dataset again`,
+    { file },
+  );
+}
+
+const NEWLINE = 10;
+const CR = 13;
+
+/** How many positional reads may pass between two `fstat` checks of the file (each costs a system call). */
+export const STAT_EVERY = 256;
+
+/**
+ * A file read at positions, opened lazily (once per thread) and checked against its stamp: on open, on
+ * every {@link STAT_EVERY}-th read, whenever a caller asks ({@link PositionalFile.verify}), and before a
+ * short read is reported as truncation.
+ */
+export class PositionalFile {
+  readonly path: string;
+  readonly stamp: FileStamp;
+  #fd: number | undefined;
+  #reads = 0;
+  #scratch = new Uint8Array(4096);
+
+  constructor(path: string, stamp: FileStamp) {
+    this.path = path;
+    this.stamp = stamp;
+  }
+
+  /** The descriptor, opening the file (and checking its stamp) on first use. */
+  get fd(): number {
+    if (this.#fd === undefined) {
+      let fd: number;
+      try {
+        fd = openSync(this.path, 'r');
+      } catch (e) {
+        throw openError(this.path, e);
+      }
+      this.#fd = fd;
+      try {
+        this.verify();
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+    return this.#fd;
+  }
+
+  /** Throws a {@link FileError} if the file's size or modification time differs from the stamp. */
+  verify(): void {
+    const now = stampFrom(fstatSync(this.fd, { bigint: true }));
+    if (now.size !== this.stamp.size || now.mtimeNs !== this.stamp.mtimeNs) {
+      throw changedError(this.path, this.stamp, now);
+    }
+  }
+
+  /**
+   * Reads `length` bytes at `position` into `target` (from its start), or throws a {@link FileError}: the
+   * file changed, or (unchanged yet short) it is truncated. `where` adds the line, row or offset to errors.
+   */
+  read(target: Uint8Array, position: number, length: number, where: Omit<FileLocation, 'file'> = {}): void {
+    const fd = this.fd;
+    if (++this.#reads % STAT_EVERY === 0) this.verify();
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, target, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    if (done < length) {
+      this.verify();
+      const at =
+        where.line !== undefined
+          ? `line ${where.line}`
+          : where.row !== undefined
+            ? `row ${where.row}`
+            : 'a read';
+      throw new FileError(
+        `${this.path} is truncated: ${at} needs bytes ${position}–${position + length} but the file ends at ${position + done}`,
+        { file: this.path, offset: position, ...where },
+      );
+    }
+  }
+
+  /**
+   * Reads the newline-terminated record that spans bytes [start, end) (its newline included, except for a
+   * last record without one), checking both delimiters (the newline before `start` and the one ending the
+   * record), so a file rewritten in place is noticed even between stat checks. Returns the record without
+   * its line ending, as a view that the next read overwrites.
+   */
+  readRecord(start: number, end: number, last: boolean, where: { line: number; row: number }): Uint8Array {
+    const from = start > 0 ? start - 1 : 0;
+    const size = end - from;
+    if (this.#scratch.length < size) this.#scratch = new Uint8Array(Math.max(size, this.#scratch.length * 2));
+    const bytes = this.#scratch;
+    this.read(bytes, from, size, where);
+    let b = size;
+    const endsLine = bytes[b - 1] === NEWLINE;
+    if ((start > 0 && bytes[0] !== NEWLINE) || (!endsLine && !last)) {
+      this.verify();
+      throw new FileError(
+        `${this.path}, line ${where.line}: the record is not where the index says (byte ${start})`,
+        { file: this.path, offset: start, ...where },
+      );
+    }
+    if (endsLine) b--;
+    if (b > start - from && bytes[b - 1] === CR) b--;
+    return bytes.subarray(start - from, b);
+  }
+
+  /** Closes the descriptor; a later read opens the file again (and checks it again). */
+  close(): void {
+    if (this.#fd !== undefined) {
+      try {
+        closeSync(this.#fd);
+      } catch {
+        // already closed
+      }
+      this.#fd = undefined;
+    }
+  }
+}
+
+/** A `ConfigError` for a format whose optional peer package is not installed. */
+export function missingPeer(pkg: string, format: string, cause: unknown): ConfigError {
+  return new ConfigError(
+    `reading ${format} files needs the package \`${pkg}\`, which is not installed; install it with npm install ${pkg}`,
+    undefined,
+    { cause },
+  );
+}
+
+/** Imports an optional peer package, or throws {@link missingPeer}. */
+export async function importPeer<M>(pkg: string, format: string, load: () => Promise<M>): Promise<M> {
+  try {
+    return await load();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    // Only the package itself: a dependency missing inside it is its own problem, reported as is.
+    if (notFound && (e as Error).message.includes(`'${pkg}'`)) throw missingPeer(pkg, format, e);
+    throw e;
+  }
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import type { Sized } from '../dataset.ts';
+import { ConfigError } from '../errors.ts';
+import { checkSized, describe } from '../internal/checks.ts';
+import { fail, zodIssues } from '../internal/validate.ts';
+import { Random } from '../random.ts';
+import { IndexSampler } from './sampler.ts';
+
+/** A dataset stored in blocks (row groups, record batches, shards), read a block at a time. */
+export interface Blocked extends Sized {
+  /** First item of each block, then the total length: block b holds items `[blockOffsets[b], blockOffsets[b + 1])`. */
+  readonly blockOffsets: ArrayLike<number>;
+}
+
+/** Options of {@link BlockShuffleSampler}. */
+export interface BlockShuffleSamplerOptions {
+  /** @default 0 */
+  seed?: number;
+  /** Blocks whose items are shuffled together; keep it at most the dataset's cache size. @default 2 */
+  window?: number;
+  /** Items per block, for data without `blockOffsets` (binary shards, JSONL read in order). */
+  blockSize?: number;
+}
+
+const positiveInt = z
+  .int({ error: 'must be a positive integer' })
+  .min(1, { error: 'must be a positive integer' });
+const optionsSchema = z
+  .object({
+    seed: z
+      .int({ error: 'must be a non-negative integer' })
+      .min(0, { error: 'must be a non-negative integer' })
+      .optional(),
+    window: positiveInt.optional(),
+    blockSize: positiveInt.optional(),
+  })
+  .strict();
+
+/**
+ * A shuffle for data read in blocks: it shuffles the order of the blocks, then the items within each window
+ * of `window` consecutive blocks (in that order), so a loader's workers keep touching the same few blocks and
+ * their block caches hit, where a full shuffle would decode a block for nearly every item. Each epoch is a
+ * permutation of all items, fixed by (seed, epoch) like every weft sampler, so a run resumes exactly.
+ *
+ * Epoch e's block order is `new Random(seed, e, 0).permutation(blocks)`; window w's items are shuffled by
+ * `new Random(seed, e, 1 + w)`. The blocks come from the data's `blockOffsets` (Parquet row groups, Arrow
+ * record batches) or from `blockSize`. Hit rates are counted by the datasets (`cacheStats`).
+ *
+ * @param data - a dataset with `blockOffsets`, or any sized data with the `blockSize` option
+ * @param options - `seed`, `window`, `blockSize`
+ * @example
+ * ```ts
+ * const table = await ParquetDataset.open('train.parquet', { cacheBlocks: 4 });
+ * const sampler = new BlockShuffleSampler(table, { seed: 1, window: 2 });
+ * const loader = new DataLoader({ dataset: table, sampler, batchSize: 256, numWorkers: 2 });
+ * ```
+ */
+export class BlockShuffleSampler extends IndexSampler {
+  /** The data the indices refer to. */
+  readonly dataset: Sized;
+  /** Seed of every epoch's order. */
+  readonly seed: number;
+  /** Blocks whose items are shuffled together. */
+  readonly window: number;
+  /** First item of each block, then the total length. */
+  readonly blockOffsets: readonly number[];
+  /** Indices per epoch: the dataset's length. */
+  readonly length: number;
+  #cache: { epoch: number; order: Uint32Array } | undefined;
+
+  constructor(data: Sized | Blocked, options: BlockShuffleSamplerOptions = {}) {
+    super();
+    this.dataset = checkSized(data, 'data');
+    const issues: string[] = [];
+    if (typeof options !== 'object' || options === null) {
+      issues.push(`\`options\` must be an object, got ${describe(options)}`);
+    } else {
+      const parsed = optionsSchema.safeParse(options);
+      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
+    }
+    if (issues.length > 0) fail('BlockShuffleSampler options', issues);
+    const { seed = 0, window = 2, blockSize } = options;
+    const n = data.length;
+    const own = (data as Partial<Blocked>).blockOffsets;
+    let offsets: number[];
+    if (blockSize !== undefined) {
+      offsets = Array.from({ length: Math.ceil(n / blockSize) }, (_, b) => b * blockSize);
+      offsets.push(n);
+    } else if (own !== undefined) {
+      offsets = Array.from(own);
+      const ok =
+        offsets[0] === 0 &&
+        offsets[offsets.length - 1] === n &&
+        offsets.every((o, k) => Number.isSafeInteger(o) && (k === 0 || o >= (offsets[k - 1] as number)));
+      if (!ok) {
+        throw new ConfigError(
+          `\`data.blockOffsets\` must rise from 0 to the dataset's length ${n}, got ${describe(own)}`,
+        );
+      }
+    } else {
+      throw new ConfigError(
+        '`BlockShuffleSampler` needs blocks: `data` has no `blockOffsets`, and no `blockSize` was given',
+      );
+    }
+    if (n === 0) offsets = [0];
+    this.seed = seed;
+    this.window = window;
+    this.blockOffsets = offsets;
+    this.length = n;
+  }
+
+  /** Number of blocks. */
+  get blocks(): number {
+    return this.blockOffsets.length - 1;
+  }
+
+  /** The current epoch's order (cached; do not modify). */
+  indices(): Uint32Array {
+    if (this.#cache?.epoch === this.epoch) return this.#cache.order;
+    const offsets = this.blockOffsets;
+    const order = new Random(this.seed, this.epoch, 0).permutation(this.blocks);
+    const out = new Uint32Array(this.length);
+    let pos = 0;
+    for (let w = 0; w * this.window < order.length; w++) {
+      const start = pos;
+      for (const b of order.subarray(w * this.window, (w + 1) * this.window)) {
+        for (let i = offsets[b] as number; i < (offsets[b + 1] as number); i++) out[pos++] = i;
+      }
+      new Random(this.seed, this.epoch, 1 + w).shuffle(out.subarray(start, pos));
+    }
+    this.#cache = { epoch: this.epoch, order: out };
+    return out;
+  }
+}
