@@ -130,3 +130,26 @@ export class LoaderTimeoutError extends WeftError {
     this.batch = batch;
   }
 }
+
+/**
+ * A data file is unreadable or corrupt: missing, truncated, not in the format its name says, or changed
+ * since it was indexed. The message names the file; `cause` keeps the reader's own error.
+ *
+ * @param message - names the file and what is wrong with it
+ * @param file - path of the file
+ * @param options - `cause` is the reader's error
+ * @example
+ * ```ts
+ * // DataError: cannot decode image /data/train/cat/12.jpg: VipsJpeg: premature end of JPEG image
+ * try { await folder.get(12); } catch (e) { if (e instanceof DataError) console.error(e.file); }
+ * ```
+ */
+export class DataError extends WeftError {
+  override name = 'DataError';
+  /** Path of the unreadable file. */
+  readonly file: string;
+  constructor(message: string, file: string, options?: ErrorOptions) {
+    super(message, options);
+    this.file = file;
+  }
+}

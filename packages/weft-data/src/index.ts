@@ -11,12 +11,16 @@ export { distributedEnv, distributedSamplers, gatherInOrder, ShardedEvalSampler 
 export {
   CollateError,
   ConfigError,
+  DataError,
   IndexError,
   LoaderTimeoutError,
   WeftError,
   WorkerCrashError,
   WorkerError,
 } from './errors.ts';
+export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './image-folder.ts';
+export { ImageFolder } from './image-folder.ts';
+export type { ImageSize, ImageTransform, Interpolation } from './image-transforms.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
