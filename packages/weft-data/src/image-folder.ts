@@ -343,30 +343,40 @@ function render(
   lut: Float32Array | undefined,
 ): Tensor<Float32Array | Uint8Array> {
   const { data, srcWidth, srcHeight, channels: C, height: H, width: W, ty, tx, sx } = view;
-  const fill = view.fill ?? 0;
-  const out = lut === undefined ? new Uint8Array(C * H * W) : new Float32Array(C * H * W);
-  // Offsets of channel c of pixel (y, x) in the output: y·rowStride + x·pixelStride + c·channelStride.
   const chw = layout === 'chw';
+  const out = lut === undefined ? new Uint8Array(C * H * W) : new Float32Array(C * H * W);
+  const table = lut ?? IDENTITY;
+  // Offsets of channel c of pixel (y, x) in the output: y·rowStride + x·pixelStride + c·channelStride.
   const rowStride = chw ? W : W * C;
   const pixelStride = chw ? 1 : C;
   const channelStride = chw ? H * W : 1;
-  for (let y = 0; y < H; y++) {
-    const sy = ty + y;
-    const rowInside = sy >= 0 && sy < srcHeight;
-    const rowBase = sy * srcWidth;
-    for (let x = 0; x < W; x++) {
-      const sxx = tx + sx * x;
-      const inside = rowInside && sxx >= 0 && sxx < srcWidth;
-      const from = (rowBase + sxx) * C;
-      const to = y * rowStride + x * pixelStride;
-      for (let c = 0; c < C; c++) {
-        const v = inside ? (data[from + c] as number) : fill;
-        out[to + c * channelStride] = lut === undefined ? v : (lut[c * 256 + v] as number);
+  // Output columns [x0, x1) read inside the source; the others read the fill value.
+  const x0 = Math.min(W, Math.max(0, sx === 1 ? -tx : tx - srcWidth + 1));
+  const x1 = Math.max(x0, Math.min(W, sx === 1 ? srcWidth - tx : tx + 1));
+  const step = sx * C;
+  for (let c = 0; c < C; c++) {
+    const base = c << 8;
+    const fill = table[base + (view.fill ?? 0)] as number;
+    for (let y = 0; y < H; y++) {
+      const sy = ty + y;
+      let to = y * rowStride + c * channelStride;
+      if (sy < 0 || sy >= srcHeight) {
+        for (let x = 0; x < W; x++, to += pixelStride) out[to] = fill;
+        continue;
       }
+      let x = 0;
+      for (; x < x0; x++, to += pixelStride) out[to] = fill;
+      let from = (sy * srcWidth + tx + sx * x0) * C + c;
+      for (; x < x1; x++, to += pixelStride, from += step)
+        out[to] = table[base + (data[from] as number)] as number;
+      for (; x < W; x++, to += pixelStride) out[to] = fill;
     }
   }
   return { data: out, shape: chw ? [C, H, W] : [H, W, C] };
 }
+
+/** Byte → the same byte, per channel: the lookup table of `uint8` output. */
+const IDENTITY = Float32Array.from({ length: 3 * 256 }, (_, k) => k & 255);
 
 /** Per channel, byte → float: `v / 255`, then `(x - mean) / std` when the transforms normalize. */
 function lookupTable(channels: number, steps: readonly Step[]): Float32Array {

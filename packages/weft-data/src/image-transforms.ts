@@ -211,7 +211,7 @@ export function planTransforms(
         };
         const mean = list('mean', Number.isFinite, 'each finite');
         const std = list('std', (x) => Number.isFinite(x) && x > 0, 'each positive');
-        if (dtype !== 'float32') {
+        if (dtype === 'uint8') {
           issues.push(`\`${where}\` needs \`dtype: 'float32'\`, got dtype ${describe(dtype)}`);
         }
         if (k !== transforms.length - 1) {
