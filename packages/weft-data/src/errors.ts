@@ -145,6 +145,7 @@ export class LoaderTimeoutError extends WeftError {
  * ```
  */
 export class DataError extends WeftError {
+  /** Always `'DataError'`. */
   override name = 'DataError';
   /** Path of the unreadable file. */
   readonly file: string;

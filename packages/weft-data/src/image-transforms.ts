@@ -35,16 +35,51 @@ export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
  * ```
  */
 export type ImageTransform =
-  | { readonly resize: ImageSize | { readonly size: ImageSize; readonly interpolation?: Interpolation } }
-  | { readonly centerCrop: ImageSize }
   | {
+      /** Shorter side (a number) or exact `[height, width]`; the object form also picks the filter. */
+      readonly resize:
+        | ImageSize
+        | {
+            /** Shorter side, or exact `[height, width]`. */
+            readonly size: ImageSize;
+            /** The filter. @default 'bilinear' */
+            readonly interpolation?: Interpolation;
+          };
+    }
+  | {
+      /** Size of the centred window; larger than the image pads with zeros. */
+      readonly centerCrop: ImageSize;
+    }
+  | {
+      /** Size of the window at a random position; the object form pads first. */
       readonly randomCrop:
         | ImageSize
-        | { readonly size: ImageSize; readonly padding?: number; readonly fill?: number };
+        | {
+            /** Size of the window. */
+            readonly size: ImageSize;
+            /** Pixels added on every side before cropping. @default 0 */
+            readonly padding?: number;
+            /** Byte value (0–255) of the added pixels, in every channel. @default 0 */
+            readonly fill?: number;
+          };
     }
-  | { readonly randomHorizontalFlip: number }
-  | { readonly flip: number }
-  | { readonly normalize: { readonly mean: readonly number[]; readonly std: readonly number[] } };
+  | {
+      /** Probability of mirroring left–right. */
+      readonly randomHorizontalFlip: number;
+    }
+  | {
+      /** Short for `randomHorizontalFlip`: probability of mirroring left–right. */
+      readonly flip: number;
+    }
+  | {
+      /** Per-channel `(x - mean) / std` on values in [0, 1]; must be last. */
+      readonly normalize: {
+        /** One number per channel, or one for all. */
+        readonly mean: readonly number[];
+        /** One positive number per channel, or one for all. */
+        readonly std: readonly number[];
+      };
+    };
 
 /** A transform as the decoder applies it. @internal */
 export type Step =
