@@ -11,7 +11,7 @@
  * 2-worker time, i.e. weft's throughput relative to the bare loop; target ≥ 0.9).
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
@@ -133,6 +133,26 @@ for (let rep = 0; rep < REPS; rep++) {
   );
 }
 await Promise.all(bare.map((w) => w.terminate()));
+
+// What a batch's fresh memory costs here: every collated batch (64 × 3 × 224 × 224 float32 = 38.5 MB, above
+// glibc's 32 MB mmap threshold) is new pages, first touched by the copy into it; a reused buffer is not.
+const batchFloats = BATCH * 3 * CROP * CROP;
+const reused = new Float32Array(batchFloats);
+const fresh: number[] = [];
+const again: number[] = [];
+for (let i = 0; i < 5; i++) {
+  let t = performance.now();
+  new Float32Array(batchFloats).fill(1);
+  fresh.push(performance.now() - t);
+  t = performance.now();
+  reused.fill(i);
+  again.push(performance.now() - t);
+}
+console.log(
+  `writing one batch (${((batchFloats * 4) / 2 ** 20).toFixed(1)} MiB): fresh memory ${median(fresh).toFixed(1)} ms, reused memory ${median(again).toFixed(1)} ms; load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${availableParallelism()} cores`,
+);
 
 const ms = { inProcess: median(times.inProcess), workers: median(times.workers), bare: median(times.bare) };
 const perSecond = (t: number): string => ((IMAGES / t) * 1000).toFixed(0);
