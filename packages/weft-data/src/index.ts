@@ -44,6 +44,9 @@ export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
+export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './image-folder.ts';
+export { ImageFolder } from './image-folder.ts';
+export type { ImageSize, ImageTransform, Interpolation } from './image-transforms.ts';
 export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
