@@ -26,6 +26,7 @@ export interface Dataset<T> {
 
 /** Anything with a length: what samplers need to know of the data they index. */
 export interface Sized {
+  /** Number of items (indices run from 0 to `length - 1`). */
   readonly length: number;
 }
 
@@ -80,7 +81,12 @@ export class ArrayDataset<T> implements Dataset<T> {
  * ```
  */
 export class Subset<T> implements Dataset<T> {
+  /** The underlying dataset the view reads from. */
   readonly dataset: Dataset<T>;
+  /**
+   * Position in {@link Subset.dataset} of each item of the view: item `i` is `dataset.get(indices[i])`.
+   * A copy of the indices given, checked at construction.
+   */
   readonly indices: readonly number[];
   constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
     const n = checkLength(dataset?.length, 'dataset.length');
@@ -126,6 +132,7 @@ export interface ConcatItem<T> {
  * ```
  */
 export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
+  /** The concatenated datasets, in order (a copy of the array given). */
   readonly datasets: readonly Dataset<T>[];
   /** Start of each dataset in the global index space; one more entry at the end holds the total length. */
   readonly offsets: readonly number[];
@@ -147,8 +154,23 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
   get length(): number {
     return this.offsets[this.offsets.length - 1] as number;
   }
-  /** Which dataset a global index falls in, and the index inside it. */
-  locate(index: number): { dataset: number; index: number } {
+  /**
+   * Which dataset a global index falls in, and the index inside it, without loading the item.
+   *
+   * @param index - a global index (0 ≤ index < length); out of range is an {@link IndexError}
+   * @returns the source dataset's position and the index inside it
+   * @example
+   * ```ts
+   * const all = new ConcatDataset([new ArrayDataset(['a', 'b']), new ArrayDataset(['x'])]);
+   * all.locate(2); // { dataset: 1, index: 0 }
+   * ```
+   */
+  locate(index: number): {
+    /** Position of the source dataset in {@link ConcatDataset.datasets}. */
+    dataset: number;
+    /** Index of the item inside its source dataset. */
+    index: number;
+  } {
     checkIndex(index, this.length, 'concatenated dataset');
     // Few datasets (one per callback), so a linear scan beats bisection in practice.
     let k = 0;
