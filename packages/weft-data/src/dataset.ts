@@ -54,9 +54,15 @@ export class ArrayDataset<T> implements Dataset<T> {
     if (!Array.isArray(items)) throw new ConfigError(`\`items\` must be an array, got ${describe(items)}`);
     this.#items = items;
   }
+  /** Number of items: the array's length. */
   get length(): number {
     return this.#items.length;
   }
+  /**
+   * The item at `index`, as it is in the array (not copied).
+   *
+   * @param index - 0 ≤ index < length; anything else is an {@link IndexError}
+   */
   get(index: number): T {
     checkIndex(index, this.#items.length);
     return this.#items[index] as T;
@@ -94,9 +100,16 @@ export class Subset<T> implements Dataset<T> {
     this.dataset = dataset;
     this.indices = copy;
   }
+  /** Number of items in the view: the number of indices given. */
   get length(): number {
     return this.indices.length;
   }
+  /**
+   * Item `index` of the view: `dataset.get(indices[index], context)`.
+   *
+   * @param index - 0 ≤ index < length; anything else is an {@link IndexError}
+   * @param context - passed on to the underlying dataset's `get`
+   */
   get(index: number, context?: SampleContext): T | Promise<T> {
     checkIndex(index, this.indices.length, 'subset');
     return this.dataset.get(this.indices[index] as number, context);
@@ -151,6 +164,7 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     this.datasets = [...datasets];
     this.offsets = offsets;
   }
+  /** Total number of items: the sum of the datasets' lengths. */
   get length(): number {
     return this.offsets[this.offsets.length - 1] as number;
   }
@@ -177,6 +191,13 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     while (index >= (this.offsets[k + 1] as number)) k++;
     return { dataset: k, index: index - (this.offsets[k] as number) };
   }
+  /**
+   * The item at a global index, with the position of its source dataset and its index there.
+   *
+   * @param index - 0 ≤ index < length; anything else is an {@link IndexError}
+   * @param context - passed on to the source dataset's `get`
+   * @returns a {@link ConcatItem}, or a promise of one when the source dataset returns a promise
+   */
   get(index: number, context?: SampleContext): ConcatItem<T> | Promise<ConcatItem<T>> {
     const where = this.locate(index);
     const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);
