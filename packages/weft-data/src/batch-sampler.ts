@@ -35,8 +35,11 @@ export interface BatchSamplerOptions {
  * ```
  */
 export class BatchSampler implements Iterable<Uint32Array> {
+  /** The sampler whose indices are grouped into batches. */
   readonly sampler: Sampler;
+  /** Indices per batch; see {@link BatchSamplerOptions.batchSize}. */
   readonly batchSize: number;
+  /** Whether a last, smaller batch is dropped; see {@link BatchSamplerOptions.dropLast}. */
   readonly dropLast: boolean;
   /** The data the indices are checked against, if known. */
   readonly dataset: Sized | undefined;
@@ -63,7 +66,11 @@ export class BatchSampler implements Iterable<Uint32Array> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** Forwards the epoch to the sampler. */
+  /**
+   * Forwards the epoch to the sampler, so a shuffling sampler draws that epoch's order.
+   *
+   * @param epoch - the epoch about to start (from 0)
+   */
   setEpoch(epoch: number): void {
     this.sampler.setEpoch?.(epoch);
   }

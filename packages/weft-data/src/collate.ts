@@ -30,7 +30,9 @@ export type TypedArray =
  * ```
  */
 export interface Tensor<A extends TypedArray = TypedArray> {
+  /** The elements, row-major (last dimension fastest); its length is the product of `shape`. */
   data: A;
+  /** Size of each dimension, outermost first; for a collated batch the first is the batch size. */
   shape: number[];
 }
 

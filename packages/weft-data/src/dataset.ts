@@ -26,6 +26,7 @@ export interface Dataset<T> {
 
 /** Anything with a length: what samplers need to know of the data they index. */
 export interface Sized {
+  /** Number of items (indices run from 0 to `length - 1`). */
   readonly length: number;
 }
 
@@ -53,9 +54,15 @@ export class ArrayDataset<T> implements Dataset<T> {
     if (!Array.isArray(items)) throw new ConfigError(`\`items\` must be an array, got ${describe(items)}`);
     this.#items = items;
   }
+  /** Number of items: the array's length. */
   get length(): number {
     return this.#items.length;
   }
+  /**
+   * The item at `index`, as it is in the array (not copied).
+   *
+   * @param index - 0 ≤ index < length; anything else is an {@link IndexError}
+   */
   get(index: number): T {
     checkIndex(index, this.#items.length);
     return this.#items[index] as T;
@@ -80,7 +87,12 @@ export class ArrayDataset<T> implements Dataset<T> {
  * ```
  */
 export class Subset<T> implements Dataset<T> {
+  /** The underlying dataset the view reads from. */
   readonly dataset: Dataset<T>;
+  /**
+   * Position in {@link Subset.dataset} of each item of the view: item `i` is `dataset.get(indices[i])`.
+   * A copy of the indices given, checked at construction.
+   */
   readonly indices: readonly number[];
   constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
     const n = checkLength(dataset?.length, 'dataset.length');
@@ -88,9 +100,16 @@ export class Subset<T> implements Dataset<T> {
     this.dataset = dataset;
     this.indices = copy;
   }
+  /** Number of items in the view: the number of indices given. */
   get length(): number {
     return this.indices.length;
   }
+  /**
+   * Item `index` of the view: `dataset.get(indices[index], context)`.
+   *
+   * @param index - 0 ≤ index < length; anything else is an {@link IndexError}
+   * @param context - passed on to the underlying dataset's `get`
+   */
   get(index: number, context?: SampleContext): T | Promise<T> {
     checkIndex(index, this.indices.length, 'subset');
     return this.dataset.get(this.indices[index] as number, context);
@@ -126,6 +145,7 @@ export interface ConcatItem<T> {
  * ```
  */
 export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
+  /** The concatenated datasets, in order (a copy of the array given). */
   readonly datasets: readonly Dataset<T>[];
   /** Start of each dataset in the global index space; one more entry at the end holds the total length. */
   readonly offsets: readonly number[];
@@ -144,17 +164,40 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     this.datasets = [...datasets];
     this.offsets = offsets;
   }
+  /** Total number of items: the sum of the datasets' lengths. */
   get length(): number {
     return this.offsets[this.offsets.length - 1] as number;
   }
-  /** Which dataset a global index falls in, and the index inside it. */
-  locate(index: number): { dataset: number; index: number } {
+  /**
+   * Which dataset a global index falls in, and the index inside it, without loading the item.
+   *
+   * @param index - a global index (0 ≤ index < length); out of range is an {@link IndexError}
+   * @returns the source dataset's position and the index inside it
+   * @example
+   * ```ts
+   * const all = new ConcatDataset([new ArrayDataset(['a', 'b']), new ArrayDataset(['x'])]);
+   * all.locate(2); // { dataset: 1, index: 0 }
+   * ```
+   */
+  locate(index: number): {
+    /** Position of the source dataset in {@link ConcatDataset.datasets}. */
+    dataset: number;
+    /** Index of the item inside its source dataset. */
+    index: number;
+  } {
     checkIndex(index, this.length, 'concatenated dataset');
     // Few datasets (one per callback), so a linear scan beats bisection in practice.
     let k = 0;
     while (index >= (this.offsets[k + 1] as number)) k++;
     return { dataset: k, index: index - (this.offsets[k] as number) };
   }
+  /**
+   * The item at a global index, with the position of its source dataset and its index there.
+   *
+   * @param index - 0 ≤ index < length; anything else is an {@link IndexError}
+   * @param context - passed on to the source dataset's `get`
+   * @returns a {@link ConcatItem}, or a promise of one when the source dataset returns a promise
+   */
   get(index: number, context?: SampleContext): ConcatItem<T> | Promise<ConcatItem<T>> {
     const where = this.locate(index);
     const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);

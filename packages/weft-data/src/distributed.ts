@@ -53,7 +53,17 @@ export interface DistributedOverrides {
   localRank?: number;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/**
+ * Environment variables as {@link distributedEnv} reads them: names to values, `undefined` (or `''`) when
+ * unset. `process.env` is one; a plain object stands in for it in tests or when the values come from elsewhere.
+ *
+ * @example
+ * ```ts
+ * const env: Env = { RANK: '1', WORLD_SIZE: '4', LOCAL_RANK: '1' };
+ * distributedEnv(env); // rank 1 of 4, source 'torchrun'
+ * ```
+ */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * The largest world size {@link distributedEnv} accepts: MPI ranks are C `int`s, so no launcher starts more
@@ -544,7 +554,10 @@ export interface DistributedSamplersOptions {
    * Evaluation callbacks: the full dataset and the fields of a {@link SamplerIntervalOptions} except
    * `sampler` (`name`, one `everyN*`, `batchSize`, `collate`). @default []
    */
-  callbacks?: readonly (Omit<SamplerIntervalOptions, 'sampler'> & { dataset: Sized })[];
+  callbacks?: readonly (Omit<SamplerIntervalOptions, 'sampler'> & {
+    /** The full evaluation dataset (every rank passes the same one); each rank gets its shard of it. */
+    dataset: Sized;
+  })[];
   /** This process's `rank` and `worldSize`. @default distributedEnv() */
   env?: Pick<DistributedEnv, 'rank' | 'worldSize'>;
   /** Shuffle the training data each epoch. @default true */
@@ -587,7 +600,12 @@ export interface DistributedSamplersOptions {
  * ```
  */
 export function distributedSamplers(options: DistributedSamplersOptions): {
+  /** This rank's shard of the training dataset, for {@link InterleavedSamplerInit.trainSampler}. */
   trainSampler: DistributedSampler;
+  /**
+   * One callback per entry of `options.callbacks`, in order, its dataset replaced by this rank's
+   * {@link ShardedEvalSampler}: for {@link InterleavedSamplerInit.callbackSamplers}.
+   */
   callbackSamplers: SamplerIntervalOptions[];
 } {
   if (typeof options !== 'object' || options === null) {

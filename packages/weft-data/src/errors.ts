@@ -14,6 +14,7 @@
  * ```
  */
 export class WeftError extends Error {
+  /** Always `'WeftError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'WeftError';
 }
 
@@ -29,6 +30,7 @@ export class WeftError extends Error {
  * ```
  */
 export class ConfigError extends WeftError {
+  /** Always `'ConfigError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'ConfigError';
   /** Every problem found, one message each. */
   readonly issues: readonly string[];
@@ -47,6 +49,7 @@ export class ConfigError extends WeftError {
  * ```
  */
 export class IndexError extends WeftError {
+  /** Always `'IndexError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'IndexError';
 }
 
@@ -59,6 +62,7 @@ export class IndexError extends WeftError {
  * ```
  */
 export class CollateError extends WeftError {
+  /** Always `'CollateError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'CollateError';
 }
 
@@ -88,6 +92,7 @@ export interface FileLocation {
  * ```
  */
 export class FileError extends WeftError {
+  /** Always `'FileError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'FileError';
   /** Absolute path of the file. */
   readonly file: string;
@@ -120,6 +125,7 @@ export class FileError extends WeftError {
  * ```
  */
 export class WorkerError extends WeftError {
+  /** Always `'WorkerError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'WorkerError';
   /** Id of the worker (0 ≤ id < numWorkers). */
   readonly worker: number;
@@ -152,6 +158,7 @@ export class WorkerError extends WeftError {
  * ```
  */
 export class WorkerCrashError extends WeftError {
+  /** Always `'WorkerCrashError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'WorkerCrashError';
 }
 
@@ -166,6 +173,7 @@ export class WorkerCrashError extends WeftError {
  * ```
  */
 export class LoaderTimeoutError extends WeftError {
+  /** Always `'LoaderTimeoutError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'LoaderTimeoutError';
   /** Number of the late batch in the iteration (from 0). */
   readonly batch: number;
@@ -187,5 +195,6 @@ export class LoaderTimeoutError extends WeftError {
  * ```
  */
 export class LoaderClosedError extends WeftError {
+  /** Always `'LoaderClosedError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'LoaderClosedError';
 }

@@ -10,6 +10,7 @@ export type {
   DistributedEnv,
   DistributedOverrides,
   DistributedSamplersOptions,
+  Env,
   Launcher,
   ShardedEvalSamplerOptions,
 } from './distributed.ts';

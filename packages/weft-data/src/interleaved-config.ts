@@ -53,14 +53,42 @@ const isFunction = (v: unknown): v is Collate => typeof v === 'function';
  */
 export const interleavedSamplerConfigSchema = z
   .object({
+    /** Main (training) batch size on each rank: indices per training batch. A positive integer. */
     batchSize: positiveInt.describe('Main (training) batch size.'),
+    /**
+     * Drop the last incomplete batch of every epoch, so every update has `batchSize` samples.
+     * @default true
+     */
     dropLast: bool.optional().describe('Drop the last incomplete batch of every epoch. Default true.'),
+    /**
+     * Stop after this many epochs, counted from the run's very beginning (not from the resume point).
+     * At least one `max*` limit is required; with several, the earliest ends the run; a limit of 0 means an
+     * evaluation-only run.
+     */
     maxEpochs: nonNegativeInt.optional().describe('Stop after this many epochs.'),
+    /** Stop after this many updates (training batches), counted from the run's very beginning. */
     maxUpdates: nonNegativeInt.optional().describe('Stop after this many updates.'),
+    /**
+     * Stop after the first update that reaches or passes this many samples, counted from the run's very
+     * beginning and over all ranks in a data-parallel run.
+     */
     maxSamples: nonNegativeInt.optional().describe('Stop after the update that reaches this many samples.'),
+    /**
+     * Resume after this many whole epochs: the run starts at epoch `startEpoch`, update and sample counts
+     * included. At most one `start*` may be set; with none, the run starts at the beginning.
+     */
     startEpoch: nonNegativeInt.optional().describe('Resume after this many whole epochs.'),
+    /** Resume after this many updates: the run starts mid-epoch where that update left off. */
     startUpdate: nonNegativeInt.optional().describe('Resume after this many updates.'),
+    /**
+     * Resume after this many samples (over all ranks); it must fall on an update boundary, a multiple of
+     * the (global) batch size within its epoch.
+     */
     startSample: nonNegativeInt.optional().describe('Resume after this many samples (an update boundary).'),
+    /**
+     * Run each callback pass once and no training (what a limit of 0 also does): an evaluation-only run.
+     * @default false
+     */
     evaluation: bool.optional().describe('Run each callback pass once and no training. Default false.'),
   })
   .strict();
@@ -75,14 +103,25 @@ export const interleavedSamplerConfigSchema = z
  */
 export const samplerIntervalConfigSchema = z
   .object({
+    /**
+     * Name carried by this callback's batches (and used by a resume state's `replay`); unique per sampler.
+     * @default `callback<k>`, k being the callback's position
+     */
     name: z
       .string({ error: 'must be a non-empty string' })
       .min(1, { error: 'must be a non-empty string' })
       .optional()
       .describe('Name the batches of this callback carry.'),
+    /** Run a pass after every n epochs (at the end of epochs n, 2n, …). Exactly one `everyN*` is needed. */
     everyNEpochs: positiveInt.optional().describe('Run a pass every n epochs.'),
+    /** Run a pass after every n updates (after updates n, 2n, …). */
     everyNUpdates: positiveInt.optional().describe('Run a pass every n updates.'),
+    /** Run a pass after the update in which a multiple of n samples (all ranks) is reached or crossed. */
     everyNSamples: positiveInt.optional().describe('Run a pass whenever a multiple of n samples is reached.'),
+    /**
+     * Batch size of the pass; required with `everyNSamples`.
+     * @default the effective main batch size
+     */
     batchSize: positiveInt.optional().describe('Batch size of the pass. Default: the main batch size.'),
   })
   .strict();
@@ -105,7 +144,10 @@ const intervalInputSchema = samplerIntervalConfigSchema.extend({
 export interface SamplerIntervalOptions<T = unknown> {
   /** Any sampler over the callback's dataset; it must expose that `dataset`. */
   sampler: Sampler;
-  /** Name carried by this callback's batches. */
+  /**
+   * Name carried by this callback's batches (and used by a resume state's `replay`); unique per sampler.
+   * @default `callback<k>`, k being the callback's position
+   */
   name?: string;
   /** Run a pass after every n epochs. Exactly one `everyN*` is required. */
   everyNEpochs?: number;
@@ -239,12 +281,28 @@ export function configIssues(raw: object, prefix = ''): string[] {
  * ```
  */
 export class SamplerIntervalConfig<T = unknown> {
+  /** The sampler over the callback's dataset; see {@link SamplerIntervalOptions.sampler}. */
   readonly sampler: Sampler;
+  /**
+   * The name given, or `undefined` (the sampler then names it `callback<k>`); see
+   * {@link SamplerIntervalOptions.name}.
+   */
   readonly name: string | undefined;
+  /** Pass every n epochs, if that is the interval; see {@link SamplerIntervalOptions.everyNEpochs}. */
   readonly everyNEpochs: number | undefined;
+  /** Pass every n updates, if that is the interval; see {@link SamplerIntervalOptions.everyNUpdates}. */
   readonly everyNUpdates: number | undefined;
+  /** Pass every n samples, if that is the interval; see {@link SamplerIntervalOptions.everyNSamples}. */
   readonly everyNSamples: number | undefined;
+  /**
+   * Batch size of the pass as given, or `undefined` for the main one; see
+   * {@link SamplerIntervalOptions.batchSize}.
+   */
   readonly batchSize: number | undefined;
+  /**
+   * The collate function given (as `collate` or `pipeline`), or `undefined` for the default; see
+   * {@link SamplerIntervalOptions.collate}.
+   */
   readonly collate: Collate<T> | undefined;
 
   constructor(options: SamplerIntervalOptions<T>) {
@@ -281,16 +339,30 @@ export class SamplerIntervalConfig<T = unknown> {
  * ```
  */
 export class InterleavedSamplerConfig {
+  /**
+   * Main (training) batch size on each rank, as given ({@link InterleavedSampler.batchSize} is the effective
+   * one).
+   */
   readonly batchSize: number;
-  /** @default true */
+  /** Whether the last incomplete batch of every epoch is dropped. @default true */
   readonly dropLast: boolean;
+  /** Stop after this many epochs from the run's beginning, or `undefined` for no epoch limit. */
   readonly maxEpochs: number | undefined;
+  /** Stop after this many updates from the run's beginning, or `undefined` for no update limit. */
   readonly maxUpdates: number | undefined;
+  /** Stop after the update reaching this many samples (all ranks), or `undefined` for no sample limit. */
   readonly maxSamples: number | undefined;
+  /** Resume after this many whole epochs, or `undefined`. At most one `start*` is set. */
   readonly startEpoch: number | undefined;
+  /** Resume after this many updates, or `undefined`. */
   readonly startUpdate: number | undefined;
+  /** Resume after this many samples (all ranks, an update boundary), or `undefined`. */
   readonly startSample: number | undefined;
-  /** @default false */
+  /**
+   * Whether an evaluation-only run was asked for explicitly ({@link InterleavedSamplerConfig.isEvaluation}
+   * also counts a limit of 0).
+   * @default false
+   */
   readonly evaluation: boolean;
 
   constructor(options: InterleavedSamplerOptions) {

@@ -79,10 +79,24 @@ Object.defineProperties(InterleavedSampler.prototype, {
 /**
  * A loaded batch of an interleaved run: its tags (see {@link TrainIndexBatch}, {@link CallbackIndexBatch})
  * and the collated `data`. Narrow on `source`: `if (batch.source === 'train') … else …`.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of loader) {
+ *   if (batch.source === 'train') train(batch.data);
+ *   else evaluate(batch.name, batch.data, batch.real); // count only the `real` items
+ * }
+ * ```
  */
 export type InterleavedBatch<B = unknown> =
-  | (TrainIndexBatch & { readonly data: B })
-  | (CallbackIndexBatch & { readonly data: B });
+  | (TrainIndexBatch & {
+      /** The batch's items, collated by the training collate (`trainCollate`). */
+      readonly data: B;
+    })
+  | (CallbackIndexBatch & {
+      /** The batch's items, collated by its callback's `collate`. */
+      readonly data: B;
+    });
 
 /** Options of {@link InterleavedLoader}: the loading options of `DataLoader`, less the sampling ones. */
 export interface InterleavedLoaderOptions

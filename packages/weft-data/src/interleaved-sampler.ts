@@ -21,6 +21,7 @@ import { type Plan, type Position, Schedule } from './schedule.ts';
 
 /** A training batch of indices, with the position the run reaches once it is consumed. */
 export interface TrainIndexBatch {
+  /** Always `'train'`: tells training batches from callback ones ({@link CallbackIndexBatch}). */
   readonly source: 'train';
   /** Position of the source dataset in {@link InterleavedSampler.dataset} (0 for training). */
   readonly dataset: 0;
@@ -38,6 +39,7 @@ export interface TrainIndexBatch {
 
 /** A batch of a callback's pass. */
 export interface CallbackIndexBatch {
+  /** Always `'callback'`: tells callback batches from training ones ({@link TrainIndexBatch}). */
   readonly source: 'callback';
   /** Position of the callback in `callbackSamplers`. */
   readonly callback: number;
@@ -94,6 +96,11 @@ export interface InterleavedBatchSampler extends Iterable<IndexBatch> {
  * update but had not finished when it was saved (they run again, whole, before training goes on).
  */
 export interface ResumeState extends Position {
+  /**
+   * Names of the callbacks whose passes followed the saved update but had not finished: they run again,
+   * whole and in this order, before training goes on.
+   * @default []
+   */
   readonly replay?: readonly string[];
   /** Data-parallel runs: the number of ranks the state was saved on. */
   readonly worldSize?: number;
@@ -143,16 +150,24 @@ const initSchema = z
  */
 export const resumeStateSchema = z
   .object({
+    /** Whole epochs done; see {@link Position.epoch}. */
     epoch: nonNegativeInt,
+    /** Updates done; see {@link Position.update}. */
     update: nonNegativeInt,
+    /** Training samples done (over all ranks); see {@link Position.sample}. */
     sample: nonNegativeInt,
+    /** Callbacks whose passes run again first; see {@link ResumeState.replay}. */
     replay: z
       .array(z.string({ error: 'must be a callback name' }), { error: 'must be an array of callback names' })
       .optional(),
     // What a data-parallel run records (see DistributedState); checked against the resuming run.
+    /** Data-parallel runs: the number of ranks the state was saved on. */
     worldSize: positiveInt.optional(),
+    /** Data-parallel runs: samples per update over all ranks (`batchSize` × `worldSize`). */
     globalBatchSize: positiveInt.optional(),
+    /** Data-parallel runs: the training dataset's length. */
     datasetLength: nonNegativeInt.optional(),
+    /** Data-parallel runs: training samples per epoch over all ranks. */
     epochSamples: nonNegativeInt.optional(),
   })
   .strict();
@@ -201,8 +216,14 @@ export function resumeStateIssues(state: unknown, prefix: string): string[] {
  * ```
  */
 export class InterleavedSampler implements Iterable<[index: number, endsBatch: boolean]> {
+  /** The training config, validated (an {@link InterleavedSamplerConfig} even when plain options were given). */
   readonly config: InterleavedSamplerConfig;
+  /** The training sampler: {@link InterleavedSamplerInit.trainSampler}. */
   readonly mainSampler: Sampler;
+  /**
+   * The callbacks, in order, each as a {@link SamplerIntervalConfig}: from
+   * {@link InterleavedSamplerInit.callbackSamplers}.
+   */
   readonly extraSamplers: readonly SamplerIntervalConfig[];
   /** The main dataset followed by every callback dataset, in index-space order. */
   readonly datasets: readonly Dataset<unknown>[];

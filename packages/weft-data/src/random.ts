@@ -1,8 +1,21 @@
 import { ConfigError } from './errors.ts';
 import { describe } from './internal/checks.ts';
 
-/** The typed or plain arrays {@link Random.shuffle} can permute in place. */
-export type Shuffleable = { length: number; [index: number]: unknown };
+/**
+ * The typed or plain arrays {@link Random.shuffle} can permute in place: anything with a length and writable
+ * numeric indices.
+ *
+ * @example
+ * ```ts
+ * const a: Shuffleable = new Uint32Array([0, 1, 2]);
+ * ```
+ */
+export type Shuffleable = {
+  /** Number of elements; indices 0 to `length - 1` are permuted. */
+  length: number;
+  /** The element at each index, read and written in place. */
+  [index: number]: unknown;
+};
 
 // murmur3's 32-bit finaliser: a full-avalanche mix, so nearby keys (epoch 1 vs 2) give unrelated states.
 function fmix32(h: number): number {
@@ -102,8 +115,8 @@ export class Random {
   /**
    * A normally distributed number (Box–Muller; the second value of each pair is kept for the next call).
    *
-   * @param mean - @default 0
-   * @param std - @default 1
+   * @param mean - mean of the distribution (default 0)
+   * @param std - standard deviation of the distribution (default 1)
    */
   normal(mean = 0, std = 1): number {
     let z = this.#spare;
@@ -119,7 +132,12 @@ export class Random {
     return mean + std * z;
   }
 
-  /** Shuffles `array` in place (Fisher–Yates) and returns it. */
+  /**
+   * Shuffles `array` in place (Fisher–Yates) and returns it.
+   *
+   * @param array - a plain or typed array; it is modified
+   * @returns the same array, permuted
+   */
   shuffle<A extends Shuffleable>(array: A): A {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
@@ -130,7 +148,11 @@ export class Random {
     return array;
   }
 
-  /** A random permutation of 0..n-1. */
+  /**
+   * A random permutation of 0..n-1.
+   *
+   * @param n - number of elements (a non-negative integer)
+   */
   permutation(n: number): Uint32Array {
     const out = new Uint32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;

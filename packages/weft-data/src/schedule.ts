@@ -13,8 +13,11 @@ import { ConfigError } from './errors.ts';
  * (a training sampler with `numReplicas`) `sample` counts the samples of all ranks together.
  */
 export interface Position {
+  /** Whole epochs done, from the run's beginning. */
   readonly epoch: number;
+  /** Training updates (batches) done, from the run's beginning. */
   readonly update: number;
+  /** Training samples done, from the run's beginning (over all ranks in a data-parallel run). */
   readonly sample: number;
 }
 
@@ -99,8 +102,11 @@ export interface UpdateList extends Iterable<number> {
 
 /** One callback's share of a {@link Plan}. */
 export interface CallbackPlan {
+  /** Position of the callback in `callbackSamplers`. */
   readonly callback: number;
+  /** The callback's `name`, or `callback<k>`. */
   readonly name: string;
+  /** Effective batch size of its passes: its own `batchSize`, or the effective training batch size. */
   readonly batchSize: number;
   /**
    * Items one pass evaluates over all ranks, padding excluded: the dataset's length for a sharded sampler
@@ -111,7 +117,9 @@ export interface CallbackPlan {
   readonly batchesPerPass: number;
   /** Number of passes in the run. */
   readonly passes: number;
+  /** Batches of all its passes on this rank (`passes` × `batchesPerPass`). */
   readonly batches: number;
+  /** Items all its passes evaluate over all ranks, padding excluded (`passes` × `samplesPerPass`). */
   readonly samples: number;
   /** The training updates after which a pass runs (empty in evaluation mode); lazy, see {@link UpdateList}. */
   readonly afterUpdates: UpdateList;
@@ -135,10 +143,13 @@ export interface Plan {
   readonly samples: number;
   /** Epochs completed during the run. */
   readonly epochs: number;
+  /** Training batches on this rank: one per update, so equal to `updates`. */
   readonly trainBatches: number;
+  /** Callback batches on this rank: the sum of every callback's `batches`. */
   readonly evalBatches: number;
   /** Share of all batches that belong to callback passes, in [0, 1]. */
   readonly evaluationShare: number;
+  /** Each callback's share of the run, in the order of `callbackSamplers`. */
   readonly callbacks: readonly CallbackPlan[];
 }
 

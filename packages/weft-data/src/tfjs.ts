@@ -44,7 +44,10 @@ export interface TfCore {
  */
 export interface TfWithData extends TfCore {
   /** `tf.data`, of which `generator` is used. */
-  data: { generator: typeof tfd.generator };
+  data: {
+    /** `tf.data.generator`: turns the loader's batches into a `tf.data.Dataset`. */
+    generator: typeof tfd.generator;
+  };
 }
 
 /**
@@ -127,6 +130,7 @@ export type Tensors<B> = B extends tfc.Tensor
  * ```
  */
 export class TensorConversionError extends WeftError {
+  /** Always `'TensorConversionError'`: stable across versions and bundlers, so safe to compare against. */
   override name = 'TensorConversionError';
   /** Path of the field that could not be converted. */
   readonly field: string;
@@ -573,7 +577,10 @@ export function loaderDataset<B, M>(
  * const map = (data: Tensors<B>, batch: InterleavedTrainBatch<B>) => ({ xs: data.x, ys: data.y }); // batch.epoch, batch.position
  * ```
  */
-export type InterleavedTrainBatch<B> = TrainIndexBatch & { readonly data: B };
+export type InterleavedTrainBatch<B> = TrainIndexBatch & {
+  /** The batch's items, collated by the training collate (`trainCollate`). */
+  readonly data: B;
+};
 /**
  * A callback (evaluation) batch of an {@link InterleavedLoader}: its tags and collated `data`.
  *
@@ -582,7 +589,10 @@ export type InterleavedTrainBatch<B> = TrainIndexBatch & { readonly data: B };
  * const onCallback = (batch: InterleavedCallbackBatch<B>) => { if (batch.last) console.log(batch.name, batch.pass); };
  * ```
  */
-export type InterleavedCallbackBatch<B> = CallbackIndexBatch & { readonly data: B };
+export type InterleavedCallbackBatch<B> = CallbackIndexBatch & {
+  /** The batch's items, collated by the callback's `collate` (not converted to tensors). */
+  readonly data: B;
+};
 
 /**
  * Options of {@link interleavedDataset}: the dtype rules, and what to do with callback batches.
@@ -601,8 +611,16 @@ export interface InterleavedDatasetOptions<B> extends ToTensorsOptions {
   onCallback?: (batch: InterleavedCallbackBatch<B>) => unknown;
 }
 
-/** What {@link interleavedDataset} needs of an {@link InterleavedLoader}. */
-type InterleavedRun<B> = AsyncIterable<InterleavedTrainBatch<B> | InterleavedCallbackBatch<B>>;
+/**
+ * What {@link interleavedDataset} needs of an {@link InterleavedLoader}: any async iterable of tagged
+ * training and callback batches (an `InterleavedLoader<B>` is one; so is a test double).
+ *
+ * @example
+ * ```ts
+ * const run: InterleavedRun<MyBatch> = sampler.getDataLoader<MyBatch>({ numWorkers: 2 });
+ * ```
+ */
+export type InterleavedRun<B> = AsyncIterable<InterleavedTrainBatch<B> | InterleavedCallbackBatch<B>>;
 
 /**
  * A `tf.data.Dataset` view of an {@link InterleavedLoader}'s training batches, for `model.fitDataset`:

@@ -8,17 +8,24 @@ import { IndexSampler } from './sampler.ts';
 
 /** A dataset stored in blocks (row groups, record batches, shards), read a block at a time. */
 export interface Blocked extends Sized {
-  /** First item of each block, then the total length: block b holds items `[blockOffsets[b], blockOffsets[b + 1])`. */
+  /**
+   * First item of each block, then the total length: block b holds items
+   * `[blockOffsets[b], blockOffsets[b + 1])`.
+   */
   readonly blockOffsets: ArrayLike<number>;
 }
 
 /** Options of {@link BlockShuffleSampler}. */
 export interface BlockShuffleSamplerOptions {
-  /** @default 0 */
+  /** Seed of the order: the same seed and epoch always give the same order. A non-negative integer. @default 0 */
   seed?: number;
   /** Blocks whose items are shuffled together; keep it at most the dataset's cache size. @default 2 */
   window?: number;
-  /** Items per block, for data without `blockOffsets` (binary shards, JSONL read in order). */
+  /**
+   * Items per block, for data without `blockOffsets` (binary shards, JSONL read in order). When given, it is
+   * used even if the data has `blockOffsets`.
+   * @default the data's `blockOffsets`
+   */
   blockSize?: number;
 }
 

@@ -9,9 +9,9 @@ export interface DistributedSamplerOptions {
   numReplicas: number;
   /** This process's rank, in [0, numReplicas). */
   rank: number;
-  /** @default true */
+  /** Shuffle the order each epoch (the same permutation on every rank); `false` keeps 0..n-1. @default true */
   shuffle?: boolean;
-  /** Must be the same on every rank. @default 0 */
+  /** Seed of the shuffle; must be the same on every rank, or shards overlap. @default 0 */
   seed?: number;
   /** Drop the tail that does not divide evenly instead of padding. @default false */
   dropLast?: boolean;
@@ -33,11 +33,17 @@ export interface DistributedSamplerOptions {
  * ```
  */
 export class DistributedSampler extends IndexSampler {
+  /** The data the indices refer to (only its `length` is read). */
   readonly dataset: Sized;
+  /** Number of ranks the dataset is split across; see {@link DistributedSamplerOptions.numReplicas}. */
   readonly numReplicas: number;
+  /** This process's rank; see {@link DistributedSamplerOptions.rank}. */
   readonly rank: number;
+  /** Whether the order is shuffled each epoch; see {@link DistributedSamplerOptions.shuffle}. */
   readonly shuffle: boolean;
+  /** Seed of the shuffle; see {@link DistributedSamplerOptions.seed}. */
   readonly seed: number;
+  /** Whether the uneven tail is dropped instead of padded; see {@link DistributedSamplerOptions.dropLast}. */
   readonly dropLast: boolean;
   /** Indices this rank yields per epoch. */
   readonly length: number;
@@ -58,6 +64,7 @@ export class DistributedSampler extends IndexSampler {
     this.totalSize = this.length * R;
   }
 
+  /** This rank's share of the current epoch's order, computed once per epoch and cached: do not modify it. */
   indices(): Uint32Array {
     if (this.#cache?.epoch === this.epoch) return this.#cache.order;
     const n = this.dataset.length;

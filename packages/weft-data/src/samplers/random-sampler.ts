@@ -6,11 +6,19 @@ import { IndexSampler } from './sampler.ts';
 
 /** Options of {@link RandomSampler}. */
 export interface RandomSamplerOptions {
-  /** @default 0 */
+  /**
+   * Seed of the order: the same seed and epoch always give the same order (what exact resume relies on).
+   * A non-negative integer.
+   * @default 0
+   */
   seed?: number;
-  /** Draw with replacement. @default false */
+  /** Draw with replacement (indices may repeat within an epoch) instead of a permutation. @default false */
   replacement?: boolean;
-  /** Indices per epoch. @default the dataset's length */
+  /**
+   * Indices per epoch; without replacement it may exceed the dataset's length (further permutations are
+   * appended).
+   * @default the dataset's length
+   */
   numSamples?: number;
 }
 
@@ -32,9 +40,13 @@ export interface RandomSamplerOptions {
  * ```
  */
 export class RandomSampler extends IndexSampler {
+  /** The data the indices refer to (only its `length` is read). */
   readonly dataset: Sized;
+  /** Seed of the order; see {@link RandomSamplerOptions.seed}. */
   readonly seed: number;
+  /** Whether indices are drawn with replacement; see {@link RandomSamplerOptions.replacement}. */
   readonly replacement: boolean;
+  /** Indices per epoch; see {@link RandomSamplerOptions.numSamples}. */
   readonly length: number;
   #cache: { epoch: number; order: Uint32Array } | undefined;
 
@@ -53,6 +65,7 @@ export class RandomSampler extends IndexSampler {
     }
   }
 
+  /** The current epoch's order, computed once per epoch and cached: do not modify it. */
   indices(): Uint32Array {
     if (this.#cache?.epoch === this.epoch) return this.#cache.order;
     const n = this.dataset.length;

@@ -51,13 +51,27 @@ export interface Sampler extends Iterable<number> {
  * ```
  */
 export abstract class IndexSampler implements Sampler {
+  /** Number of indices one epoch yields. */
   abstract readonly length: number;
   /** The epoch last given to {@link IndexSampler.setEpoch} (0 before any). */
   protected epoch = 0;
+  /**
+   * The current epoch's indices as one array, computed for {@link IndexSampler.epoch}. May be cached and
+   * shared between calls; callers must not modify it.
+   */
   abstract indices(): Uint32Array;
+  /**
+   * Selects the epoch whose order the next {@link IndexSampler.indices} call (or iteration) gives.
+   *
+   * @param epoch - the epoch (a non-negative integer); a seeded sampler draws a fresh order for each
+   */
   setEpoch(epoch: number): void {
     this.epoch = checkLength(epoch, 'epoch');
   }
+  /**
+   * Iterates the current epoch's indices, one number at a time: the same values as
+   * {@link IndexSampler.indices}, for consumers that take any iterable (`for…of`, spread).
+   */
   [Symbol.iterator](): Iterator<number> {
     return this.indices()[Symbol.iterator]();
   }

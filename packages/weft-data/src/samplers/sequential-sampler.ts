@@ -12,12 +12,14 @@ import { IndexSampler } from './sampler.ts';
  * ```
  */
 export class SequentialSampler extends IndexSampler {
+  /** The data the indices refer to (only its `length` is read). */
   readonly dataset: Sized;
   #order: Uint32Array | undefined;
   constructor(data: Sized) {
     super();
     this.dataset = checkSized(data, 'data');
   }
+  /** The dataset's current length: one index per item. */
   get length(): number {
     return this.dataset.length;
   }

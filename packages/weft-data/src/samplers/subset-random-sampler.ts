@@ -6,7 +6,7 @@ import { IndexSampler } from './sampler.ts';
 
 /** Options of {@link SubsetRandomSampler}. */
 export interface SubsetRandomSamplerOptions {
-  /** @default 0 */
+  /** Seed of the order: the same seed and epoch always give the same order. A non-negative integer. @default 0 */
   seed?: number;
   /** The dataset the indices refer to; checks them, and lets {@link InterleavedSampler} use this sampler. */
   dataset?: Sized;
@@ -24,7 +24,9 @@ export interface SubsetRandomSamplerOptions {
  * ```
  */
 export class SubsetRandomSampler extends IndexSampler {
+  /** The data the indices refer to, if given; see {@link SubsetRandomSamplerOptions.dataset}. */
   readonly dataset: Sized | undefined;
+  /** Seed of the order; see {@link SubsetRandomSamplerOptions.seed}. */
   readonly seed: number;
   readonly #subset: Uint32Array;
   #cache: { epoch: number; order: Uint32Array } | undefined;
@@ -37,9 +39,11 @@ export class SubsetRandomSampler extends IndexSampler {
     // A Uint32Array comes back as it is; the caller may still change it.
     this.#subset = subset === indices ? subset.slice() : subset;
   }
+  /** Number of indices given: each epoch yields every one of them once. */
   get length(): number {
     return this.#subset.length;
   }
+  /** The given indices in the current epoch's order, computed once per epoch and cached: do not modify it. */
   indices(): Uint32Array {
     if (this.#cache?.epoch === this.epoch) return this.#cache.order;
     const order = this.#subset.slice();

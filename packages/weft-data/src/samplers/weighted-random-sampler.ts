@@ -6,9 +6,13 @@ import { IndexSampler } from './sampler.ts';
 
 /** Options of {@link WeightedRandomSampler}. */
 export interface WeightedRandomSamplerOptions {
-  /** @default true */
+  /**
+   * Draw with replacement (an index may repeat within an epoch). Without it, `numSamples` must be at most
+   * the number of positive weights.
+   * @default true
+   */
   replacement?: boolean;
-  /** @default 0 */
+  /** Seed of the order: the same seed and epoch always give the same order. A non-negative integer. @default 0 */
   seed?: number;
   /** The dataset the weights describe (one weight per item); lets {@link InterleavedSampler} use it. */
   dataset?: Sized;
@@ -30,9 +34,13 @@ export interface WeightedRandomSamplerOptions {
  * ```
  */
 export class WeightedRandomSampler extends IndexSampler {
+  /** The data the weights describe, if given; see {@link WeightedRandomSamplerOptions.dataset}. */
   readonly dataset: Sized | undefined;
+  /** Indices per epoch: the `numSamples` argument. */
   readonly length: number;
+  /** Whether indices are drawn with replacement; see {@link WeightedRandomSamplerOptions.replacement}. */
   readonly replacement: boolean;
+  /** Seed of the draws; see {@link WeightedRandomSamplerOptions.seed}. */
   readonly seed: number;
   readonly #weights: Float64Array;
   readonly #cumulative: Float64Array;
@@ -74,6 +82,7 @@ export class WeightedRandomSampler extends IndexSampler {
     }
   }
 
+  /** The current epoch's draws, computed once per epoch and cached: do not modify it. */
   indices(): Uint32Array {
     if (this.#cache?.epoch === this.epoch) return this.#cache.order;
     const r = new Random(this.seed, this.epoch);
