@@ -1,19 +1,24 @@
-// The training demo: MNIST through one interleaved loader — training batches augmented in workers, a quick
-// test on a subset every N updates and the full test set every epoch, checkpoints and exact resume.
+// The training demo: MNIST digits read from PNG files through one interleaved loader — training images
+// decoded and augmented in workers, a quick test on a subset every N updates and the full test set every
+// epoch, checkpoints and exact resume.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ConfigError,
   type Dataset,
   formatPlan,
-  fromModule,
+  ImageFolder,
+  type ImageItem,
+  type ImageTransform,
   InterleavedSampler,
+  Random,
   RandomSampler,
   type ResumeState,
   SequentialSampler,
   Subset,
   type Tensor,
 } from 'weft-data';
-import type { Digit, MnistOptions } from './mnist-data.ts';
+import { defaultCacheDir, ensureDigitFiles } from './digit-files.ts';
 import { initBackend, Mlp, type SavedWeights } from './model.ts';
 import { type LogRecord, render, trainingSpec } from './plot.ts';
 import { createProgress } from './progress.ts';
@@ -27,8 +32,12 @@ export interface TrainOptions {
   out: string;
   quickEvery: number;
   quickSize: number;
-  trainSize: number;
-  testSize: number;
+  /** Training images to use, of the folder's (all when undefined). */
+  trainSize: number | undefined;
+  /** Test images to use, of the folder's (all when undefined). */
+  testSize: number | undefined;
+  /** An image folder with `train/` and `test/`; undefined: the shipped digits, cached as PNG files. */
+  data: string | undefined;
   lr: number;
 }
 
@@ -40,9 +49,43 @@ interface Checkpoint {
   logLines: number;
 }
 
-type Batch = { x: Tensor<Float32Array>; y: Float64Array };
+type Batch = { image: Tensor<Float32Array>; label: Float64Array };
 
-const dataModule = new URL('./mnist-data.js', import.meta.url);
+/** A seeded choice of `n` of `dataset`'s items (all of them, in order, when `n` is undefined or all). */
+function choose<T>(dataset: Dataset<T>, n: number | undefined, seed: number, what: string): Dataset<T> {
+  if (n === undefined || n === dataset.length) return dataset;
+  if (n > dataset.length) {
+    throw new ConfigError(
+      `--${what}-size must be at most ${dataset.length} (the images in the folder), got ${n}`,
+    );
+  }
+  return new Subset(
+    dataset,
+    Array.from(new Random(seed, what.length).permutation(dataset.length).subarray(0, n)),
+  );
+}
+
+/**
+ * The training and test images, read from files and decoded in the workers: the training digits shifted by up
+ * to 2 pixels (a random crop of the image padded by 2), drawn from each sample's `context.random()`.
+ */
+async function openDigits(o: TrainOptions): Promise<{ train: Dataset<ImageItem>; test: Dataset<ImageItem> }> {
+  const dir = o.data ?? defaultCacheDir();
+  if (o.data === undefined && (await ensureDigitFiles(dir))) {
+    console.error(`weft-mnist: wrote the shipped digits as PNG files to ${dir}`);
+  }
+  // Another folder's images may be of any size: bring them to the network's 28×28.
+  const resize: ImageTransform[] = o.data === undefined ? [] : [{ resize: [28, 28] }];
+  const train = new ImageFolder(join(dir, 'train'), {
+    channels: 1,
+    transforms: [...resize, { randomCrop: { size: 28, padding: 2 } }],
+  });
+  const test = new ImageFolder(join(dir, 'test'), { channels: 1, transforms: resize });
+  return {
+    train: choose(train, o.trainSize, o.seed, 'train'),
+    test: choose(test, o.testSize, o.seed, 'test'),
+  };
+}
 
 /**
  * Trains the network; with `resume`, continues from `out/checkpoint.json` exactly (its saved settings win,
@@ -76,12 +119,10 @@ export async function train(
   };
 
   await initBackend();
-  const data = (options: MnistOptions) => fromModule<Dataset<Digit>>(dataModule, 'mnistDigits', options);
-  const trainSet = await data({ split: 'train', size: o.trainSize, seed: o.seed, augment: true });
-  const testSet = await data({ split: 'test', size: o.testSize, seed: o.seed });
+  const { train: trainSet, test: testSet } = await openDigits(o);
   const quickSet = new Subset(
     testSet,
-    Array.from({ length: Math.min(o.quickSize, o.testSize) }, (_, i) => i),
+    Array.from({ length: Math.min(o.quickSize, testSet.length) }, (_, i) => i),
   );
   const sampler = new InterleavedSampler({
     trainSampler: new RandomSampler(trainSet, { seed: o.seed }),
@@ -105,7 +146,7 @@ export async function train(
   });
   console.log(checkpoint ? `resuming after update ${checkpoint.state.update}` : formatPlan(loader.plan));
   const progress = createProgress(process.stderr, process.stdout);
-  const updatesPerEpoch = Math.floor(o.trainSize / o.batchSize);
+  const updatesPerEpoch = Math.floor(trainSet.length / o.batchSize);
 
   // Fault injection for the resume test: a crash right after the n-th checkpoint of this process.
   const crashAfterCheckpoint = Number(process.env.WEFT_MNIST_CRASH_AFTER_CHECKPOINT ?? 0);
@@ -123,7 +164,7 @@ export async function train(
     Math.min(o.epochs, Math.floor(update / updatesPerEpoch) + 1),
   );
   for await (const batch of loader) {
-    const { x, y } = batch.data;
+    const { image: x, label: y } = batch.data;
     if (batch.source === 'train') {
       const loss = model.train(x.data, y, o.lr);
       update = batch.position.update;
