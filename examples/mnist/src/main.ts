@@ -9,7 +9,7 @@ const HELP = `weft-mnist — weft's demo: a 784-128-10 network trained on MNIST 
 Usage: weft-mnist [options]     (npm start at the repository root)
 
 Options:
-  --epochs N         training epochs (default 30)
+  --epochs N         training epochs (default 20)
   --batch-size N     training batch size (default 32)
   --workers N        worker threads loading and augmenting data, 0 = in-process (default 2)
   --seed N           seed of the split, shuffles, augmentation and weights (default 1)
@@ -28,7 +28,7 @@ Options:
 `;
 
 const INTS = {
-  epochs: [30, 1],
+  epochs: [20, 1],
   'batch-size': [32, 1],
   workers: [2, 0],
   seed: [1, 0],

@@ -20,7 +20,7 @@ copyFileSync(join(out, 'training.png'), join(docs, 'training.png'));
 // The demo's schedule with its default settings, as a plan config for `weft plan`.
 const plan = {
   trainSize: 8000,
-  config: { batchSize: 32, maxEpochs: 30 },
+  config: { batchSize: 32, maxEpochs: 20 },
   callbacks: [
     { name: 'quick', size: 500, everyNUpdates: 100, batchSize: 500 },
     { name: 'test', size: 2000, everyNEpochs: 1, batchSize: 500 },

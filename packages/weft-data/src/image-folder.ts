@@ -31,6 +31,13 @@ export interface ImageFolderOptions<D extends keyof ImageArrays = 'float32'> {
   layout?: 'chw' | 'hwc';
   /** File extensions that count as images, case-insensitive; other files are ignored. @default ['.png', '.jpg', '.jpeg'] */
   extensions?: readonly string[];
+  /**
+   * Bytes of decoded images each thread keeps, least recently used dropped first: decoding (and a leading
+   * `resize`) happens once per image and thread, the other transforms, random ones included, on every `get`.
+   * Worth it when the decoded folder fits (MNIST's 60,000 digits: 47 MB); 0 decodes every time.
+   * @default 0
+   */
+  cacheBytes?: number;
 }
 
 /** An item of {@link ImageFolder}: the decoded, transformed image and its class index. */
@@ -50,7 +57,7 @@ export interface ImageSample {
 }
 
 const DEFAULT_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
-const OPTION_KEYS = ['transforms', 'channels', 'dtype', 'layout', 'extensions'];
+const OPTION_KEYS = ['transforms', 'channels', 'dtype', 'layout', 'extensions', 'cacheBytes'];
 const KERNELS: Record<Interpolation, string> = {
   nearest: 'nearest',
   bilinear: 'linear',
@@ -116,6 +123,7 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
   readonly #layout: 'chw' | 'hwc';
   /** Per channel, the output value of each byte; undefined for `uint8` output. */
   readonly #lut: Float32Array | undefined;
+  readonly #cache: DecodedCache;
 
   constructor(root: string, options: ImageFolderOptions<D> = {}) {
     const issues: string[] = [];
@@ -144,6 +152,10 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
       issues.push(
         `\`extensions\` must be a non-empty array of extensions such as '.png', got ${describe(extensions)}`,
       );
+    }
+    const cacheBytes = o.cacheBytes ?? 0;
+    if (typeof cacheBytes !== 'number' || !Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
+      issues.push(`\`cacheBytes\` must be a non-negative integer, got ${describe(cacheBytes)}`);
     }
     const plan = planTransforms(o.transforms, channels === 1 ? 1 : 3, String(dtype));
     issues.push(...plan.issues);
@@ -174,6 +186,7 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     this.#channels = channels as number;
     this.#layout = layout as 'chw' | 'hwc';
     this.#lut = dtype === 'float32' ? lookupTable(this.#channels, plan.steps) : undefined;
+    this.#cache = new DecodedCache(cacheBytes as number);
     markForWorkers(this, this.root, options, listing);
   }
 
@@ -204,15 +217,50 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     first = first.removeAlpha();
     let k = 0;
     if (steps[0]?.op === 'resize') first = resized(first, steps[k++] as Step & { op: 'resize' });
-    let view: View;
-    try {
-      view = fromRaw(await first.raw().toBuffer({ resolveWithObject: true }), this.#channels);
-    } catch (e) {
-      const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-      throw new FileError(`cannot decode image ${path}: ${reason}`, { file: path }, { cause: e });
+    let decoded = this.#cache.get(path);
+    if (decoded === undefined) {
+      try {
+        decoded = await first.raw().toBuffer({ resolveWithObject: true });
+      } catch (e) {
+        const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+        throw new FileError(`cannot decode image ${path}: ${reason}`, { file: path }, { cause: e });
+      }
+      this.#cache.set(path, decoded);
     }
+    let view = fromRaw(decoded, this.#channels);
     for (; k < steps.length; k++) view = await apply(sharp, view, steps[k] as Step, random, path);
     return render(view, this.#layout, this.#lut);
+  }
+}
+
+type Decoded = Parameters<typeof fromRaw>[0];
+
+/** Decoded images by path, least recently used first, within a budget of bytes (one per thread). */
+class DecodedCache {
+  readonly #entries = new Map<string, Decoded>();
+  #bytes = 0;
+  constructor(readonly maxBytes: number) {}
+
+  get(path: string): Decoded | undefined {
+    const hit = this.#entries.get(path);
+    if (hit !== undefined) {
+      // Map order is insertion order: re-inserting marks the entry as the most recently used.
+      this.#entries.delete(path);
+      this.#entries.set(path, hit);
+    }
+    return hit;
+  }
+
+  set(path: string, decoded: Decoded): void {
+    const size = decoded.data.byteLength;
+    if (size > this.maxBytes) return;
+    this.#entries.set(path, decoded);
+    this.#bytes += size;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= entry.data.byteLength;
+    }
   }
 }
 

@@ -432,3 +432,43 @@ describe('sharp, the optional peer dependency', () => {
     ).toBe('false\ntrue');
   });
 });
+
+describe('ImageFolder: the decoded-image cache', () => {
+  it('decodes an image once per thread with cacheBytes, and gives the same items', async () => {
+    const dir = tempDir('cache');
+    await writeImage(join(dir, 'a', '0.png'), pattern(0, 8, 8));
+    await writeImage(join(dir, 'a', '1.png'), pattern(1, 8, 8));
+    const transforms: ImageTransform[] = [{ randomCrop: { size: 6, padding: 1 } }, { flip: 0.5 }];
+    const plain = new ImageFolder(dir, { transforms });
+    const cached = new ImageFolder(dir, { transforms, cacheBytes: 1024 });
+    for (let epoch = 0; epoch < 2; epoch++) {
+      for (const i of [0, 1]) {
+        const context = contextOf(1, epoch, i);
+        expect(floats((await cached.get(i, context)).image.data)).toEqual(
+          floats((await plain.get(i, contextOf(1, epoch, i))).image.data),
+        );
+      }
+    }
+    // Both images (8 × 8 × 3 bytes each) are in the cache: the files are no longer read.
+    rmSync(join(dir, 'a', '0.png'));
+    await expect(cached.get(0, contextOf(1, 2, 0))).resolves.toMatchObject({ label: 0 });
+    await expect(plain.get(0, contextOf(1, 2, 0))).rejects.toThrow(FileError);
+  });
+
+  it('drops the least recently used image beyond cacheBytes', async () => {
+    const dir = tempDir('cache');
+    for (const i of [0, 1, 2]) await writeImage(join(dir, 'a', `${i}.png`), pattern(i, 8, 8));
+    const cached = new ImageFolder(dir, { cacheBytes: 2 * 8 * 8 * 3 });
+    for (const i of [0, 1, 0, 2]) await cached.get(i); // 1 is now the least recently used
+    rmSync(join(dir, 'a', '0.png'));
+    rmSync(join(dir, 'a', '1.png'));
+    await expect(cached.get(0)).resolves.toMatchObject({ label: 0 });
+    await expect(cached.get(1)).rejects.toThrow(FileError);
+  });
+
+  it('rejects a cacheBytes that is not a non-negative integer', () => {
+    expect(configError(() => new ImageFolder(root, { cacheBytes: -1 })).issues).toEqual([
+      '`cacheBytes` must be a non-negative integer, got -1',
+    ]);
+  });
+});

@@ -87,7 +87,15 @@ function panel(title: string, data: Segment[], rows: string[], domain: [number, 
     width: 640,
     height: 26 * rows.length,
     data: { values: data.filter((d) => d.to >= domain[0] && d.from <= domain[1]) },
-    mark: { type: 'rect', clip: true, height: { band: 0.7 }, stroke: 'white', strokeWidth: 0.3 },
+    layer: [
+      { mark: { type: 'rect', clip: true, height: { band: 0.7 } }, encoding: { x2: { field: 'to' } } },
+      // A pass of one batch in a run of thousands of updates is narrower than a pixel: a tick at its start
+      // keeps every pass visible.
+      {
+        transform: [{ filter: "datum.row !== 'train' && !datum.band" }],
+        mark: { type: 'tick', clip: true, thickness: 1.5, bandSize: 18 },
+      },
+    ],
     encoding: {
       // A dense row's band is translucent, so that it reads as "passes all along" rather than one long pass.
       ...(data.some((d) => d.band)
@@ -100,7 +108,6 @@ function panel(title: string, data: Segment[], rows: string[], domain: [number, 
         scale: { domain, nice: false },
         axis: { title: axisTitle, grid: true, format: 'd' },
       },
-      x2: { field: 'to' },
       color: {
         field: 'series',
         type: 'nominal',
