@@ -6,6 +6,8 @@ import { defaultCollate } from '../src/collate.ts';
 import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
 import { ArrayDataset, ConcatDataset, type Dataset } from '../src/dataset.ts';
 import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/errors.ts';
+// getDataLoader comes with the loader module, as it does for users of the package's index.
+import '../src/interleaved-loader.ts';
 import { InterleavedSampler } from '../src/interleaved-sampler.ts';
 import { LoaderEngine } from '../src/internal/engine.ts';
 import { withRecipe } from '../src/internal/worker-ref.ts';
