@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Dataset } from '../dataset.ts';
 import { FileError } from '../errors.ts';
 import { checkIndex, describe, isPromiseLike } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
+import { fail } from '../internal/validate.ts';
 import {
   BlockCache,
   blockOf,
@@ -11,7 +11,7 @@ import {
   resetCounters,
   sharedCounters,
 } from './block-cache.ts';
-import { checkPath, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
 import { rebuildWith } from './recipe.ts';
 
 /** Options of {@link ArrowDataset.open}. */
@@ -199,15 +199,7 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
     path: string | URL,
     options: ArrowOptions = {},
   ): Promise<ArrowDataset<T>> {
-    const issues: string[] = [];
-    const file = checkPath(path, issues);
-    if (typeof options !== 'object' || options === null) {
-      issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    } else {
-      const parsed = optionsSchema.safeParse(options);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-    }
-    if (issues.length > 0) fail('ArrowDataset options', issues);
+    const file = checkOpen('ArrowDataset', path, options, optionsSchema);
     const arrow = await loadArrow();
     const positional = new PositionalFile(file, stampFile(file));
     const blockOffsets = [0];

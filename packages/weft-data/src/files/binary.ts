@@ -2,9 +2,8 @@ import { z } from 'zod';
 import type { TypedArray } from '../collate.ts';
 import type { Dataset } from '../dataset.ts';
 import { FileError } from '../errors.ts';
-import { checkIndex, describe } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
-import { checkPath, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { checkIndex } from '../internal/checks.ts';
+import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
 import { rebuildWith } from './recipe.ts';
 
 /** Element types of {@link BinaryDataset}, with the typed array each gives. */
@@ -142,17 +141,9 @@ export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Datas
     path: string | URL,
     options: BinaryOptions<D>,
   ): Promise<BinaryDataset<D>> {
-    const issues: string[] = [];
-    const file = checkPath(path, issues);
-    if (typeof options !== 'object' || options === null) {
-      issues.push(
-        `\`options\` must be an object with \`dtype\` and \`sequenceLength\`, got ${describe(options)}`,
-      );
-    } else {
-      const parsed = optionsSchema.safeParse(options);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-    }
-    if (issues.length > 0) fail('BinaryDataset options', issues);
+    const file = checkOpen('BinaryDataset', path, options, optionsSchema, {
+      expected: 'an object with `dtype` and `sequenceLength`',
+    });
     const { dtype, sequenceLength, headerBytes = 0, remainder = 'error' } = options;
     const stride = options.stride ?? sequenceLength;
     const stamp = stampFile(file);

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Dataset } from '../dataset.ts';
 import { FileError } from '../errors.ts';
 import { checkIndex, describe } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
-import { changedError, checkPath, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { fail } from '../internal/validate.ts';
+import { changedError, checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
 import { type LineOffsets, OffsetList } from './jsonl.ts';
 import { rebuildWith } from './recipe.ts';
 
@@ -184,18 +184,10 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
   ): Promise<CsvDataset<CsvRow<C>>>;
   static async open(path: string | URL, options?: CsvOptions): Promise<CsvDataset<Record<string, string>>>;
   static async open(path: string | URL, options: CsvOptions = {}): Promise<CsvDataset<unknown>> {
-    const issues: string[] = [];
-    const file = checkPath(path, issues);
-    if (typeof options !== 'object' || options === null) {
-      issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    } else {
-      const parsed = optionsSchema.safeParse(options);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-      const { delimiter = ',', quote = '"' } = options;
-      if (delimiter === quote)
-        issues.push(`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`);
-    }
-    if (issues.length > 0) fail('CsvDataset options', issues);
+    const file = checkOpen('CsvDataset', path, options, optionsSchema, {
+      relations: ({ delimiter = ',', quote = '"' }) =>
+        delimiter === quote ? [`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`] : [],
+    });
     const { delimiter = ',', quote = '"', columns } = options;
     const parse = await loadParser();
     const stamp = stampFile(file);

@@ -3,14 +3,42 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
 import { ConfigError, FileError, type FileLocation } from '../errors.ts';
 import { describe } from '../internal/checks.ts';
+import { fail, zodIssues } from '../internal/validate.ts';
 
 /** Size and modification time of a file when a dataset opened it: how later reads detect a change. */
 export interface FileStamp {
   readonly size: number;
   /** Modification time in nanoseconds since the epoch, as a decimal string (exact, and cloneable). */
   readonly mtimeNs: string;
+}
+
+/**
+ * The checks every file dataset's `open` starts with, all problems at once in one ConfigError: the path,
+ * the options against their schema, and `relations` (the rules between options, run when they are an object).
+ *
+ * @returns the file's absolute path
+ */
+export function checkOpen<O>(
+  what: string,
+  path: unknown,
+  options: O,
+  schema: z.ZodType,
+  { expected = 'an object', relations }: { expected?: string; relations?: (options: O) => string[] } = {},
+): string {
+  const issues: string[] = [];
+  const file = checkPath(path, issues);
+  if (typeof options !== 'object' || options === null) {
+    issues.push(`\`options\` must be ${expected}, got ${describe(options)}`);
+  } else {
+    const parsed = schema.safeParse(options);
+    if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
+    if (relations) issues.push(...relations(options));
+  }
+  if (issues.length > 0) fail(`${what} options`, issues);
+  return file;
 }
 
 /** A path or `file:` URL as an absolute path, or an issue message. */

@@ -2,9 +2,8 @@ import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Dataset } from '../dataset.ts';
 import { FileError } from '../errors.ts';
-import { checkIndex, describe } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
-import { changedError, checkPath, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { checkIndex } from '../internal/checks.ts';
+import { changedError, checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
 import { rebuildWith } from './recipe.ts';
 
 /** Options of {@link JsonlDataset.open}. */
@@ -175,15 +174,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
    * ```
    */
   static async open<T = unknown>(path: string | URL, options: JsonlOptions = {}): Promise<JsonlDataset<T>> {
-    const issues: string[] = [];
-    const file = checkPath(path, issues);
-    if (typeof options !== 'object' || options === null) {
-      issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    } else {
-      const parsed = optionsSchema.safeParse(options);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-    }
-    if (issues.length > 0) fail('JsonlDataset options', issues);
+    const file = checkOpen('JsonlDataset', path, options, optionsSchema);
     const stamp = stampFile(file);
     const dataset = new JsonlDataset<T>({ path: file, stamp, offsets: await indexLines(file, stamp) });
     if (options.validate) for (let i = 0; i < dataset.length; i++) dataset.get(i);

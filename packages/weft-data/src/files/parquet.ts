@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Dataset } from '../dataset.ts';
 import { FileError } from '../errors.ts';
 import { checkIndex, describe, isPromiseLike } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
+import { fail } from '../internal/validate.ts';
 import {
   BlockCache,
   blockOf,
@@ -11,7 +11,7 @@ import {
   resetCounters,
   sharedCounters,
 } from './block-cache.ts';
-import { checkPath, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
 import { rebuildWith } from './recipe.ts';
 
 /** Options of {@link ParquetDataset.open}. */
@@ -149,15 +149,7 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
     path: string | URL,
     options: ParquetOptions = {},
   ): Promise<ParquetDataset<T>> {
-    const issues: string[] = [];
-    const file = checkPath(path, issues);
-    if (typeof options !== 'object' || options === null) {
-      issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    } else {
-      const parsed = optionsSchema.safeParse(options);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-    }
-    if (issues.length > 0) fail('ParquetDataset options', issues);
+    const file = checkOpen('ParquetDataset', path, options, optionsSchema);
     const hp = await loadHyparquet();
     const reader = new PositionalFile(file, stampFile(file));
     let metadata: ParquetMetadata;
