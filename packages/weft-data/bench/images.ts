@@ -15,9 +15,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
-import { DataLoader } from '../src/data-loader.ts';
-import { ImageFolder } from '../src/image-folder.ts';
-import { Random } from '../src/random.ts';
+import { Random } from '../src/core/random.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
+import { ImageFolder } from '../src/images/image-folder.ts';
 
 const REPS = Number(process.env.REPS ?? 5);
 const IMAGES = 2000;

@@ -1,5 +1,5 @@
 // Datasets of the loader benchmark, as factories so that workers can rebuild them (fromModule).
-import type { Dataset } from '../src/dataset.ts';
+import type { Dataset } from '../src/core/dataset.ts';
 
 /** A deterministic busy loop: `k` steps of an LCG seeded with `seed`. */
 export function spin(k: number, seed: number): number {

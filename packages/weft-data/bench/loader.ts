@@ -6,10 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfd from '@tensorflow/tfjs-data';
-import { defaultCollate } from '../src/collate.ts';
-import { DataLoader } from '../src/data-loader.ts';
-import type { Dataset } from '../src/dataset.ts';
-import { fromModule } from '../src/worker-ref.ts';
+import { defaultCollate } from '../src/collate/collate.ts';
+import type { Dataset } from '../src/core/dataset.ts';
+import { fromModule } from '../src/core/recipe.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
 import { cpuItem, spin } from './loader-data.ts';
 
 const REPS = Number(process.env.REPS ?? 5);

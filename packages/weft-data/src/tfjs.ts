@@ -6,12 +6,12 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
-import type { TypedArray, Tensor as WeftTensor } from './collate.ts';
-import type { DataLoader } from './data-loader.ts';
-import { ConfigError, WeftError } from './errors.ts';
-import type { InterleavedLoader } from './interleaved-loader.ts';
-import type { CallbackIndexBatch, TrainIndexBatch } from './interleaved-sampler.ts';
-import { describe } from './internal/checks.ts';
+import type { TypedArray, Tensor as WeftTensor } from './collate/collate.ts';
+import { describe } from './core/checks.ts';
+import { ConfigError, WeftError } from './core/errors.ts';
+import type { DataLoader } from './engine/data-loader.ts';
+import type { InterleavedLoader } from './interleaved/loader.ts';
+import type { CallbackIndexBatch, TrainIndexBatch } from './interleaved/sampler.ts';
 
 /**
  * The part of TensorFlow.js that {@link toTensors} and {@link withTensors} use. The namespace of

@@ -146,10 +146,10 @@ describe('weft command line', () => {
       await new Promise((done) => child.on('close', done));
       return JSON.parse(stdout) as string[];
     };
-    expect(await loaded('interleaved-sampler.js')).toEqual([]);
-    expect(await loaded('schedule.js')).toEqual([]);
+    expect(await loaded('interleaved/sampler.js')).toEqual([]);
+    expect(await loaded('interleaved/schedule.js')).toEqual([]);
     // The check can see it: the loader module does load worker_threads.
-    expect(await loaded('interleaved-loader.js')).toEqual(['NativeModule worker_threads']);
+    expect(await loaded('interleaved/loader.js')).toEqual(['NativeModule worker_threads']);
   });
 
   it('prints the JSON Schema that the package ships', async () => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { defaultCollate } from '../src/collate.ts';
-import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
-import { ArrayDataset, ConcatDataset, type Dataset, Subset } from '../src/dataset.ts';
-import { ConfigError, IndexError } from '../src/errors.ts';
-import { Random } from '../src/random.ts';
-import type { SampleContext } from '../src/worker-info.ts';
-import { getWorkerInfo } from '../src/worker-info.ts';
+import { defaultCollate } from '../src/collate/collate.ts';
+import type { Dataset } from '../src/core/dataset.ts';
+import { ConfigError, IndexError } from '../src/core/errors.ts';
+import { Random } from '../src/core/random.ts';
+import type { SampleContext } from '../src/core/worker-info.ts';
+import { getWorkerInfo } from '../src/core/worker-info.ts';
+import { ArrayDataset, ConcatDataset, Subset } from '../src/datasets/basic.ts';
+import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
 import { OrderSampler } from './fixtures/order-sampler.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

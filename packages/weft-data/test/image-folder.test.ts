@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultCollate } from '../src/collate.ts';
-import { ConfigError, FileError } from '../src/errors.ts';
-import { ImageFolder } from '../src/image-folder.ts';
-import type { ImageTransform } from '../src/image-transforms.ts';
-import { loadSharp, resetSharp } from '../src/internal/sharp.ts';
+import { defaultCollate } from '../src/collate/collate.ts';
+import { ConfigError, FileError } from '../src/core/errors.ts';
+import { ImageFolder } from '../src/images/image-folder.ts';
+import { loadSharp, resetSharp } from '../src/images/sharp.ts';
+import type { ImageTransform } from '../src/images/transforms.ts';
 import {
   contextOf,
   pattern,

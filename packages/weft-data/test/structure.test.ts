@@ -41,15 +41,15 @@ const names = (files: Iterable<string>) =>
 
 describe('module structure', () => {
   it('keeps the schedule pure: it loads nothing but the error classes', () => {
-    expect(names(reachable(src('schedule.ts')))).toEqual(['errors.ts', 'schedule.ts']);
+    expect(names(reachable(src('interleaved/schedule.ts')))).toEqual(['core/errors.ts', 'interleaved/schedule.ts']);
   });
 
   it('keeps the loader and worker_threads out of the sampler', () => {
-    const loaded = names(reachable(src('interleaved-sampler.ts')));
-    expect(loaded).not.toContain('interleaved-loader.ts');
+    const loaded = names(reachable(src('interleaved/sampler.ts')));
+    expect(loaded).not.toContain('interleaved/loader.ts');
     expect(loaded.filter((m) => /worker|engine/.test(m))).toEqual([]);
-    expect(loaded).toContain('schedule.ts');
-    expect(names(reachable(src('interleaved-loader.ts')))).toContain('node:worker_threads');
+    expect(loaded).toContain('interleaved/schedule.ts');
+    expect(names(reachable(src('interleaved/loader.ts')))).toContain('node:worker_threads');
   });
 
   it('has no runtime import cycle', () => {

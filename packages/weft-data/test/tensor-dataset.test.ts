@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encode } from '../src/core/recipe.ts';
 import {
   ArrayDataset,
   ConfigError,
@@ -10,7 +11,6 @@ import {
   type Tensor,
   TensorDataset,
 } from '../src/index.ts';
-import { encode } from '../src/internal/worker-ref.ts';
 
 const isShared = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArrayBuffer;
 

@@ -5,12 +5,12 @@ import * as tfc from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as data from '@tensorflow/tfjs-data';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { defaultCollate } from '../src/collate.ts';
-import { DataLoader } from '../src/data-loader.ts';
-import { ArrayDataset } from '../src/dataset.ts';
-import { ConfigError, WeftError } from '../src/errors.ts';
-import '../src/interleaved-loader.ts'; // adds getDataLoader to InterleavedSampler
-import { InterleavedSampler } from '../src/interleaved-sampler.ts';
+import { defaultCollate } from '../src/collate/collate.ts';
+import { ConfigError, WeftError } from '../src/core/errors.ts';
+import { ArrayDataset } from '../src/datasets/basic.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
+import '../src/interleaved/loader.ts'; // adds getDataLoader to InterleavedSampler
+import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import {

@@ -8,14 +8,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as data from '@tensorflow/tfjs-data';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataLoader } from '../src/data-loader.ts';
-import type { Dataset } from '../src/dataset.ts';
-import '../src/interleaved-loader.ts'; // adds getDataLoader to InterleavedSampler
-import { InterleavedSampler } from '../src/interleaved-sampler.ts';
+import type { Dataset } from '../src/core/dataset.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
+import '../src/interleaved/loader.ts'; // adds getDataLoader to InterleavedSampler
+import { fromModule } from '../src/core/recipe.ts';
+import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import { interleavedDataset, loaderDataset } from '../src/tfjs.ts';
-import { fromModule } from '../src/worker-ref.ts';
 import type { LinearItem } from './fixtures/tfjs-data.ts';
 
 const tf = { ...tfc, data };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { timelineSpec } from '../src/cli/timeline.ts';
-import type { Dataset } from '../src/dataset.ts';
-import { InterleavedSampler } from '../src/interleaved-sampler.ts';
+import type { Dataset } from '../src/core/dataset.ts';
+import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 
 const sized = (length: number) => {

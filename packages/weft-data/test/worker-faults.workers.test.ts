@@ -2,18 +2,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { defaultCollate } from '../src/collate.ts';
-import { DataLoader, type DataLoaderOptions } from '../src/data-loader.ts';
-import { ArrayDataset, ConcatDataset, type Dataset } from '../src/dataset.ts';
-import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/errors.ts';
+import { defaultCollate } from '../src/collate/collate.ts';
+import type { Dataset } from '../src/core/dataset.ts';
+import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/core/errors.ts';
+import { ArrayDataset, ConcatDataset } from '../src/datasets/basic.ts';
+import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
 // getDataLoader comes with the loader module, as it does for users of the package's index.
-import '../src/interleaved-loader.ts';
-import { InterleavedSampler } from '../src/interleaved-sampler.ts';
-import { LoaderEngine } from '../src/internal/engine.ts';
-import { withRecipe } from '../src/internal/worker-ref.ts';
+import '../src/interleaved/loader.ts';
+import { fromModule, withRecipe } from '../src/core/recipe.ts';
+import type { WorkerInfo } from '../src/core/worker-info.ts';
+import { LoaderEngine } from '../src/engine/engine.ts';
+import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
-import type { WorkerInfo } from '../src/worker-info.ts';
-import { fromModule } from '../src/worker-ref.ts';
 import { url } from './fixtures/loader-datasets.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

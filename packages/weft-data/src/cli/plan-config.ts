@@ -2,21 +2,21 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { distributedSamplers, MAX_WORLD_SIZE } from '../distributed.ts';
-import { ConfigError } from '../errors.ts';
+import { describe } from '../core/checks.ts';
+import { ConfigError } from '../core/errors.ts';
+import { zodIssues } from '../core/validate.ts';
+import { distributedSamplers, MAX_WORLD_SIZE } from '../distributed/distributed.ts';
 import {
   configRelations,
   interleavedSamplerConfigSchema,
   intervalRelations,
   MAX_LENGTH,
   samplerIntervalConfigSchema,
-} from '../interleaved-config.ts';
-import { InterleavedSampler } from '../interleaved-sampler.ts';
-import { describe } from '../internal/checks.ts';
-import { zodIssues } from '../internal/validate.ts';
-import { formatPlan } from '../plan.ts';
+} from '../interleaved/config.ts';
+import { formatPlan } from '../interleaved/plan.ts';
+import { InterleavedSampler } from '../interleaved/sampler.ts';
+import type { Plan } from '../interleaved/schedule.ts';
 import { SequentialSampler } from '../samplers/sequential-sampler.ts';
-import type { Plan } from '../schedule.ts';
 
 /** The config file: dataset sizes stand in for the datasets, since a plan loads no data. */
 export const planConfigSchema = z

@@ -1,6 +1,6 @@
 // `weft plan --out DIR`: the plan's timeline as a Vega-Lite spec (plain data), rendered to SVG by Vega. Vega
 // and Vega-Lite are optional peer dependencies, loaded only here, so that the library itself needs zod only.
-import type { Plan } from '../schedule.ts';
+import type { Plan } from '../interleaved/schedule.ts';
 
 /** More passes than this in one row and the full view gets a second panel: a zoom on the run's start. */
 const DENSE = 60;

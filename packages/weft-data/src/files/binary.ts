@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { TypedArray } from '../collate.ts';
-import type { Dataset } from '../dataset.ts';
-import { FileError } from '../errors.ts';
-import { checkIndex } from '../internal/checks.ts';
+import type { TypedArray } from '../collate/collate.ts';
+import { checkIndex } from '../core/checks.ts';
+import type { Dataset } from '../core/dataset.ts';
+import { FileError } from '../core/errors.ts';
+import { rebuildWith } from '../core/recipe.ts';
 import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
-import { rebuildWith } from './recipe.ts';
 
 /** Element types of {@link BinaryDataset}, with the typed array each gives. */
 export interface BinaryDtypes {
@@ -189,7 +189,7 @@ export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Datas
     this.length = state.length;
     this.#bytesPer = CTORS[state.dtype].BYTES_PER_ELEMENT;
     this.#file = new PositionalFile(state.path, state.stamp);
-    rebuildWith(this, import.meta.url, 'binaryFromState', state); // worker recipe glue (see recipe.ts)
+    rebuildWith(this, import.meta.url, 'binaryFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
   /**

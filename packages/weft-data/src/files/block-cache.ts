@@ -1,4 +1,4 @@
-import { isPromiseLike } from '../internal/checks.ts';
+import { isPromiseLike } from '../core/checks.ts';
 
 /** Counters of a block cache, summed over every thread that uses the dataset. */
 export interface CacheStats {

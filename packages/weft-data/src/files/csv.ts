@@ -1,12 +1,12 @@
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Dataset } from '../dataset.ts';
-import { FileError } from '../errors.ts';
-import { checkIndex, describe } from '../internal/checks.ts';
-import { fail } from '../internal/validate.ts';
+import { checkIndex, describe } from '../core/checks.ts';
+import type { Dataset } from '../core/dataset.ts';
+import { FileError } from '../core/errors.ts';
+import { rebuildWith } from '../core/recipe.ts';
+import { fail } from '../core/validate.ts';
 import { changedError, checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
 import { type LineOffsets, OffsetList } from './jsonl.ts';
-import { rebuildWith } from './recipe.ts';
 
 /** Column types of {@link CsvDataset}: numbers are checked and rounded to the type (`float32` with `Math.fround`). */
 export type CsvColumnType = 'string' | 'float32' | 'float64' | 'int32' | 'boolean';
@@ -259,7 +259,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
       state.columns === undefined
         ? state.header.map((name, k) => ({ name, at: k, type: 'string' as const }))
         : Object.entries(state.columns).map(([name, type]) => ({ name, at: at.get(name) as number, type }));
-    rebuildWith(this, import.meta.url, 'csvFromState', state); // worker recipe glue (see recipe.ts)
+    rebuildWith(this, import.meta.url, 'csvFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
   /** Number of data records (lines after the header, counting a quoted line break as part of its record). */

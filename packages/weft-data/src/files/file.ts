@@ -4,9 +4,9 @@ import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from '
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { ConfigError, FileError, type FileLocation } from '../errors.ts';
-import { describe } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
+import { describe } from '../core/checks.ts';
+import { ConfigError, FileError, type FileLocation } from '../core/errors.ts';
+import { fail, zodIssues } from '../core/validate.ts';
 
 /** Size and modification time of a file when a dataset opened it: how later reads detect a change. */
 export interface FileStamp {

@@ -1,10 +1,10 @@
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Dataset } from '../dataset.ts';
-import { FileError } from '../errors.ts';
-import { checkIndex } from '../internal/checks.ts';
+import { checkIndex } from '../core/checks.ts';
+import type { Dataset } from '../core/dataset.ts';
+import { FileError } from '../core/errors.ts';
+import { rebuildWith } from '../core/recipe.ts';
 import { changedError, checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
-import { rebuildWith } from './recipe.ts';
 
 /** Options of {@link JsonlDataset.open}. */
 export interface JsonlOptions {
@@ -191,7 +191,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
     this.path = state.path;
     this.#offsets = state.offsets;
     this.#file = new PositionalFile(state.path, state.stamp);
-    rebuildWith(this, import.meta.url, 'jsonlFromState', state); // worker recipe glue (see recipe.ts)
+    rebuildWith(this, import.meta.url, 'jsonlFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
   /** Number of lines. */

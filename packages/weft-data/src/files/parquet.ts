@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { Dataset } from '../dataset.ts';
-import { FileError } from '../errors.ts';
-import { checkIndex, describe, isPromiseLike } from '../internal/checks.ts';
-import { fail } from '../internal/validate.ts';
+import { checkIndex, describe, isPromiseLike } from '../core/checks.ts';
+import type { Dataset } from '../core/dataset.ts';
+import { FileError } from '../core/errors.ts';
+import { rebuildWith } from '../core/recipe.ts';
+import { fail } from '../core/validate.ts';
 import {
   BlockCache,
   blockOf,
@@ -12,7 +13,6 @@ import {
   sharedCounters,
 } from './block-cache.ts';
 import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
-import { rebuildWith } from './recipe.ts';
 
 /** Options of {@link ParquetDataset.open}. */
 export interface ParquetOptions {
@@ -202,7 +202,7 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
     this.#metadata = metadata;
     this.#file = new PositionalFile(state.path, state.stamp);
     this.#cache = new BlockCache(state.cacheBlocks, state.counters);
-    rebuildWith(this, import.meta.url, 'parquetFromState', state); // worker recipe glue (see recipe.ts)
+    rebuildWith(this, import.meta.url, 'parquetFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
   /** Number of rows. */

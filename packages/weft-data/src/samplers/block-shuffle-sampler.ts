@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { Sized } from '../dataset.ts';
-import { ConfigError } from '../errors.ts';
-import { checkSized, describe } from '../internal/checks.ts';
-import { fail, zodIssues } from '../internal/validate.ts';
-import { Random } from '../random.ts';
-import { IndexSampler } from './sampler.ts';
+import { checkSized, describe } from '../core/checks.ts';
+import type { Sized } from '../core/dataset.ts';
+import { ConfigError } from '../core/errors.ts';
+import { Random } from '../core/random.ts';
+import { IndexSampler } from '../core/sampler.ts';
+import { fail, zodIssues } from '../core/validate.ts';
 
 /** A dataset stored in blocks (row groups, record batches, shards), read a block at a time. */
 export interface Blocked extends Sized {

@@ -1,7 +1,7 @@
-import type { Sized } from '../dataset.ts';
-import { checkBoolean, checkLength, checkShard, checkSized } from '../internal/checks.ts';
-import { Random } from '../random.ts';
-import { IndexSampler } from './sampler.ts';
+import { checkBoolean, checkLength, checkShard, checkSized } from '../core/checks.ts';
+import type { Sized } from '../core/dataset.ts';
+import { Random } from '../core/random.ts';
+import { IndexSampler } from '../core/sampler.ts';
 
 /** Options of {@link DistributedSampler}. */
 export interface DistributedSamplerOptions {

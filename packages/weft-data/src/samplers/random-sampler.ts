@@ -1,8 +1,8 @@
-import type { Sized } from '../dataset.ts';
-import { ConfigError } from '../errors.ts';
-import { checkBoolean, checkLength, checkPositiveInt, checkSized } from '../internal/checks.ts';
-import { Random } from '../random.ts';
-import { IndexSampler } from './sampler.ts';
+import { checkBoolean, checkLength, checkPositiveInt, checkSized } from '../core/checks.ts';
+import type { Sized } from '../core/dataset.ts';
+import { ConfigError } from '../core/errors.ts';
+import { Random } from '../core/random.ts';
+import { IndexSampler } from '../core/sampler.ts';
 
 /** Options of {@link RandomSampler}. */
 export interface RandomSamplerOptions {

@@ -1,6 +1,6 @@
-import type { Sized } from '../dataset.ts';
-import { checkSized } from '../internal/checks.ts';
-import { IndexSampler } from './sampler.ts';
+import { checkSized } from '../core/checks.ts';
+import type { Sized } from '../core/dataset.ts';
+import { IndexSampler } from '../core/sampler.ts';
 
 /**
  * Yields 0, 1, …, n-1 in order, every epoch (torch's `SequentialSampler`).

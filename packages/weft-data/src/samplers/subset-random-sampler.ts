@@ -1,8 +1,8 @@
-import type { Sized } from '../dataset.ts';
-import { checkLength, checkSized } from '../internal/checks.ts';
-import { NO_BOUND, toIndices } from '../internal/indices.ts';
-import { Random } from '../random.ts';
-import { IndexSampler } from './sampler.ts';
+import { checkLength, checkSized } from '../core/checks.ts';
+import type { Sized } from '../core/dataset.ts';
+import { NO_BOUND, toIndices } from '../core/indices.ts';
+import { Random } from '../core/random.ts';
+import { IndexSampler } from '../core/sampler.ts';
 
 /** Options of {@link SubsetRandomSampler}. */
 export interface SubsetRandomSamplerOptions {

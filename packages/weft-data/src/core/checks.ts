@@ -1,0 +1,75 @@
+import { ConfigError, IndexError } from './errors.ts';
+
+/** Throws {@link IndexError} unless `index` is an integer in [0, length). */
+export function checkIndex(index: number, length: number, what = 'dataset'): void {
+  if (!Number.isInteger(index) || index < 0 || index >= length) {
+    throw new IndexError(`index ${String(index)} is out of range for a ${what} of length ${length}`);
+  }
+}
+
+/** Throws {@link ConfigError} unless `value` is a non-negative safe integer. */
+export function checkLength(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(`\`${what}\` must be a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Renders a value for an error message without dumping large objects. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+}
+
+/** True for promises and other thenables, so sync datasets skip the microtask queue. */
+export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** Throws {@link ConfigError} unless `value` is a positive safe integer. */
+export function checkPositiveInt(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(`\`${what}\` must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws {@link ConfigError} unless `value` is a boolean. */
+export function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean')
+    throw new ConfigError(`\`${what}\` must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** Throws {@link ConfigError} unless `value` has a non-negative integer `length` (a dataset or sampler). */
+export function checkSized(value: unknown, what: string): { length: number } {
+  if (typeof value !== 'object' || value === null) {
+    throw new ConfigError(
+      `\`${what}\` must be a dataset (an object with a \`length\`), got ${describe(value)}`,
+    );
+  }
+  checkLength((value as { length?: unknown }).length, `${what}.length`);
+  return value as { length: number };
+}
+
+/** Checks a shard's `{ numReplicas, rank }` (rank in [0, numReplicas)) for the sharding samplers. */
+export function checkShard(options: unknown): { numReplicas: number; rank: number } {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(
+      `\`options\` must be an object with \`numReplicas\` and \`rank\`, got ${describe(options)}`,
+    );
+  }
+  const o = options as { numReplicas?: unknown; rank?: unknown };
+  const numReplicas = checkPositiveInt(o.numReplicas, 'numReplicas');
+  const rank = checkLength(o.rank, 'rank');
+  if (rank >= numReplicas) {
+    throw new ConfigError(`\`rank\` must be in [0, numReplicas - 1] = [0, ${numReplicas - 1}], got ${rank}`);
+  }
+  return { numReplicas, rank };
+}

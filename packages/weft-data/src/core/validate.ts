@@ -1,0 +1,115 @@
+// The one way weft reports invalid options: every problem at once, each naming the field (as the user wrote
+// it, `callbacks[0].everyNEpochs`), what was expected, and the value given.
+import { z } from 'zod';
+import { describe } from './checks.ts';
+import { ConfigError } from './errors.ts';
+
+/** `['callbacks', 0, 'everyNEpochs']` → `callbacks[0].everyNEpochs`. */
+export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' || out.endsWith('.') ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** Turns zod issues into weft's messages: the field in backticks, what was expected, the value given. */
+export function zodIssues(error: z.ZodError, input: unknown, prefix = ''): string[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => `\`${fieldPath(prefix, [...issue.path, k])}\` is not a known option`);
+    }
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
+      input,
+    );
+    return [`\`${fieldPath(prefix, issue.path)}\` ${issue.message}, got ${describe(value)}`];
+  });
+}
+
+/** Throws one {@link ConfigError} carrying every issue. */
+export function fail(what: string, issues: readonly string[]): never {
+  throw new ConfigError(`invalid ${what}: ${issues.join('; ')}`, issues);
+}
+
+/**
+ * The issues of `input` against `schema` (each prefixed with `prefix`), followed by those of `relations`
+ * (checks across fields, run on the raw input so that every problem is reported at once).
+ *
+ * @param schema - the fields, built from the atoms below
+ * @param input - the options as given
+ * @param relations - checks across fields; each returns the issues it finds @default []
+ * @param prefix - where the options sit in a larger object (`config.`) @default ''
+ * @example
+ * ```ts
+ * const issues = issuesOf(schema, options, [(o) => (o.a > o.b ? ['`a` must not exceed `b`'] : [])]);
+ * if (issues.length > 0) fail('MySampler options', issues);
+ * ```
+ */
+export function issuesOf<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  relations: readonly ((raw: Record<string, unknown>) => string[])[] = [],
+  prefix = '',
+): string[] {
+  const parsed = schema.safeParse(input);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, input, prefix);
+  if (typeof input === 'object' && input !== null) {
+    for (const relation of relations) issues.push(...relation(input as Record<string, unknown>));
+  }
+  return issues;
+}
+
+/**
+ * Parses `input` with `schema`, or throws one {@link ConfigError} listing every problem (fields and
+ * `relations`) as `invalid <what>: …`.
+ *
+ * @param what - names the options in the message (`BlockShuffleSampler options`)
+ * @param schema - the fields, built from the atoms below
+ * @param input - the options as given
+ * @param relations - checks across fields @default []
+ * @example
+ * ```ts
+ * const { seed, window } = parse('BlockShuffleSampler options', optionsSchema, options ?? {});
+ * ```
+ */
+export function parse<S extends z.ZodType>(
+  what: string,
+  schema: S,
+  input: unknown,
+  relations: readonly ((raw: Record<string, unknown>) => string[])[] = [],
+): z.output<S> {
+  const issues = issuesOf(schema, input, relations);
+  if (issues.length > 0) fail(what, issues);
+  return schema.parse(input) as z.output<S>;
+}
+
+// ── Shared atoms: every options schema is built from these, so one kind of field reads the same everywhere.
+// zod's integers are the safe ones: a larger integer is named as such rather than as "not an integer".
+const intError = (what: string) => (issue: { code: string }) =>
+  issue.code === 'too_big' ? 'must be a safe integer (at most 2**53 - 1)' : what;
+
+/** A positive safe integer: "must be a positive integer". */
+export const positiveInt = z
+  .int({ error: intError('must be a positive integer') })
+  .min(1, { error: 'must be a positive integer' });
+/** A non-negative safe integer: "must be a non-negative integer". */
+export const nonNegativeInt = z
+  .int({ error: intError('must be a non-negative integer') })
+  .min(0, { error: 'must be a non-negative integer' });
+/** A boolean: "must be a boolean". */
+export const bool = z.boolean({ error: 'must be a boolean' });
+/** A function: "must be a function". */
+export const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', {
+  error: 'must be a function',
+});
+/** Anything with a non-negative integer `length` (a dataset or sampler). */
+export const sized = z.custom<{ readonly length: number }>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    Number.isSafeInteger((v as { length?: unknown }).length) &&
+    ((v as { length: number }).length ?? -1) >= 0,
+  { error: 'must be a dataset (an object with a non-negative integer `length`)' },
+);

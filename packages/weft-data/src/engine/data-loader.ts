@@ -1,0 +1,243 @@
+import { type Collate, defaultCollate } from '../collate/collate.ts';
+import { describe } from '../core/checks.ts';
+import type { Dataset } from '../core/dataset.ts';
+import { ConfigError } from '../core/errors.ts';
+import { toIndices } from '../core/indices.ts';
+import type { Sampler } from '../core/sampler.ts';
+import type { WorkerInfo } from '../core/worker-info.ts';
+import { BatchSampler } from '../samplers/batch-sampler.ts';
+import { RandomSampler } from '../samplers/random-sampler.ts';
+import { SequentialSampler } from '../samplers/sequential-sampler.ts';
+import { ENGINE_FIELDS, type EngineBatch, engineOptions, LoaderEngine } from './engine.ts';
+
+// The declarations must type-check without @types/node and without TypeScript's ESNext.Disposable lib, where
+// `Symbol.asyncDispose` is unknown. This is the declaration both of those make, and it merges with theirs
+// (@types/node does the same).
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
+/** What {@link DataLoader} accepts as `batchSampler`: batches of indices, a length, optionally epochs. */
+export interface BatchSamplerLike extends Iterable<ArrayLike<number>> {
+  /** Number of batches per epoch. */
+  readonly length: number;
+  /** Selects the epoch whose batches the next iteration yields. */
+  setEpoch?(epoch: number): void;
+}
+
+/** Options of {@link DataLoader}: torch's `DataLoader` arguments in camelCase. */
+export interface DataLoaderOptions<T, B> {
+  /** The data; with `numWorkers` > 0 it must be worker-loadable (built-in datasets or `fromModule`). */
+  dataset: Dataset<T>;
+  /** Samples per batch. Excludes `batchSampler`. @default 1 */
+  batchSize?: number;
+  /** Reshuffle every epoch (a seeded {@link RandomSampler}). Excludes `sampler`, `batchSampler`. @default false */
+  shuffle?: boolean;
+  /** The order of indices. Excludes `shuffle`, `batchSampler`. @default SequentialSampler or RandomSampler */
+  sampler?: Sampler;
+  /** Whole batches of indices. Excludes `batchSize`, `shuffle`, `sampler`, `dropLast`. */
+  batchSampler?: BatchSamplerLike;
+  /** Drop the last batch when it is short. Excludes `batchSampler`. @default false */
+  dropLast?: boolean;
+  /** Items → batch. With workers it must be {@link defaultCollate} or come from `fromModule`. @default defaultCollate */
+  collate?: Collate<T, B>;
+  /** Worker threads; 0 loads in the calling thread. @default 0 */
+  numWorkers?: number;
+  /** Batches loaded ahead per worker. Needs `numWorkers` > 0. @default 2 */
+  prefetchFactor?: number;
+  /** Keep the workers between epochs (until `close()`). Needs `numWorkers` > 0. @default false */
+  persistentWorkers?: boolean;
+  /** Milliseconds to wait for a batch once its worker has started; 0 waits forever. Needs `numWorkers` > 0. @default 0 */
+  timeout?: number;
+  /** Called in each worker at start with its {@link WorkerInfo}; must come from `fromModule`. */
+  workerInit?: (info: WorkerInfo) => unknown;
+  /** Seed of the shuffle and of every sample's `context.random()`. @default 0 */
+  seed?: number;
+  /** Yield batches in sampler order; `false` yields each as soon as it is loaded. @default true */
+  inOrder?: boolean;
+  /** Aborting stops loading: workers are terminated and the iteration rejects with the abort reason. */
+  signal?: AbortSignal;
+  /** Worker crashes tolerated per epoch; crashed workers are replaced and their batches reloaded. @default 3 */
+  maxWorkerRestarts?: number;
+}
+
+const OWN_FIELDS = ['batchSize', 'shuffle', 'sampler', 'batchSampler', 'dropLast'] as const;
+const KNOWN = new Set<string>([...OWN_FIELDS, ...ENGINE_FIELDS]);
+
+/**
+ * Batches of a dataset for a training loop, like torch's `DataLoader`: a sampler picks indices, the
+ * dataset's `get` loads items, `collate` makes a batch; in the calling thread or in worker threads.
+ *
+ * Iterate it once per epoch with `for await`; iteration k calls the sampler's `setEpoch(k)`, so shuffles
+ * differ per epoch yet replay exactly ({@link DataLoader.setEpoch} picks the epoch when resuming).
+ * Options are checked eagerly, all at once, with torch's mutual exclusions.
+ *
+ * Torch's `pin_memory` has no counterpart: Node has no CUDA page-locked host memory to pin, and batches
+ * from workers already arrive without a copy (their ArrayBuffers are transferred, not cloned).
+ *
+ * With workers, functions cannot be sent to threads: the dataset, `collate` and `workerInit` must be
+ * built-ins ({@link ArrayDataset} of cloneable items, {@link Subset}, {@link ConcatDataset},
+ * {@link defaultCollate}) or loaded with `fromModule`, which workers repeat. `for await` ending early
+ * (`break`, an error) terminates the workers unless `persistentWorkers`; call {@link DataLoader.close}
+ * (or use `await using`) to end persistent ones.
+ *
+ * @param options - see {@link DataLoaderOptions}
+ * @example
+ * ```ts
+ * const dataset = await fromModule<Dataset<Float32Array>>(new URL('../data.ts', import.meta.url), 'makeData');
+ * await using loader = new DataLoader({ dataset, batchSize: 64, shuffle: true, numWorkers: 2 });
+ * for (let epoch = 0; epoch < 10; epoch++) {
+ *   for await (const batch of loader) step(batch);
+ * }
+ * ```
+ */
+export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
+  /** The data being loaded. */
+  readonly dataset: Dataset<T>;
+  /** Where batches of indices come from: `batchSampler`, or one built from `sampler`/`shuffle`, `batchSize`, `dropLast`. */
+  readonly batchSampler: BatchSamplerLike;
+  readonly #engine: LoaderEngine<undefined, B>;
+  readonly #checked: boolean;
+  #epoch = 0;
+
+  constructor(options: DataLoaderOptions<T, B>) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigError(`\`DataLoader\` options must be an object, got ${describe(options)}`);
+    }
+    const issues = Object.keys(options)
+      .filter((k) => !KNOWN.has(k))
+      .map((k) => `\`${k}\` is not a known option`);
+    const { batchSize = 1, shuffle = false, sampler, batchSampler, dropLast = false } = options;
+    if (batchSampler !== undefined) {
+      // torch's rule: only values other than the defaults conflict with a batch sampler.
+      const conflicts = { batchSize: batchSize !== 1, shuffle, sampler: sampler !== undefined, dropLast };
+      for (const [name, set] of Object.entries(conflicts)) {
+        if (set) issues.push(`\`batchSampler\` is mutually exclusive with \`${name}\``);
+      }
+      if (
+        typeof batchSampler?.[Symbol.iterator] !== 'function' ||
+        !Number.isSafeInteger(batchSampler.length)
+      ) {
+        issues.push(
+          `\`batchSampler\` must be an iterable of index batches with a \`length\`, got ${describe(batchSampler)}`,
+        );
+      }
+    } else {
+      if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+        issues.push(`\`batchSize\` must be a positive integer, got ${describe(batchSize)}`);
+      }
+      if (typeof shuffle !== 'boolean')
+        issues.push(`\`shuffle\` must be a boolean, got ${describe(shuffle)}`);
+      if (typeof dropLast !== 'boolean')
+        issues.push(`\`dropLast\` must be a boolean, got ${describe(dropLast)}`);
+      if (sampler !== undefined && shuffle === true)
+        issues.push('`sampler` is mutually exclusive with `shuffle`');
+      if (
+        sampler !== undefined &&
+        (typeof sampler?.[Symbol.iterator] !== 'function' || !Number.isSafeInteger(sampler.length))
+      ) {
+        issues.push(`\`sampler\` must be an iterable of indices with a \`length\`, got ${describe(sampler)}`);
+      }
+    }
+    // Checked here too, so that one ConfigError lists the engine's problems along with the sampling ones.
+    const engineInit = { ...options, collate: (options.collate ?? defaultCollate) as Collate<unknown, B> };
+    const resolved = engineOptions(engineInit, issues);
+    if (issues.length > 0) throw new ConfigError(`invalid DataLoader options: ${issues.join('; ')}`, issues);
+    this.dataset = options.dataset;
+    this.batchSampler =
+      batchSampler ??
+      new BatchSampler(
+        sampler ??
+          (shuffle
+            ? new RandomSampler(this.dataset, { seed: resolved.seed })
+            : new SequentialSampler(this.dataset)),
+        { batchSize, dropLast, dataset: this.dataset },
+      );
+    // Batches of a BatchSampler built here were checked against this dataset, once per epoch.
+    this.#checked = batchSampler === undefined;
+    this.#engine = new LoaderEngine(engineInit);
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    return this.batchSampler.length;
+  }
+
+  /**
+   * Sets the epoch of the next iteration (later ones count on from it), to resume a run mid-way.
+   *
+   * @param epoch - a non-negative integer
+   * @example
+   * ```ts
+   * loader.setEpoch(checkpoint.epoch);
+   * for await (const batch of loader) step(batch); // the resumed epoch's order
+   * ```
+   */
+  setEpoch(epoch: number): void {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) {
+      throw new ConfigError(`\`epoch\` must be a non-negative integer, got ${describe(epoch)}`);
+    }
+    this.#epoch = epoch;
+  }
+
+  /**
+   * One epoch of collated batches; each call starts the next epoch. The epoch's order is taken when the
+   * iterator is created, so iterators created back to back yield their own epochs.
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<B, void, undefined> {
+    const epoch = this.#epoch++;
+    this.batchSampler.setEpoch?.(epoch);
+    // A batch sampler may compute its order lazily, at the first `next()` (a generator does): by then a later
+    // epoch may have been set. Taking the first step now fixes this epoch's order; a failure is reported by
+    // the iteration, as any other.
+    let first: IteratorResult<ArrayLike<number>> | { error: unknown };
+    let source: Iterator<ArrayLike<number>> | undefined;
+    try {
+      source = this.batchSampler[Symbol.iterator]();
+      first = source.next();
+    } catch (error) {
+      first = { error };
+    }
+    return this.#load(source, first, epoch);
+  }
+
+  /**
+   * Terminates the workers (persistent or loading); a later iteration starts new ones.
+   *
+   * @example
+   * ```ts
+   * await loader.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  /** Same as {@link DataLoader.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async *#load(
+    source: Iterator<ArrayLike<number>> | undefined,
+    first: IteratorResult<ArrayLike<number>> | { error: unknown },
+    epoch: number,
+  ): AsyncGenerator<B, void, undefined> {
+    if ('error' in first) throw first.error;
+    const length = this.dataset.length;
+    const checked = this.#checked;
+    const batches: Iterable<EngineBatch<undefined>> = {
+      *[Symbol.iterator]() {
+        for (let step = first; !step.done; step = (source as Iterator<ArrayLike<number>>).next()) {
+          const indices = checked
+            ? (step.value as Uint32Array)
+            : toIndices(step.value, length, '`batchSampler`');
+          yield { indices, epoch, tag: undefined };
+        }
+      },
+    };
+    for await (const { data } of this.#engine.run(batches)) yield data;
+  }
+}

@@ -1,0 +1,177 @@
+import { isPromiseLike } from '../core/checks.ts';
+import { ConfigError, LoaderClosedError, WeftError } from '../core/errors.ts';
+import { type FetchFailure, fetchBatch } from './fetch.ts';
+import { type EngineInit, type EngineOptions, engineOptions } from './options.ts';
+import { Pool } from './pool.ts';
+import { type EngineBatch, type EngineResult, Run } from './run.ts';
+import { type Spawner, spawner } from './spawn.ts';
+
+export { ENGINE_FIELDS, type EngineInit, type EngineOptions, engineOptions } from './options.ts';
+export type { EngineBatch, EngineResult } from './run.ts';
+
+/** What the finalizer of a dropped iteration needs: filled once the iteration has started. */
+interface Lease<Tag, B> {
+  pool?: Pool;
+  run?: Run<Tag, B>;
+}
+
+/**
+ * The loading machinery behind every loader: turns batches of indices into collated batches, in-process
+ * (`numWorkers` 0) or in a pool of worker threads, and knows nothing of samplers. See protocol.ts for how
+ * workers start, fail and stop.
+ *
+ * @param init - the options; defaults and checks as in {@link engineOptions} ({@link ConfigError} listing
+ *   every problem). With `numWorkers` > 0, dataset, collate and workerInit must be worker-loadable, else a
+ *   ConfigError naming the path.
+ * @example
+ * ```ts
+ * const engine = new LoaderEngine<string, unknown>({ dataset, collate: defaultCollate, numWorkers: 2 });
+ * for await (const { tag, data } of engine.run([{ indices: Uint32Array.of(0, 1), epoch: 0, tag: 'a' }])) use(tag, data);
+ * await engine.close();
+ * ```
+ */
+export class LoaderEngine<Tag, B> {
+  /** The options with their defaults. */
+  readonly options: EngineOptions<B>;
+  readonly #spawner: Spawner | undefined;
+  /** Every live pool: the persistent one, and one per running run without persistent workers. */
+  readonly #pools = new Set<Pool>();
+  #persistent: Pool | undefined;
+  readonly #runs = new Set<Run<Tag, B>>();
+  /** Ends the run of an iteration dropped without `return()` (see protocol.ts, "Keeping the process alive"). */
+  readonly #dropped = new FinalizationRegistry<Lease<Tag, B>>((lease) => {
+    if (lease.pool !== undefined && lease.run !== undefined) void this.#finish(lease.pool, lease.run);
+  });
+
+  constructor(init: EngineInit<B>) {
+    const issues: string[] = [];
+    const options = engineOptions(init, issues);
+    if (issues.length > 0) throw new ConfigError(`invalid loader options: ${issues.join('; ')}`, issues);
+    this.options = options;
+    this.#spawner = options.numWorkers > 0 ? spawner(options) : undefined;
+  }
+
+  /**
+   * Loads `batches` in order (or as ready, without `inOrder`), at most numWorkers × prefetchFactor at
+   * a time. Ending the iteration early (break, `return()`) stops the workers unless they are persistent.
+   *
+   * @param batches - the batches to load; iterated lazily, as the window frees up
+   * @example
+   * ```ts
+   * for await (const { tag, data } of engine.run(batches)) use(tag, data);
+   * ```
+   */
+  run(batches: Iterable<EngineBatch<Tag>>): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
+    if (this.#spawner === undefined) return this.#inProcess(batches);
+    const lease: Lease<Tag, B> = {};
+    const iteration = this.#withWorkers(batches, this.#spawner, lease);
+    this.#dropped.register(iteration, lease);
+    return iteration;
+  }
+
+  /**
+   * Terminates every worker; a later `run` starts new ones. Iterations still loading reject with a
+   * {@link LoaderClosedError}.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGINT', () => void engine.close());
+   * ```
+   */
+  async close(): Promise<void> {
+    const pools = [...this.#pools];
+    this.#pools.clear();
+    this.#persistent = undefined;
+    await Promise.all(
+      pools.map((p) => p.terminate(new LoaderClosedError('the loader was closed while loading'))),
+    );
+  }
+
+  /** The number of worker threads alive now (for tests and diagnostics). */
+  get liveWorkers(): number {
+    let n = 0;
+    for (const pool of this.#pools) n += pool.live;
+    return n;
+  }
+
+  /**
+   * Batches submitted to workers and not yet yielded, over every running iteration: at most
+   * numWorkers × prefetchFactor per iteration, however long it runs (for tests and diagnostics).
+   */
+  get bufferedBatches(): number {
+    let n = 0;
+    for (const run of this.#runs) n += run.size;
+    return n;
+  }
+
+  async *#inProcess(
+    batches: Iterable<EngineBatch<Tag>>,
+  ): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
+    const { dataset, collate, seed, signal } = this.options;
+    for (const { indices, epoch, tag } of batches) {
+      signal?.throwIfAborted();
+      let data: B | Promise<B>;
+      try {
+        data = fetchBatch(dataset, collate, indices, epoch, seed);
+        if (isPromiseLike(data)) data = await data;
+      } catch (e) {
+        // In-process, the dataset's own error surfaces untouched, as in torch.
+        throw (e as FetchFailure).cause;
+      }
+      yield { tag, data };
+    }
+  }
+
+  async *#withWorkers(
+    batches: Iterable<EngineBatch<Tag>>,
+    spawner: Spawner,
+    lease: Lease<Tag, B>,
+  ): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
+    const { signal, persistentWorkers, numWorkers, prefetchFactor, inOrder, timeout } = this.options;
+    signal?.throwIfAborted();
+    let pool = this.#persistent;
+    if (pool === undefined) {
+      pool = new Pool(spawner, numWorkers, this.options.maxWorkerRestarts);
+      this.#pools.add(pool);
+      if (persistentWorkers) this.#persistent = pool;
+    }
+    const window = numWorkers * prefetchFactor;
+    const run = new Run<Tag, B>(pool, { inOrder, timeout, window });
+    this.#runs.add(run);
+    lease.pool = pool;
+    lease.run = run;
+    const onAbort = (): void => run.fail(signal?.reason);
+    signal?.addEventListener('abort', onAbort);
+    const source = batches[Symbol.iterator]();
+    try {
+      let exhausted = false;
+      for (;;) {
+        while (!exhausted && run.size < window) {
+          const step = source.next();
+          if (step.done) exhausted = true;
+          else run.submit(step.value);
+        }
+        if (run.size === 0) return;
+        yield await run.take();
+      }
+    } finally {
+      source.return?.();
+      signal?.removeEventListener('abort', onAbort);
+      lease.run = undefined;
+      await this.#finish(pool, run);
+    }
+  }
+
+  /** Ends `run` and decides its pool's fate (see protocol.ts, "Shutdown"). */
+  async #finish(pool: Pool, run: Run<Tag, B>): Promise<void> {
+    run.close();
+    this.#runs.delete(run);
+    if (pool === this.#persistent && pool.usable) {
+      if (run.wedged !== undefined) pool.replace(run.wedged);
+      return;
+    }
+    this.#pools.delete(pool);
+    if (this.#persistent === pool) this.#persistent = undefined;
+    await pool.terminate(run.failure ?? new WeftError('the run ended'));
+  }
+}

@@ -1,0 +1,227 @@
+// The loading side of an interleaved run: the sampler's datasets laid end to end, the collate that routes
+// each batch to its own dataset's collate, and the loader that runs them through one worker pool. The
+// sampler module never imports this one (it would pull in worker_threads); this one adds the loading
+// members to `InterleavedSampler` instead.
+import { type Collate, routeCollate } from '../collate/collate.ts';
+import { describe } from '../core/checks.ts';
+import { ConfigError } from '../core/errors.ts';
+import { fail } from '../core/validate.ts';
+import { ConcatDataset, type ConcatItem } from '../datasets/basic.ts';
+import { ENGINE_FIELDS, type EngineBatch, type EngineInit, LoaderEngine } from '../engine/engine.ts';
+import {
+  type CallbackIndexBatch,
+  type IndexBatch,
+  InterleavedSampler,
+  type ResumeState,
+  resumeStateIssues,
+  type TrainIndexBatch,
+} from './sampler.ts';
+import type { Plan } from './schedule.ts';
+
+declare module './sampler.ts' {
+  interface InterleavedSampler {
+    /** The main dataset followed by every callback dataset (built once, on first use). */
+    readonly dataset: ConcatDataset<unknown>;
+    /** Collates a batch of {@link ConcatItem}s with its own dataset's collate; rejects mixed batches. */
+    readonly collator: Collate<ConcatItem<unknown>>;
+    /**
+     * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
+     * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
+     * counterpart, see `DataLoader`). Same as `new InterleavedLoader(sampler, options)`.
+     *
+     * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, … @default {}
+     * @example
+     * ```ts
+     * const loader = sampler.getDataLoader({ numWorkers: 2 });
+     * ```
+     */
+    getDataLoader<B = unknown>(options?: InterleavedLoaderOptions): InterleavedLoader<B>;
+  }
+}
+
+// Samplers are frozen, so what is built on first use is kept beside them.
+const built = new WeakMap<
+  InterleavedSampler,
+  { dataset: ConcatDataset<unknown>; collator: Collate<ConcatItem<unknown>> }
+>();
+
+function loadingParts(sampler: InterleavedSampler) {
+  let parts = built.get(sampler);
+  if (parts === undefined) {
+    parts = { dataset: new ConcatDataset(sampler.datasets), collator: routeCollate(sampler.collates) };
+    built.set(sampler, parts);
+  }
+  return parts;
+}
+
+Object.defineProperties(InterleavedSampler.prototype, {
+  dataset: {
+    get(this: InterleavedSampler) {
+      return loadingParts(this).dataset;
+    },
+    configurable: true,
+  },
+  collator: {
+    get(this: InterleavedSampler) {
+      return loadingParts(this).collator;
+    },
+    configurable: true,
+  },
+  getDataLoader: {
+    value<B>(this: InterleavedSampler, options: InterleavedLoaderOptions = {}): InterleavedLoader<B> {
+      return new InterleavedLoader<B>(this, options);
+    },
+    configurable: true,
+    writable: true,
+  },
+});
+
+/**
+ * A loaded batch of an interleaved run: its tags (see {@link TrainIndexBatch}, {@link CallbackIndexBatch})
+ * and the collated `data`. Narrow on `source`: `if (batch.source === 'train') … else …`.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of loader) {
+ *   if (batch.source === 'train') train(batch.data);
+ *   else evaluate(batch.name, batch.data, batch.real); // count only the `real` items
+ * }
+ * ```
+ */
+export type InterleavedBatch<B = unknown> =
+  | (TrainIndexBatch & {
+      /** The batch's items, collated by the training collate (`trainCollate`). */
+      readonly data: B;
+    })
+  | (CallbackIndexBatch & {
+      /** The batch's items, collated by its callback's `collate`. */
+      readonly data: B;
+    });
+
+/** Options of {@link InterleavedLoader}: the loading options of `DataLoader`, less the sampling ones. */
+export interface InterleavedLoaderOptions
+  extends Partial<Omit<EngineInit<unknown>, 'dataset' | 'collate' | 'inOrder'>> {
+  /** Start from a saved {@link InterleavedLoader.state} instead of the sampler's configured start. */
+  resume?: ResumeState;
+}
+
+const KNOWN = new Set<string>([
+  ...ENGINE_FIELDS.filter((f) => f !== 'dataset' && f !== 'collate' && f !== 'inOrder'),
+  'resume',
+]);
+
+/**
+ * One loader for a whole interleaved run: training batches and every callback pass, through one
+ * persistent worker pool, each batch tagged with what it is.
+ *
+ * Workers persist by default (the point of interleaving: the evaluation passes reuse the pool and are
+ * prefetched while training still runs). Batches always arrive in schedule order.
+ * Save {@link InterleavedLoader.state} (JSON) after any batch; a loader given it as `resume` continues
+ * with exactly the rest of the run, whatever `numWorkers` either uses.
+ *
+ * @param sampler - the interleaved sampler (its concatenated dataset and routing collate are used)
+ * @param options - see {@link InterleavedLoaderOptions}
+ * @example
+ * ```ts
+ * await using loader = sampler.getDataLoader({ numWorkers: 2 });
+ * for await (const batch of loader) {
+ *   if (batch.source === 'train') trainStep(batch.data);
+ *   else evaluate(batch.name, batch.data, batch.last);
+ * }
+ * ```
+ */
+export class InterleavedLoader<B = unknown> implements AsyncIterable<InterleavedBatch<B>> {
+  /** The sampler this loader runs (already moved to `resume`, if one was given). */
+  readonly sampler: InterleavedSampler;
+  /** The schedule of the run, computed once without loading anything (totals for progress bars). */
+  readonly plan: Plan;
+  readonly #engine: LoaderEngine<IndexBatch, B>;
+  #state: ResumeState;
+
+  constructor(sampler: InterleavedSampler, options: InterleavedLoaderOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigError(`\`getDataLoader\` options must be an object, got ${describe(options)}`);
+    }
+    const unknown = Object.keys(options).filter((k) => !KNOWN.has(k));
+    if (unknown.length > 0) {
+      const why = unknown.includes('inOrder')
+        ? ' (an interleaved run is always delivered in schedule order)'
+        : '';
+      throw new ConfigError(
+        `invalid loader options: ${unknown.map((k) => `\`${k}\` is not a known option`).join('; ')}${why}`,
+      );
+    }
+    const { resume, ...loading } = options;
+    if (resume !== undefined) {
+      const issues = resumeStateIssues(resume, 'resume.');
+      if (issues.length > 0) fail('loader options', issues);
+    }
+    this.sampler = resume === undefined ? sampler : sampler.resumeFrom(resume);
+    this.plan = this.sampler.plan();
+    this.#engine = new LoaderEngine<IndexBatch, B>({
+      persistentWorkers: (loading.numWorkers ?? 0) > 0,
+      ...loading,
+      dataset: this.sampler.dataset,
+      collate: this.sampler.collator as (items: ConcatItem<unknown>[]) => B,
+    } as EngineInit<B>);
+    this.#state = { ...this.sampler.start, replay: this.sampler.replay };
+  }
+
+  /** Training updates from the start of the run to its end (for a progress bar's total). */
+  get totalUpdates(): number {
+    return this.plan.end.update;
+  }
+
+  /**
+   * Where the run stands, to save in a checkpoint and pass back as `resume`: the position after the last
+   * training batch consumed, and the callback passes after it not yet consumed in full (they are re-run).
+   * In a data-parallel run, also the world size, global batch size, dataset length and samples per epoch:
+   * the same state on every rank, and resumable on another number of ranks with the same global batch.
+   *
+   * @example
+   * ```ts
+   * writeFileSync('loader.json', JSON.stringify(loader.state()));
+   * ```
+   */
+  state(): ResumeState {
+    const { epoch, update, sample, replay = [] } = this.#state;
+    const position =
+      replay.length > 0 ? { epoch, update, sample, replay: [...replay] } : { epoch, update, sample };
+    // A data-parallel run also records its world size and shape, so that a resume on other ranks is checked.
+    return { ...position, ...this.sampler.distributedState };
+  }
+
+  /** The whole run, from the loader's start; the state moves on as batches are consumed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<InterleavedBatch<B>, void, undefined> {
+    const batches: Iterable<EngineBatch<IndexBatch>> = {
+      [Symbol.iterator]: () => tagged(this.sampler.batches()),
+    };
+    // Every iteration replays the sampler's pending passes again, so the state starts from them too.
+    this.#state = { ...this.sampler.start, replay: this.sampler.replay };
+    for await (const { tag, data } of this.#engine.run(batches)) {
+      if (tag.source === 'train') {
+        this.#state = { ...tag.position, replay: tag.passesAfter };
+      } else if (tag.last) {
+        const replay = this.#state.replay ?? [];
+        this.#state = { ...this.#state, replay: replay.filter((name) => name !== tag.name) };
+      }
+      yield { ...tag, data } as InterleavedBatch<B>;
+    }
+  }
+
+  /** Terminates the workers. */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  /** Same as {@link InterleavedLoader.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Training batches draw their per-sample randomness from their epoch; callback batches from their pass. */
+function* tagged(batches: Iterable<IndexBatch>): Generator<EngineBatch<IndexBatch>, void, undefined> {
+  for (const b of batches)
+    yield { indices: b.indices, epoch: b.source === 'train' ? b.epoch : b.pass, tag: b };
+}
