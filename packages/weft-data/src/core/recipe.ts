@@ -121,7 +121,7 @@ export function moduleHref(moduleUrl: string | { readonly href: string }): strin
     if (URL.canParse(moduleUrl.href)) return moduleUrl.href;
   }
   throw new ConfigError(
-    `\`moduleUrl\` must be a URL or an absolute file path, got ${describe(moduleUrl)}; use new URL('../internal/module.ts', import.meta.url)`,
+    `\`moduleUrl\` must be a URL or an absolute file path, got ${describe(moduleUrl)}; use new URL('./module.ts', import.meta.url)`,
   );
 }
 

@@ -86,7 +86,7 @@ const KNOWN = new Set<string>([...OWN_FIELDS, ...ENGINE_FIELDS]);
  * @param options - see {@link DataLoaderOptions}
  * @example
  * ```ts
- * const dataset = await fromModule<Dataset<Float32Array>>(new URL('../data.ts', import.meta.url), 'makeData');
+ * const dataset = await fromModule<Dataset<Float32Array>>(new URL('./data.ts', import.meta.url), 'makeData');
  * await using loader = new DataLoader({ dataset, batchSize: 64, shuffle: true, numWorkers: 2 });
  * for (let epoch = 0; epoch < 10; epoch++) {
  *   for await (const batch of loader) step(batch);
