@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 
 /**
- * The floors of the layout, bottom to top, by the first segment of a path under `src/` (a folder, or a file
- * without `.ts`). A module may import its own floor and those below, never one above. See docs/architecture.md.
+ * The floors of the layout, bottom to top, by the first segment of a path under `src/` (a folder, or a
+ * file without `.ts`). A module imports its own floor and those below, never one above (see
+ * docs/architecture.md).
  */
 const FLOORS: Readonly<Record<string, number>> = {
   core: 0,
@@ -31,9 +32,9 @@ const FLOORS: Readonly<Record<string, number>> = {
 
 /**
  * How an import reaches its module. `runtime`: loaded with the importer. `type`: erased by the compiler
- * (`import type`, `export type … from`). `dynamic`: `import('…')`, loaded when called, or a type if written
- * `typeof import('…')`. `import { type A }` is `runtime`: with verbatimModuleSyntax it stays an import of the
- * module.
+ * (`import type`, `export type … from`). `dynamic`: `import('…')`, loaded when called, or a type if
+ * written `typeof import('…')`. `import { type A }` is `runtime`: with verbatimModuleSyntax it stays an
+ * import of the module.
  */
 type Kind = 'runtime' | 'type' | 'dynamic';
 
@@ -43,7 +44,8 @@ interface Link {
   kind: Kind;
 }
 
-const STATEMENT = /^(?:import|export)\s+(type\s+)?[^;'"]*?\sfrom\s+(['"])([^'"]+)\2|^import\s+(['"])([^'"]+)\4/gm;
+const STATEMENT =
+  /^(?:import|export)\s+(type\s+)?[^;'"]*?\sfrom\s+(['"])([^'"]+)\2|^import\s+(['"])([^'"]+)\4/gm;
 const DYNAMIC = /\bimport\(\s*(['"])([^'"]+)\1\s*\)/g;
 
 /** Every import of a source file: statements at the start of a line, and `import('…')` outside comments. */
@@ -56,7 +58,8 @@ function links(file: string): Link[] {
   }
   for (const m of text.matchAll(DYNAMIC)) {
     const line = text.slice(text.lastIndexOf('\n', m.index) + 1, m.index).trimStart();
-    if (!line.startsWith('//') && !line.startsWith('*')) out.push({ target: target(m[2] as string), kind: 'dynamic' });
+    if (!line.startsWith('//') && !line.startsWith('*'))
+      out.push({ target: target(m[2] as string), kind: 'dynamic' });
   }
   return out;
 }
@@ -124,7 +127,10 @@ const violations = (bad: (file: string, link: Link) => boolean, files = sources)
 
 describe('module structure', () => {
   it('keeps the schedule pure: it loads nothing but the error classes', () => {
-    expect(names(reachable(src('interleaved/schedule.ts')))).toEqual(['core/errors.ts', 'interleaved/schedule.ts']);
+    expect(names(reachable(src('interleaved/schedule.ts')))).toEqual([
+      'core/errors.ts',
+      'interleaved/schedule.ts',
+    ]);
   });
 
   it('keeps the loader and worker_threads out of the sampler', () => {
