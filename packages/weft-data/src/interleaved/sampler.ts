@@ -198,7 +198,7 @@ export function resumeStateIssues(state: unknown, prefix: string): string[] {
  * over callback (evaluation) datasets; all datasets laid end to end in one index space.
  *
  * The TypeScript counterpart of ksuit/noether's `InterleavedSampler`; the behaviour is specified in
- * `spec/interleaved-sampler.md`. Iterating it yields `[index, endsBatch]` pairs as the spec describes;
+ * `docs/spec/interleaved-sampler.md`. Iterating it yields `[index, endsBatch]` pairs as the spec describes;
  * {@link InterleavedSampler.batchSampler} yields whole tagged batches and is what loaders consume. When the
  * steps fall is the business of the schedule (`src/schedule.ts`); the concatenated dataset and the routing
  * collate are the loader's (`src/interleaved-loader.ts`), which adds `dataset`, `collator` and
