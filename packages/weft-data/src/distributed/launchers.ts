@@ -21,7 +21,7 @@ export type Launcher = 'torchrun' | 'openmpi' | 'mvapich' | 'mpich' | 'pmix' | '
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** One launcher's variables: which names give the rank, the size, the place on the node, the node. */
-export interface LauncherVars {
+interface LauncherVars {
   readonly name: Launcher;
   /** The launcher's name in messages. */
   readonly label: string;
@@ -107,7 +107,7 @@ export function envInt(env: Env, name: string): number | undefined {
 }
 
 /** What one launcher's variables say. */
-export interface Found {
+interface Found {
   readonly vars: LauncherVars;
   readonly rank: number | undefined;
   readonly size: number | undefined;
