@@ -42,22 +42,12 @@ export type {
   TensorValue,
 } from './datasets/tensor-dataset.ts';
 export { TensorDataset } from './datasets/tensor-dataset.ts';
-export type {
-  DistributedEnv,
-  DistributedOverrides,
-  DistributedSamplersOptions,
-  Env,
-  Launcher,
-  ShardedEvalSamplerOptions,
-} from './distributed/distributed.ts';
-export {
-  distributedEnv,
-  distributedSamplers,
-  gatherInOrder,
-  MAX_WORLD_SIZE,
-  rankBatchSize,
-  ShardedEvalSampler,
-} from './distributed/distributed.ts';
+export type { DistributedEnv, DistributedOverrides } from './distributed/distributed-env.ts';
+export { distributedEnv, MAX_WORLD_SIZE } from './distributed/distributed-env.ts';
+export { gatherInOrder } from './distributed/gather.ts';
+export type { Env, Launcher } from './distributed/launchers.ts';
+export type { DistributedSamplersOptions } from './distributed/samplers.ts';
+export { distributedSamplers, rankBatchSize } from './distributed/samplers.ts';
 export type { BatchSamplerLike, DataLoaderOptions } from './engine/data-loader.ts';
 export { DataLoader } from './engine/data-loader.ts';
 export type { ArrowOptions } from './files/arrow.ts';
@@ -107,6 +97,8 @@ export { DistributedSampler } from './samplers/distributed-sampler.ts';
 export type { RandomSamplerOptions } from './samplers/random-sampler.ts';
 export { RandomSampler } from './samplers/random-sampler.ts';
 export { SequentialSampler } from './samplers/sequential-sampler.ts';
+export type { ShardedEvalSamplerOptions } from './samplers/sharded-eval-sampler.ts';
+export { ShardedEvalSampler } from './samplers/sharded-eval-sampler.ts';
 export type { SubsetRandomSamplerOptions } from './samplers/subset-random-sampler.ts';
 export { SubsetRandomSampler } from './samplers/subset-random-sampler.ts';
 export type { WeightedRandomSamplerOptions } from './samplers/weighted-random-sampler.ts';

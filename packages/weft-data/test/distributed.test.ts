@@ -308,6 +308,34 @@ describe('ShardedEvalSampler', () => {
   });
 });
 
+describe('argument checks', () => {
+  // Each of these stopped at its first problem before.
+  it('report every problem at once', () => {
+    expect(
+      thrown(() => new ShardedEvalSampler(sized(2), { numReplicas: 0, rank: -1, pad: 1 as never })),
+    ).toBe(
+      '`numReplicas` must be a positive integer, got 0; `rank` must be a non-negative integer, got -1; `pad` must be a boolean, got 1',
+    );
+    expect(thrown(() => rankBatchSize(0, 1.5))).toBe(
+      '`globalBatchSize` must be a positive integer, got 0; `worldSize` must be a positive integer, got 1.5',
+    );
+    expect(thrown(() => distributedEnv(null as never, { rank: -1, worldSize: 0 }))).toBe(
+      '`env` must be an object of environment variables, got null; `overrides.rank` must be a non-negative integer, got -1; `overrides.worldSize` must be a positive integer, got 0',
+    );
+    expect(thrown(() => distributedEnv({ RANK: '4', WORLD_SIZE: '4', MASTER_PORT: '70000' }))).toBe(
+      '`RANK` must be in [0, WORLD_SIZE - 1] = [0, 3], got 4 (torchrun); `MASTER_PORT` must be a port in [1, 65535], got "70000"',
+    );
+    expect(
+      thrown(() => distributedSamplers({ train: sized(10), env: { rank: 3, worldSize: 3 }, seed: -1 })),
+    ).toBe(
+      'invalid distributedSamplers options: `seed` must be a non-negative integer, got -1; `env.rank` must be in [0, env.worldSize - 1] = [0, 2], got 3',
+    );
+    expect(thrown(() => gatherInOrder(5 as never, -1))).toBe(
+      '`parts` must be an array, got 5; `length` must be a non-negative integer, got -1',
+    );
+  });
+});
+
 /** Every rank's interleaved sampler, built as a data-parallel program would. */
 function ranks(
   R: number,

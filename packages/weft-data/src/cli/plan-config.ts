@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
 import { zodIssues } from '../core/validate.ts';
-import { distributedSamplers, MAX_WORLD_SIZE } from '../distributed/distributed.ts';
+import { MAX_WORLD_SIZE } from '../distributed/distributed-env.ts';
+import { distributedSamplers } from '../distributed/samplers.ts';
 import {
   configRelations,
   interleavedSamplerConfigSchema,
