@@ -1,13 +1,8 @@
-export type {
-  Collate,
-  CollateOptions,
-  DefaultCollate,
-  DType,
-  Tensor,
-  TypedArray,
-} from './collate/collate.ts';
+export type { Collate, DefaultCollate } from './collate/collate.ts';
 export { collectTransferables, defaultCollate, routeCollate } from './collate/collate.ts';
+export type { CollateOptions } from './collate/options.ts';
 export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
+export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
 export type { FileLocation } from './core/errors.ts';
 export {
   CollateError,
@@ -31,17 +26,10 @@ export type { ConcatItem } from './datasets/basic.ts';
 export { ArrayDataset, ConcatDataset, Subset } from './datasets/basic.ts';
 export type { RandomSplitOptions } from './datasets/random-split.ts';
 export { randomSplit } from './datasets/random-split.ts';
-export type {
-  ColumnArray,
-  ColumnData,
-  ColumnDType,
-  ColumnInfo,
-  ColumnSpec,
-  TensorDType,
-  TensorItem,
-  TensorValue,
-} from './datasets/tensor-dataset.ts';
-export { TensorDataset } from './datasets/tensor-dataset.ts';
+export type { ColumnArray, ColumnData, ColumnInfo } from './datasets/tensor/columns.ts';
+export type { ColumnSpec } from './datasets/tensor/infer.ts';
+export type { TensorItem, TensorValue } from './datasets/tensor/tensor-dataset.ts';
+export { TensorDataset } from './datasets/tensor/tensor-dataset.ts';
 export type { DistributedEnv, DistributedOverrides } from './distributed/distributed-env.ts';
 export { distributedEnv, MAX_WORLD_SIZE } from './distributed/distributed-env.ts';
 export { gatherInOrder } from './distributed/gather.ts';

@@ -6,8 +6,8 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
-import type { TypedArray, Tensor as WeftTensor } from './collate/collate.ts';
 import { describe } from './core/checks.ts';
+import type { TypedArray, Tensor as WeftTensor } from './core/dtype.ts';
 import { ConfigError, WeftError } from './core/errors.ts';
 import type { DataLoader } from './engine/data-loader.ts';
 import type { InterleavedLoader } from './interleaved/loader.ts';

@@ -1,8 +1,20 @@
-import { describe } from '../core/checks.ts';
-import { CollateError, ConfigError } from '../core/errors.ts';
+// The default collate: walks a batch of items in step, field by field, and turns each field into one batch
+// value (see `stack.ts` for typed arrays, tensors and nested arrays, `options.ts` for `dtypes`).
+import type { Tensor, TypedArray } from '../core/dtype.ts';
+import { CollateError } from '../core/errors.ts';
 import { attachRecipe, type Recipe } from '../core/recipe.ts';
-import { fail as failOptions } from '../core/validate.ts';
 import type { ConcatItem } from '../datasets/basic.ts';
+import { type CollateOptions, type Context, checkAllUsed, noDtype, parseOptions } from './options.ts';
+import {
+  cannotHold,
+  checkTensors,
+  collateError,
+  flattenInto,
+  kindOf,
+  MAX_DEPTH,
+  numericShape,
+  stack,
+} from './stack.ts';
 
 // The recipe of a collate of this module: a worker calls the export `name` below with `args`.
 function rebuild(name: string, args: Recipe['args']): Recipe {
@@ -12,257 +24,15 @@ function rebuild(name: string, args: Recipe['args']): Recipe {
 /** A collate function (torch's `collate_fn`): a batch of items to one batch value. */
 export type Collate<T = unknown, B = unknown> = (items: T[]) => B;
 
-/** Every typed-array type {@link defaultCollate} stacks. */
-export type TypedArray =
-  | Float64Array
-  | Float32Array
-  | Int32Array
-  | Uint32Array
-  | Int16Array
-  | Uint16Array
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | BigInt64Array
-  | BigUint64Array;
-
-/**
- * A dense row-major array with its shape: what stacking typed arrays or nested number arrays gives.
- *
- * @example
- * ```ts
- * const t: Tensor<Float32Array> = { data: new Float32Array(6), shape: [2, 3] };
- * ```
- */
-export interface Tensor<A extends TypedArray = TypedArray> {
-  /** The elements, row-major (last dimension fastest); its length is the product of `shape`. */
-  data: A;
-  /** Size of each dimension, outermost first; for a collated batch the first is the batch size. */
-  shape: number[];
+// Deep-nesting errors cut the path at a step boundary, so the message shows whole keys and indices.
+function tooDeep(path: string): CollateError {
+  const cut = Math.max(path.lastIndexOf('.', 60), path.lastIndexOf('[', 60));
+  const shown = path.length > 60 && cut > 0 ? `${path.slice(0, cut)}…` : path;
+  return collateError(`${shown} is nested more than ${MAX_DEPTH} levels deep (is the item cyclic?)`);
 }
-
-type TypedArrayConstructor = { new (length: number): TypedArray; name: string };
-
-/**
- * An element type {@link CollateOptions.dtypes} can ask for; `bool` is a `Uint8Array` of 0s and 1s.
- *
- * @example
- * ```ts
- * const label: DType = 'int32'; // collated as an Int32Array
- * ```
- */
-export type DType =
-  | 'float32'
-  | 'float64'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'uint8'
-  | 'uint16'
-  | 'uint32'
-  | 'bool';
-
-/**
- * Options of {@link DefaultCollate.with}.
- *
- * @example
- * ```ts
- * const options: CollateOptions = { dtypes: { image: 'float32', label: 'int32' } };
- * ```
- */
-export interface CollateOptions {
-  /**
-   * The element type of named fields, instead of the defaults (`Float64Array` for numbers, `Uint8Array` for
-   * booleans, the items' own type for typed arrays and tensors). A field is named by its path in an item, a dot
-   * between levels and a position for a tuple element: `label`, `image.pixels`, `1`. Applies to numbers,
-   * booleans, typed arrays, tensors and nested number arrays. A value the type cannot hold (1.5 as int32, 300
-   * as uint8, 1e39 as float32) is a {@link CollateError}; float32 rounds like `Math.fround`.
-   * @default {}
-   */
-  readonly dtypes?: Readonly<Record<string, DType>>;
-}
-
-interface DTypeInfo {
-  readonly name: DType;
-  readonly Array: TypedArrayConstructor;
-  /** Whether the type holds `v` exactly (float32: up to rounding). */
-  readonly fits: (v: number) => boolean;
-}
-
-const integer = (lo: number, hi: number) => (v: number) => Number.isInteger(v) && v >= lo && v <= hi;
-const DTYPES: Readonly<Record<DType, Omit<DTypeInfo, 'name'>>> = {
-  float64: { Array: Float64Array, fits: () => true },
-  // NaN and ±Infinity are float32 values; a finite number that rounds to Infinity is not.
-  float32: { Array: Float32Array, fits: (v) => !Number.isFinite(v) || Number.isFinite(Math.fround(v)) },
-  int8: { Array: Int8Array, fits: integer(-0x80, 0x7f) },
-  int16: { Array: Int16Array, fits: integer(-0x8000, 0x7fff) },
-  int32: { Array: Int32Array, fits: integer(-0x80000000, 0x7fffffff) },
-  uint8: { Array: Uint8Array, fits: integer(0, 0xff) },
-  uint16: { Array: Uint16Array, fits: integer(0, 0xffff) },
-  uint32: { Array: Uint32Array, fits: integer(0, 0xffffffff) },
-  bool: { Array: Uint8Array, fits: (v) => v === 0 || v === 1 },
-};
-
-/** The dtypes asked for, by field path, and which of them this batch met (the others name no field). */
-interface Context {
-  readonly dtypes: ReadonlyMap<string, DTypeInfo>;
-  readonly used: Set<string>;
-}
-
-// Deep enough for any real item; a cyclic item reaches it quickly instead of exhausting the stack.
-const MAX_DEPTH = 32;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-const isTensor = (v: unknown): v is Tensor =>
-  typeof v === 'object' &&
-  v !== null &&
-  ArrayBuffer.isView((v as Tensor).data) &&
-  !((v as Tensor).data instanceof DataView) &&
-  Array.isArray((v as Tensor).shape);
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (ArrayBuffer.isView(v))
-    return v instanceof DataView ? 'DataView' : (v.constructor as TypedArrayConstructor).name;
-  if (isTensor(v)) return 'tensor';
-  if (typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v);
-    return proto === Object.prototype || proto === null
-      ? 'object'
-      : `${proto.constructor?.name ?? 'unknown'} instance`;
-  }
-  return typeof v;
-}
-
-const fail = (message: string) => new CollateError(`\`defaultCollate\`: ${message}`);
-
-function tooDeep(path: string): CollateError {
-  // Cut at a step boundary, so the message shows whole keys and indices.
-  const cut = Math.max(path.lastIndexOf('.', 60), path.lastIndexOf('[', 60));
-  const shown = path.length > 60 && cut > 0 ? `${path.slice(0, cut)}…` : path;
-  return fail(`${shown} is nested more than ${MAX_DEPTH} levels deep (is the item cyclic?)`);
-}
-
-function cannotHold(path: string, value: number, dtype: DTypeInfo, field: string): CollateError {
-  return fail(`${path} is ${value}, which ${dtype.name} cannot represent (\`dtypes.${field}\`)`);
-}
-
-function noDtype(field: string, kind: string): ConfigError {
-  return new ConfigError(
-    `\`dtypes.${field}\` names a field of ${kind} values, which have no dtype; dtypes apply to numbers, booleans, typed arrays, tensors and nested number arrays`,
-  );
-}
-
-/** Dimensions of `v` if it is a rectangular nested array of numbers, every element checked; else undefined. */
-function numericShape(v: unknown): number[] | undefined {
-  const shape: number[] = [];
-  let probe = v;
-  while (Array.isArray(probe)) {
-    if (probe.length === 0 || shape.length === MAX_DEPTH) return undefined;
-    shape.push(probe.length);
-    probe = probe[0];
-  }
-  // The whole item, not only its first elements: `[0, 'cat']` starts like a vector but is a tuple.
-  return typeof probe === 'number' && conforms(v, shape, 0) ? shape : undefined;
-}
-
-function conforms(v: unknown, shape: readonly number[], depth: number): boolean {
-  if (depth === shape.length) return typeof v === 'number';
-  if (!Array.isArray(v) || v.length !== shape[depth]) return false;
-  for (let i = 0; i < v.length; i++) if (!conforms(v[i], shape, depth + 1)) return false;
-  return true;
-}
-
-function flattenInto(
-  v: unknown,
-  shape: readonly number[],
-  depth: number,
-  out: TypedArray,
-  at: number,
-  path: string,
-  dtype: DTypeInfo | undefined,
-  field: string,
-): number {
-  if (depth === shape.length) {
-    if (typeof v !== 'number') throw fail(`${path} is ${kindOf(v)}, expected number`);
-    if (dtype !== undefined && !dtype.fits(v)) throw cannotHold(path, v, dtype, field);
-    out[at] = v;
-    return at + 1;
-  }
-  if (!Array.isArray(v) || v.length !== shape[depth]) {
-    const got = Array.isArray(v) ? `has length ${v.length}` : `is ${kindOf(v)}`;
-    throw fail(`${path} ${got}, expected length ${shape[depth]} (a ragged array)`);
-  }
-  for (let i = 0; i < v.length; i++) {
-    at = flattenInto(v[i], shape, depth + 1, out, at, `${path}[${i}]`, dtype, field);
-  }
-  return at;
-}
-
-function stack(
-  parts: TypedArray[],
-  shape: number[],
-  paths: (i: number) => string,
-  dtype: DTypeInfo | undefined,
-  field: string,
-): Tensor {
-  const first = parts[0] as TypedArray;
-  const Ctor = first.constructor as TypedArrayConstructor;
-  for (let i = 1; i < parts.length; i++) {
-    const p = parts[i] as TypedArray;
-    if (p.constructor !== Ctor) {
-      throw fail(
-        `${paths(i)} is ${(p.constructor as TypedArrayConstructor).name}, ${paths(0)} is ${Ctor.name}`,
-      );
-    }
-    if (p.length !== first.length) {
-      throw fail(`${paths(i)} has length ${p.length}, ${paths(0)} has ${first.length}`);
-    }
-  }
-  const Out = dtype?.Array ?? Ctor;
-  const out = new Out(first.length * parts.length);
-  if (Out === Ctor && dtype?.name !== 'bool') {
-    for (let i = 0; i < parts.length; i++)
-      (out as Float64Array).set(parts[i] as Float64Array, i * first.length);
-  } else {
-    if (first instanceof BigInt64Array || first instanceof BigUint64Array) throw noDtype(field, Ctor.name);
-    const fits = (dtype as DTypeInfo).fits;
-    let k = 0;
-    parts.forEach((p, i) => {
-      for (let j = 0; j < p.length; j++) {
-        const v = p[j] as number;
-        if (!fits(v)) throw cannotHold(`${paths(i)}[${j}]`, v, dtype as DTypeInfo, field);
-        out[k++] = v;
-      }
-    });
-  }
-  return { data: out, shape: [parts.length, ...shape] };
-}
-
-function checkTensors(tensors: Tensor[], at: (i: number) => string): number[] {
-  const shape = (tensors[0] as Tensor).shape;
-  let size = 1;
-  for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) {
-      throw fail(`${at(0)} has shape [${shape}], which is not a list of non-negative integers`);
-    }
-    size *= d;
-  }
-  tensors.forEach((t, i) => {
-    if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
-      throw fail(`${at(i)} has shape [${t.shape}], ${at(0)} has [${shape}]`);
-    }
-    if (t.data.length !== size) {
-      throw fail(
-        `${at(i)} has ${t.data.length} elements in \`data\`, but its shape [${shape}] needs ${size}`,
-      );
-    }
-  });
-  return shape;
-}
 
 /** Whether `o` has exactly `keys` as its own enumerable keys, in that order, without allocating. */
 function sameKeys(o: object, keys: readonly string[]): boolean {
@@ -284,7 +54,7 @@ function checkKeys(objects: object[], i: number, at: (i: number) => string): voi
     .sort()
     .join(', ');
   // The same keys in another order collate the same (fields are read by name).
-  if (mine !== theirs) throw fail(`${at(i)} has keys [${mine}], ${at(0)} has [${theirs}]`);
+  if (mine !== theirs) throw collateError(`${at(i)} has keys [${mine}], ${at(0)} has [${theirs}]`);
 }
 
 function collate(
@@ -298,7 +68,7 @@ function collate(
   const kind = kindOf(items[0]);
   for (let i = 1; i < items.length; i++) {
     const k = kindOf(items[i]);
-    if (k !== kind) throw fail(`${at(i)} is ${k}, ${at(0)} is ${kind}`);
+    if (k !== kind) throw collateError(`${at(i)} is ${k}, ${at(0)} is ${kind}`);
   }
   const dtype = ctx?.dtypes.get(field);
   if (dtype !== undefined) ctx?.used.add(field);
@@ -322,7 +92,7 @@ function collate(
       if (dtype !== undefined) throw noDtype(field, kind);
       (items as bigint[]).forEach((v, i) => {
         if (v < INT64_MIN || v > INT64_MAX) {
-          throw fail(`${at(i)} is ${v}n, outside the range of a BigInt64Array [-2^63, 2^63 - 1]`);
+          throw collateError(`${at(i)} is ${v}n, outside the range of a BigInt64Array [-2^63, 2^63 - 1]`);
         }
       });
       return BigInt64Array.from(items as bigint[]);
@@ -356,7 +126,7 @@ function collate(
       const arrays = items as unknown[][];
       const n = (arrays[0] as unknown[]).length;
       arrays.forEach((a, i) => {
-        if (a.length !== n) throw fail(`${at(i)} has length ${a.length}, ${at(0)} has ${n}`);
+        if (a.length !== n) throw collateError(`${at(i)} has length ${a.length}, ${at(0)} has ${n}`);
       });
       return Array.from({ length: n }, (_, j) =>
         collate(
@@ -393,51 +163,15 @@ function collate(
       if (kind.endsWith('Array')) {
         return stack(items as TypedArray[], [(items[0] as TypedArray).length], at, dtype, field);
       }
-      throw fail(`cannot collate ${at(0)}: ${kind}`);
+      throw collateError(`cannot collate ${at(0)}: ${kind}`);
   }
 }
 
 function collateBatch(items: unknown[], ctx: Context | undefined): unknown {
-  if (!Array.isArray(items) || items.length === 0) throw fail('cannot collate an empty batch');
+  if (!Array.isArray(items) || items.length === 0) throw collateError('cannot collate an empty batch');
   const out = collate(items, '', '', 0, ctx);
-  if (ctx !== undefined && ctx.used.size !== ctx.dtypes.size) {
-    const missing = [...ctx.dtypes.keys()].filter((f) => !ctx.used.has(f));
-    failOptions(
-      'collate options',
-      missing.map((f) => `\`dtypes.${f}\` names no field of the items`),
-    );
-  }
+  if (ctx !== undefined) checkAllUsed(ctx);
   return out;
-}
-
-function checkOptions(options: CollateOptions): Map<string, DTypeInfo> {
-  if (typeof options !== 'object' || options === null) {
-    throw new ConfigError(`collate options must be an object, got ${describe(options)}`);
-  }
-  const issues = Object.keys(options)
-    .filter((k) => k !== 'dtypes')
-    .map((k) => `\`${k}\` is not a known option`);
-  const dtypes = new Map<string, DTypeInfo>();
-  const given: unknown = options.dtypes ?? {};
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    issues.push(`\`dtypes\` must be an object of field → dtype, got ${describe(given)}`);
-  } else {
-    for (const [field, name] of Object.entries(given)) {
-      if (field === '' || field.startsWith('.') || field.endsWith('.') || field.includes('..')) {
-        issues.push(
-          `\`dtypes\` has the field ${JSON.stringify(field)}, which is not a path like \`a\` or \`a.b\``,
-        );
-      } else if (typeof name !== 'string' || !Object.hasOwn(DTYPES, name)) {
-        issues.push(
-          `\`dtypes.${field}\` must be one of ${Object.keys(DTYPES).join(', ')}, got ${describe(name)}`,
-        );
-      } else {
-        dtypes.set(field, { name: name as DType, ...DTYPES[name as DType] });
-      }
-    }
-  }
-  if (issues.length > 0) failOptions('collate options', issues);
-  return dtypes;
 }
 
 /**
@@ -474,7 +208,7 @@ export interface DefaultCollate {
 }
 
 const collateWith = <T>(options: CollateOptions): Collate<T, unknown> => {
-  const dtypes = checkOptions(options);
+  const dtypes = parseOptions(options);
   const fn: Collate<T, unknown> = (items) => collateBatch(items, { dtypes, used: new Set() });
   const plain = { dtypes: Object.fromEntries([...dtypes].map(([f, d]) => [f, d.name])) };
   attachRecipe(fn, rebuild('collateWithOptions', [{ label: 'options', value: plain }]));

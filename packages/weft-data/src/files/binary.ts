@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { TypedArray } from '../collate/collate.ts';
 import { checkIndex } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
+import type { TypedArray } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';

@@ -1,8 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
-import type { Tensor } from '../collate/collate.ts';
 import { checkIndex, describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
+import type { Tensor } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { withRecipe } from '../core/recipe.ts';

@@ -1,0 +1,167 @@
+// The TensorDataset class: items read as views into its shared columns, and its rebuild in a worker from
+// those same buffers.
+import { checkIndex } from '../../core/checks.ts';
+import type { Dataset } from '../../core/dataset.ts';
+import type { Tensor } from '../../core/dtype.ts';
+import { withRecipe } from '../../core/recipe.ts';
+import { type ColumnArray, type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
+import { type ColumnSpec, columnsFromItems } from './infer.ts';
+
+/**
+ * One field of a {@link TensorDataset} item: a number or bigint (per-item shape `[]`), a typed-array view
+ * (shape `[k]` or a ragged column), a {@link Tensor} whose `data` is a view (shape of two or more
+ * dimensions), or a string.
+ *
+ * @example
+ * ```ts
+ * const v: TensorValue = dataset.get(0).x;
+ * ```
+ */
+export type TensorValue = number | bigint | string | ColumnArray | Tensor<ColumnArray>;
+
+/**
+ * A {@link TensorDataset} item: one value per column.
+ *
+ * @example
+ * ```ts
+ * const item: TensorItem = dataset.get(0); // { x: Float32Array(784), y: 3 }
+ * ```
+ */
+export type TensorItem = Record<string, TensorValue>;
+
+const decoder = new TextDecoder();
+
+type Reader = (index: number) => TensorValue;
+
+function reader(column: ColumnInfo): Reader {
+  const { data, offsets, shape } = column;
+  if (column.kind === 'string') {
+    const o = offsets as Float64Array;
+    return (i) => decoder.decode((data as Uint8Array).subarray(o[i], o[i + 1]));
+  }
+  if (column.kind === 'ragged') {
+    const o = offsets as Float64Array;
+    return (i) => data.subarray(o[i] as number, o[i + 1] as number);
+  }
+  if (shape.length === 0) return (i) => data[i] as number | bigint;
+  const size = sizeOf(shape);
+  if (shape.length === 1) return (i) => data.subarray(i * size, (i + 1) * size);
+  const frozen = Object.freeze([...shape]) as number[];
+  return (i) => ({ data: data.subarray(i * size, (i + 1) * size), shape: frozen });
+}
+
+// Set only while a worker rebuilds a dataset from columns that were validated where they were made.
+let trusted: Record<string, ColumnInfo> | undefined;
+
+/**
+ * A dataset of named typed columns held in `SharedArrayBuffer`s (torch's `TensorDataset`, with names).
+ *
+ * `get(i)` returns `{ column: value }` with views into the shared memory, never copies: a number or bigint
+ * for items of shape `[]`, a typed-array view for shape `[k]` and for ragged columns, a {@link Tensor}
+ * `{ data: view, shape }` for two or more dimensions, a decoded string for string columns. With
+ * `numWorkers > 0` the workers receive the shared buffers themselves: nothing is copied or rebuilt, so the
+ * memory is paid once whatever the number of workers, and workers start at once. `defaultCollate` stacks
+ * these items exactly as it stacks the same values in an `ArrayDataset`.
+ *
+ * The views alias the table: writing into one changes the dataset, in every thread. Data that was already
+ * in a `SharedArrayBuffer` is used in place, not copied. To build one from JavaScript items, see
+ * {@link TensorDataset.fromItems}. Pass the dataset itself to a loader (or wrap it in `Subset`,
+ * `ConcatDataset`, {@link randomSplit}); a `fromModule` factory that builds one would build it again in
+ * every worker.
+ *
+ * @param columns - the columns by name, see {@link ColumnData}; all with the same number of items
+ * @throws ConfigError listing every problem: unknown types, bad shapes or offsets, lengths that disagree
+ * @example
+ * ```ts
+ * const ds = new TensorDataset({
+ *   x: { data: new Float32Array(10 * 784), shape: [28, 28] },
+ *   y: { data: Int32Array.from({ length: 10 }, (_, i) => i % 3) },
+ *   name: { data: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] },
+ * });
+ * ds.get(2); // { x: { data: Float32Array(784), shape: [28, 28] }, y: 2, name: 'c' }
+ * ```
+ */
+export class TensorDataset<T = TensorItem> implements Dataset<T> {
+  readonly #columns: Readonly<Record<string, ColumnInfo>>;
+  readonly #readers: readonly (readonly [string, Reader])[];
+  /** Number of items. */
+  readonly length: number;
+
+  constructor(columns: Readonly<Record<string, ColumnData>>) {
+    const stored = trusted ?? columnsFromData(columns);
+    for (const c of Object.values(stored)) Object.freeze(Object.freeze(c).shape);
+    this.#columns = Object.freeze(stored);
+    this.#readers = Object.entries(stored).map(([name, c]) => [name, reader(c)] as const);
+    const c = Object.values(stored)[0] as ColumnInfo;
+    this.length = c.offsets ? c.offsets.length - 1 : c.data.length / sizeOf(c.shape);
+    if (new.target === TensorDataset) shareWithWorkers(this, stored);
+  }
+
+  /**
+   * Builds a dataset from an array of items in one call, copying each field into shared memory.
+   *
+   * Every field of `items[0]` becomes a column. Types and shapes are inferred from the items unless given:
+   * numbers → `float64`, bigints → `bigint64`, strings → a string column, a typed array → its own type with
+   * shape `[length]` (ragged when the lengths differ), a nested number array → `float64` of its shape,
+   * `{ data, shape }` → that type and shape. Values are checked: an integer column rejects fractions and
+   * values out of range.
+   *
+   * @param items - objects with the same fields
+   * @param columns - optional `{ dtype, shape, ragged }` per field, see {@link ColumnSpec} @default {}
+   * @throws ConfigError naming each column's first bad item, and any bad spec
+   * @example
+   * ```ts
+   * const ds = TensorDataset.fromItems(rows, { x: { dtype: 'float32', shape: [784] }, y: { dtype: 'int32' } });
+   * ```
+   */
+  static fromItems(
+    items: readonly object[],
+    columns: Readonly<Record<string, ColumnSpec>> = {},
+  ): TensorDataset<TensorItem> {
+    const stored = columnsFromItems(items, columns);
+    return rebuild(stored);
+  }
+
+  /** The columns as stored: type, layout and the shared arrays (for direct, whole-column access). */
+  get columns(): Readonly<Record<string, ColumnInfo>> {
+    return this.#columns;
+  }
+
+  /**
+   * The item at `index`: one value per column, views into shared memory (see the class summary).
+   *
+   * @param index - 0 ≤ index < length
+   */
+  get(index: number): T {
+    checkIndex(index, this.length);
+    const out: Record<string, TensorValue> = {};
+    for (const [name, read] of this.#readers) out[name] = read(index);
+    return out as T;
+  }
+}
+
+function rebuild(columns: Record<string, ColumnInfo>): TensorDataset {
+  trusted = columns;
+  try {
+    return new TensorDataset({});
+  } finally {
+    trusted = undefined;
+  }
+}
+
+// ---- Worker rebuild glue: the one place to change when switching to `Symbol.for('weft.toRecipe')`. -------
+// A worker rebuilds the dataset by calling `tensorDatasetFromShared(columns)` from this module. `columns`
+// holds the SharedArrayBuffer-backed arrays and travels as plain structured-clone data (a recipe argument
+// without `ref`), so the buffers are shared with the worker, not copied.
+
+/** Rebuilds a {@link TensorDataset} in a worker from shared columns, without copying. @internal */
+export const tensorDatasetFromShared = (columns: Record<string, ColumnInfo>): TensorDataset =>
+  rebuild(columns);
+
+function shareWithWorkers(dataset: TensorDataset<unknown>, columns: Record<string, ColumnInfo>): void {
+  withRecipe(dataset, {
+    url: import.meta.url,
+    name: 'tensorDatasetFromShared',
+    args: [{ label: 'columns', value: columns }],
+  });
+}
