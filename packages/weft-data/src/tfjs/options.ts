@@ -52,8 +52,11 @@ export interface ToTensorsOptions {
 
 /** {@link ToTensorsOptions} with the defaults filled in and `dtypes` as a map. */
 export interface ResolvedOptions {
+  /** dtype of `Float64Array`s. */
   readonly float64: Extract<TfDType, 'float32' | 'int32'>;
+  /** dtype of `Uint8Array`s and `Uint8ClampedArray`s. */
   readonly uint8: Extract<TfDType, 'int32' | 'bool'>;
+  /** dtype of single fields, by path. */
   readonly dtypes: ReadonlyMap<string, TfDType>;
 }
 
