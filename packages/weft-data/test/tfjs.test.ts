@@ -21,7 +21,7 @@ import {
   type Tensors,
   toTensors,
   withTensors,
-} from '../src/tfjs.ts';
+} from '../src/tfjs/index.ts';
 
 const tf = { ...tfc, data };
 
@@ -442,17 +442,26 @@ describe('interleavedDataset', () => {
 });
 
 describe('packaging', () => {
-  it('keeps TensorFlow.js out of the main entry: only src/tfjs.ts names it, and imports only its types', () => {
+  it('keeps TensorFlow.js out of the main entry: only src/tfjs/ names it, and imports only its types', () => {
     const src = new URL('../src/', import.meta.url);
     const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     const naming = files.filter((f) => readFileSync(new URL(f, src), 'utf8').includes('@tensorflow'));
-    expect(naming).toEqual(['tfjs.ts']);
-    const imports = readFileSync(new URL('tfjs.ts', src), 'utf8').match(/^import .*$/gm) ?? [];
-    for (const line of imports.filter((l) => l.includes('@tensorflow')))
-      expect(line).toMatch(/^import type /);
-    expect(files.some((f) => readFileSync(new URL(f, src), 'utf8').includes("'./tfjs.ts'"))).toBe(false);
+    expect(naming).toContain('tfjs/types.ts');
+    expect(naming.filter((f) => !f.startsWith('tfjs/'))).toEqual([]);
+    for (const f of naming) {
+      const imports = readFileSync(new URL(f, src), 'utf8').match(/^import .*$/gm) ?? [];
+      for (const line of imports.filter((l) => l.includes('@tensorflow')))
+        expect(line).toMatch(/^import type /);
+    }
+    const outside = files.filter((f) => !f.startsWith('tfjs/'));
+    expect(
+      outside.filter((f) => /from '\.[^']*\/tfjs\//.test(readFileSync(new URL(f, src), 'utf8'))),
+    ).toEqual([]);
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    expect(pkg.exports['./tfjs']).toEqual({ types: './dist/tfjs.d.ts', import: './dist/tfjs.js' });
+    expect(pkg.exports['./tfjs']).toEqual({
+      types: './dist/tfjs/index.d.ts',
+      import: './dist/tfjs/index.js',
+    });
     expect(pkg.peerDependenciesMeta['@tensorflow/tfjs-core']).toEqual({ optional: true });
     expect(Object.keys(pkg.dependencies)).toEqual(['zod']);
   });

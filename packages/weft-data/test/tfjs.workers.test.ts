@@ -15,7 +15,7 @@ import { fromModule } from '../src/core/recipe.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
-import { interleavedDataset, loaderDataset } from '../src/tfjs.ts';
+import { interleavedDataset, loaderDataset } from '../src/tfjs/index.ts';
 import type { LinearItem } from './fixtures/tfjs-data.ts';
 
 const tf = { ...tfc, data };
