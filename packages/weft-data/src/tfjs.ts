@@ -10,8 +10,8 @@ import type { TypedArray, Tensor as WeftTensor } from './collate/collate.ts';
 import { describe } from './core/checks.ts';
 import { ConfigError, WeftError } from './core/errors.ts';
 import type { DataLoader } from './engine/data-loader.ts';
+import type { CallbackIndexBatch, TrainIndexBatch } from './interleaved/batches.ts';
 import type { InterleavedLoader } from './interleaved/loader.ts';
-import type { CallbackIndexBatch, TrainIndexBatch } from './interleaved/sampler.ts';
 
 /**
  * The part of TensorFlow.js that {@link toTensors} and {@link withTensors} use. The namespace of

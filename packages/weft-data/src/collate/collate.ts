@@ -2,7 +2,6 @@ import { describe } from '../core/checks.ts';
 import { CollateError, ConfigError } from '../core/errors.ts';
 import { attachRecipe, type Recipe } from '../core/recipe.ts';
 import { fail as failOptions } from '../core/validate.ts';
-import type { ConcatItem } from '../datasets/basic.ts';
 
 // The recipe of a collate of this module: a worker calls the export `name` below with `args`.
 function rebuild(name: string, args: Recipe['args']): Recipe {
@@ -536,41 +535,8 @@ export function collectTransferables(value: unknown): ArrayBuffer[] {
   return [...found];
 }
 
-/**
- * A collate for concatenated datasets: a batch of {@link ConcatItem}s goes to its own dataset's collate.
- *
- * @param collates - one collate per dataset, `undefined` for {@link defaultCollate}
- * @example
- * ```ts
- * const collate = routeCollate([undefined, (items) => items.length]);
- * collate([{ dataset: 1, index: 0, item: 'x' }]); // 1
- * ```
- */
-export function routeCollate(collates: readonly (Collate | undefined)[]): Collate<ConcatItem<unknown>> {
-  const fns = collates.map((c) => c ?? defaultCollate);
-  const route: Collate<ConcatItem<unknown>> = (batch) => {
-    const first = batch[0];
-    if (first === undefined) throw new CollateError('cannot collate an empty batch');
-    const items = batch.map((b, i) => {
-      if (b.dataset !== first.dataset) {
-        throw new CollateError(
-          `a batch mixes datasets: item 0 is from dataset ${first.dataset}, item ${i} from dataset ${b.dataset}`,
-        );
-      }
-      return b.item;
-    });
-    const fn = fns[first.dataset];
-    if (fn === undefined) throw new CollateError(`no collate for dataset ${first.dataset}`);
-    return fn(items);
-  };
-  attachRecipe(route, rebuild('routedCollate', [{ label: 'collates', value: fns, ref: true }]));
-  return route;
-}
-
 // What a worker calls to rebuild the collates of this module (their recipes name this module and these exports).
 /** Gives {@link defaultCollate} in a worker (a factory, since a function export would be called as one). @internal */
 export const builtinCollate = (): Collate => defaultCollate;
 /** Rebuilds `defaultCollate.with(options)` in a worker. @internal */
 export const collateWithOptions = (options: CollateOptions): Collate => defaultCollate.with(options);
-/** Rebuilds a {@link routeCollate} from its per-dataset collates in a worker. @internal */
-export const routedCollate = (collates: Collate[]): Collate => routeCollate(collates) as Collate;
