@@ -82,6 +82,8 @@ const KNOWN = new Set<string>([
  * Save {@link InterleavedLoader.state} (JSON) after any batch; a loader given it as `resume` continues
  * with exactly the rest of the run, whatever `numWorkers` either uses.
  *
+ * @typeParam B - the collated batch, what the collates return
+ * @typeParam S - the sampler's type: {@link InterleavedSampler} when made by its `getDataLoader`
  * @param sampler - the interleaved sampler (its concatenated dataset and routing collate are used)
  * @param options - see {@link InterleavedLoaderOptions}
  * @example
