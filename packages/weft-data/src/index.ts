@@ -1,5 +1,5 @@
 export type { Collate, DefaultCollate } from './collate/collate.ts';
-export { collectTransferables, defaultCollate, routeCollate } from './collate/collate.ts';
+export { collectTransferables, defaultCollate } from './collate/collate.ts';
 export type { CollateOptions } from './collate/options.ts';
 export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
@@ -53,6 +53,12 @@ export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
 export type {
+  CallbackIndexBatch,
+  IndexBatch,
+  InterleavedBatchSampler,
+  TrainIndexBatch,
+} from './interleaved/batches.ts';
+export type {
   InterleavedSamplerOptions,
   SamplerIntervalOptions,
 } from './interleaved/config.ts';
@@ -62,19 +68,18 @@ export {
   SamplerIntervalConfig,
   samplerIntervalConfigSchema,
 } from './interleaved/config.ts';
-export type { InterleavedBatch, InterleavedLoaderOptions } from './interleaved/loader.ts';
+export type { InterleavedSamplerInit } from './interleaved/init.ts';
+export type {
+  InterleavedBatch,
+  InterleavedLoaderOptions,
+  InterleavedLoaderSource,
+} from './interleaved/loader.ts';
 export { InterleavedLoader } from './interleaved/loader.ts';
 export { formatPlan } from './interleaved/plan.ts';
-export type {
-  CallbackIndexBatch,
-  DistributedState,
-  IndexBatch,
-  InterleavedBatchSampler,
-  InterleavedSamplerInit,
-  ResumeState,
-  TrainIndexBatch,
-} from './interleaved/sampler.ts';
-export { InterleavedSampler, resumeStateSchema } from './interleaved/sampler.ts';
+export type { DistributedState, ResumeState } from './interleaved/resume.ts';
+export { resumeStateSchema } from './interleaved/resume.ts';
+export { routeCollate } from './interleaved/route-collate.ts';
+export { InterleavedSampler } from './interleaved/sampler.ts';
 export type { CallbackPlan, Plan, Position, UpdateList } from './interleaved/schedule.ts';
 export type { BatchSamplerOptions } from './samplers/batch-sampler.ts';
 export { BatchSampler } from './samplers/batch-sampler.ts';

@@ -133,10 +133,9 @@ describe('weft command line', () => {
   }, 30_000);
 
   it('loads no worker_threads when only the sampler is imported (issue 10, structure)', async () => {
-    const loaded = async (module: string) => {
-      const url = new URL(`../dist/${module}`, import.meta.url).href;
-      const code = `await import(${JSON.stringify(url)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.endsWith(' worker_threads'))));`;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    // A module file rather than `-e`: workers inherit the process's flags, and `--input-type` fails in them.
+    const threads = async (code: string) => {
+      const child = spawn(process.execPath, [file('threads.mjs', code)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let stdout = '';
@@ -146,10 +145,33 @@ describe('weft command line', () => {
       await new Promise((done) => child.on('close', done));
       return JSON.parse(stdout) as string[];
     };
+    const dist = (module: string) => JSON.stringify(new URL(`../dist/${module}`, import.meta.url).href);
+    const print = `console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.endsWith(' worker_threads'))));`;
+    const loaded = (module: string) => threads(`await import(${dist(module)}); ${print}`);
     expect(await loaded('interleaved/sampler.js')).toEqual([]);
     expect(await loaded('interleaved/schedule.js')).toEqual([]);
-    // The check can see it: the loader module does load worker_threads.
-    expect(await loaded('interleaved/loader.js')).toEqual(['NativeModule worker_threads']);
+    // The sampler's getDataLoader is a plain method: its module, the loader's and the index load the engine,
+    // whose threaded part is imported only when a run with workers starts.
+    expect(await loaded('interleaved/loader.js')).toEqual([]);
+    expect(await loaded('index.js')).toEqual([]);
+    const start = (numWorkers: number) =>
+      threads(
+        `const w = await import(${dist('index.js')});
+        const sampler = new w.InterleavedSampler({
+          trainSampler: new w.SequentialSampler(new w.ArrayDataset([1, 2, 3, 4])),
+          config: { batchSize: 2, maxUpdates: 1 },
+        });
+        const loader = sampler.getDataLoader({ numWorkers: ${numWorkers} });
+        const batches = [];
+        for await (const batch of loader) batches.push(batch);
+        await loader.close();
+        if (batches.length !== 1) throw new Error('expected one batch, got ' + batches.length);
+        ${print}`,
+      );
+    expect(await start(0)).toEqual([]);
+    // The check can see it: a loader with workers does load worker_threads.
+    expect(await start(1)).toEqual(['NativeModule worker_threads']);
+    expect(await loaded('engine/threads.js')).toEqual(['NativeModule worker_threads']);
   });
 
   it('prints the JSON Schema that the package ships', async () => {

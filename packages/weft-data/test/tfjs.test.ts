@@ -9,7 +9,6 @@ import { defaultCollate } from '../src/collate/collate.ts';
 import { ConfigError, WeftError } from '../src/core/errors.ts';
 import { ArrayDataset } from '../src/datasets/basic.ts';
 import { DataLoader } from '../src/engine/data-loader.ts';
-import '../src/interleaved/loader.ts'; // adds getDataLoader to InterleavedSampler
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';

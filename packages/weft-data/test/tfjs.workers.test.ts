@@ -9,9 +9,8 @@ import * as data from '@tensorflow/tfjs-data';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/core/dataset.ts';
-import { DataLoader } from '../src/engine/data-loader.ts';
-import '../src/interleaved/loader.ts'; // adds getDataLoader to InterleavedSampler
 import { fromModule } from '../src/core/recipe.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';

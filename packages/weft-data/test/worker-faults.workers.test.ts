@@ -5,12 +5,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { defaultCollate } from '../src/collate/collate.ts';
 import type { Dataset } from '../src/core/dataset.ts';
 import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/core/errors.ts';
-import { ArrayDataset, ConcatDataset } from '../src/datasets/basic.ts';
-import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
-// getDataLoader comes with the loader module, as it does for users of the package's index.
-import '../src/interleaved/loader.ts';
 import { fromModule, withRecipe } from '../src/core/recipe.ts';
 import type { WorkerInfo } from '../src/core/worker-info.ts';
+import { ArrayDataset, ConcatDataset } from '../src/datasets/basic.ts';
+import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
 import { LoaderEngine } from '../src/engine/engine.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';

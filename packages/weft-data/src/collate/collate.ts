@@ -1,9 +1,8 @@
 // The default collate: walks a batch of items in step, field by field, and turns each field into one batch
 // value (see `stack.ts` for typed arrays, tensors and nested arrays, `options.ts` for `dtypes`).
 import type { Tensor, TypedArray } from '../core/dtype.ts';
-import { CollateError } from '../core/errors.ts';
+import type { CollateError } from '../core/errors.ts';
 import { attachRecipe, type Recipe } from '../core/recipe.ts';
-import type { ConcatItem } from '../datasets/basic.ts';
 import { type CollateOptions, type Context, checkAllUsed, noDtype, parseOptions } from './options.ts';
 import {
   cannotHold,
@@ -270,41 +269,8 @@ export function collectTransferables(value: unknown): ArrayBuffer[] {
   return [...found];
 }
 
-/**
- * A collate for concatenated datasets: a batch of {@link ConcatItem}s goes to its own dataset's collate.
- *
- * @param collates - one collate per dataset, `undefined` for {@link defaultCollate}
- * @example
- * ```ts
- * const collate = routeCollate([undefined, (items) => items.length]);
- * collate([{ dataset: 1, index: 0, item: 'x' }]); // 1
- * ```
- */
-export function routeCollate(collates: readonly (Collate | undefined)[]): Collate<ConcatItem<unknown>> {
-  const fns = collates.map((c) => c ?? defaultCollate);
-  const route: Collate<ConcatItem<unknown>> = (batch) => {
-    const first = batch[0];
-    if (first === undefined) throw new CollateError('cannot collate an empty batch');
-    const items = batch.map((b, i) => {
-      if (b.dataset !== first.dataset) {
-        throw new CollateError(
-          `a batch mixes datasets: item 0 is from dataset ${first.dataset}, item ${i} from dataset ${b.dataset}`,
-        );
-      }
-      return b.item;
-    });
-    const fn = fns[first.dataset];
-    if (fn === undefined) throw new CollateError(`no collate for dataset ${first.dataset}`);
-    return fn(items);
-  };
-  attachRecipe(route, rebuild('routedCollate', [{ label: 'collates', value: fns, ref: true }]));
-  return route;
-}
-
 // What a worker calls to rebuild the collates of this module (their recipes name this module and these exports).
 /** Gives {@link defaultCollate} in a worker (a factory, since a function export would be called as one). @internal */
 export const builtinCollate = (): Collate => defaultCollate;
 /** Rebuilds `defaultCollate.with(options)` in a worker. @internal */
 export const collateWithOptions = (options: CollateOptions): Collate => defaultCollate.with(options);
-/** Rebuilds a {@link routeCollate} from its per-dataset collates in a worker. @internal */
-export const routedCollate = (collates: Collate[]): Collate => routeCollate(collates) as Collate;

@@ -4,10 +4,13 @@ import { type FetchFailure, fetchBatch } from './fetch.ts';
 import { type EngineInit, type EngineOptions, engineOptions } from './options.ts';
 import { Pool } from './pool.ts';
 import { type EngineBatch, type EngineResult, Run } from './run.ts';
-import { type Spawner, spawner } from './spawn.ts';
+import { type WorkerSetup, workerSetup } from './spawn.ts';
 
 export { ENGINE_FIELDS, type EngineInit, type EngineOptions, engineOptions } from './options.ts';
 export type { EngineBatch, EngineResult } from './run.ts';
+
+/** The threaded part of the engine, loaded by the first run with workers (see threads.ts). */
+let threads: typeof import('./threads.ts') | undefined;
 
 /** What the finalizer of a dropped iteration needs: filled once the iteration has started. */
 interface Lease<Tag, B> {
@@ -33,7 +36,9 @@ interface Lease<Tag, B> {
 export class LoaderEngine<Tag, B> {
   /** The options with their defaults. */
   readonly options: EngineOptions<B>;
-  readonly #spawner: Spawner | undefined;
+  readonly #workers: WorkerSetup | undefined;
+  /** Counts the calls of `close`, for a run that starts across one (see `#withWorkers`). */
+  #closes = 0;
   /** Every live pool: the persistent one, and one per running run without persistent workers. */
   readonly #pools = new Set<Pool>();
   #persistent: Pool | undefined;
@@ -48,7 +53,7 @@ export class LoaderEngine<Tag, B> {
     const options = engineOptions(init, issues);
     if (issues.length > 0) throw new ConfigError(`invalid loader options: ${issues.join('; ')}`, issues);
     this.options = options;
-    this.#spawner = options.numWorkers > 0 ? spawner(options) : undefined;
+    this.#workers = options.numWorkers > 0 ? workerSetup(options) : undefined;
   }
 
   /**
@@ -62,9 +67,9 @@ export class LoaderEngine<Tag, B> {
    * ```
    */
   run(batches: Iterable<EngineBatch<Tag>>): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
-    if (this.#spawner === undefined) return this.#inProcess(batches);
+    if (this.#workers === undefined) return this.#inProcess(batches);
     const lease: Lease<Tag, B> = {};
-    const iteration = this.#withWorkers(batches, this.#spawner, lease);
+    const iteration = this.#withWorkers(batches, this.#workers, lease);
     this.#dropped.register(iteration, lease);
     return iteration;
   }
@@ -79,6 +84,7 @@ export class LoaderEngine<Tag, B> {
    * ```
    */
   async close(): Promise<void> {
+    this.#closes++;
     const pools = [...this.#pools];
     this.#pools.clear();
     this.#persistent = undefined;
@@ -124,14 +130,20 @@ export class LoaderEngine<Tag, B> {
 
   async *#withWorkers(
     batches: Iterable<EngineBatch<Tag>>,
-    spawner: Spawner,
+    setup: WorkerSetup,
     lease: Lease<Tag, B>,
   ): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
     const { signal, persistentWorkers, numWorkers, prefetchFactor, inOrder, timeout } = this.options;
+    if (threads === undefined) {
+      // Only the very first run waits for the module; closing meanwhile fails it as if it were loading.
+      const closes = this.#closes;
+      threads = await import('./threads.ts');
+      if (this.#closes !== closes) throw new LoaderClosedError('the loader was closed while loading');
+    }
     signal?.throwIfAborted();
     let pool = this.#persistent;
     if (pool === undefined) {
-      pool = new Pool(spawner, numWorkers, this.options.maxWorkerRestarts);
+      pool = new Pool(threads.spawner(setup), numWorkers, this.options.maxWorkerRestarts);
       this.#pools.add(pool);
       if (persistentWorkers) this.#persistent = pool;
     }

@@ -88,7 +88,7 @@ interface Slot extends WorkerView {
  * @param maxRestarts - crashes tolerated over the whole pool from the moment a run starts on it idle
  * @example
  * ```ts
- * const pool = new Pool(spawner(options), 2, 3);
+ * const pool = new Pool(spawner(workerSetup(options)), 2, 3);
  * pool.open(run);
  * const task = pool.submit(run, 0, Uint32Array.of(0, 1), 0);
  * ```

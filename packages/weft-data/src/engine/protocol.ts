@@ -4,9 +4,10 @@ import { ConcatDataset, Subset } from '../datasets/basic.ts';
 
 /*
  * The worker protocol: start-up, work, errors and shutdown. Other files cite this block ("see protocol.ts").
- * Who does what: options.ts checks the options, spawn.ts starts workers, pool.ts keeps the workers and the
- * tasks in flight (by task id only), run.ts keeps one iteration's batches (by sequence number), and
- * engine.ts ties a run to a pool and decides when a pool ends.
+ * Who does what: options.ts checks the options, spawn.ts prepares (and checks) what workers start with,
+ * threads.ts starts them (the one module that loads worker_threads, imported on the first run with workers),
+ * pool.ts keeps the workers and the tasks in flight (by task id only), run.ts keeps one iteration's batches
+ * (by sequence number), and engine.ts ties a run to a pool and decides when a pool ends.
  *
  * Start-up. The main thread spawns each worker with a `WorkerInit` as `workerData`: the dataset, collate
  * and `workerInit` as encoded references (see core/recipe.ts), never as functions. The worker rebuilds them,

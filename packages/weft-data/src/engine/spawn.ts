@@ -1,5 +1,4 @@
 import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { encode, isTypeScript, moduleUrls } from '../core/recipe.ts';
@@ -20,11 +19,12 @@ export interface WorkerThread {
 }
 
 /**
- * How a pool starts its workers and checks what they report (see protocol.ts, "Start-up").
+ * How a pool starts its workers and checks what they report (see protocol.ts, "Start-up"); made by
+ * threads.ts from a {@link WorkerSetup}.
  *
  * @example
  * ```ts
- * const spawn = spawner(options);
+ * const spawn = spawner(workerSetup(options));
  * const worker = spawn.start(0);
  * ```
  */
@@ -36,18 +36,34 @@ export interface Spawner {
 }
 
 /**
+ * What starting a worker takes, prepared when the loader is constructed: the checks that can fail (a value
+ * that cannot be loaded in a worker, tsx missing) fail there, while `node:worker_threads` itself is only
+ * loaded with threads.ts, on the first run with workers.
+ */
+export interface WorkerSetup {
+  /** The worker's script: the entry module's URL, or code that registers tsx first (run with `eval`). */
+  readonly script: URL | string;
+  /** Whether {@link WorkerSetup.script} is code rather than a URL. */
+  readonly eval: boolean;
+  /** The `workerData` of worker `id`: everything it needs to rebuild the dataset and collate. */
+  readonly workerData: (id: number) => WorkerInit;
+  /** The ConfigError for dataset lengths a ready worker reported that differ from this thread's, if any. */
+  readonly check: Spawner['check'];
+}
+
+/**
  * Checks that the dataset, collate and workerInit can be rebuilt in a worker and prepares how to start
  * one: compiled modules directly, TypeScript ones through tsx.
  *
  * @param options - the engine's options (`numWorkers` > 0)
- * @returns the spawner; throws ConfigError naming the value that cannot be loaded in a worker, or when a
+ * @returns the setup; throws ConfigError naming the value that cannot be loaded in a worker, or when a
  *   TypeScript module needs tsx and tsx is not installed
  * @example
  * ```ts
- * const spawn = spawner(engineOptions({ dataset, collate: defaultCollate, numWorkers: 2 }, []));
+ * const setup = workerSetup(engineOptions({ dataset, collate: defaultCollate, numWorkers: 2 }, []));
  * ```
  */
-export function spawner(options: EngineOptions<unknown>): Spawner {
+export function workerSetup(options: EngineOptions<unknown>): WorkerSetup {
   const dataset = encode(options.dataset, 'dataset');
   const collate = encode(options.collate, 'collate');
   const workerInit = options.workerInit === undefined ? undefined : encode(options.workerInit, 'workerInit');
@@ -73,20 +89,17 @@ export function spawner(options: EngineOptions<unknown>): Spawner {
   const expected = new Map(datasetLengths(options.dataset));
   const { numWorkers, seed } = options;
   return {
-    start: (id) => {
-      const workerData: WorkerInit = {
-        id,
-        numWorkers,
-        workerSeed: new Random(seed, WORKER_SEED_STREAM, id).nextUint32(),
-        seed,
-        dataset,
-        collate,
-        workerInit,
-      };
-      return code === undefined
-        ? new Worker(new URL(entry), { workerData })
-        : new Worker(code, { eval: true, workerData });
-    },
+    script: code ?? new URL(entry),
+    eval: code !== undefined,
+    workerData: (id) => ({
+      id,
+      numWorkers,
+      workerSeed: new Random(seed, WORKER_SEED_STREAM, id).nextUint32(),
+      seed,
+      dataset,
+      collate,
+      workerInit,
+    }),
     check: (id, lengths) => {
       const differ = lengths.filter(([path, n]) => expected.has(path) && expected.get(path) !== n);
       // A part's mismatch also changes every dataset around it: name only the innermost ones.

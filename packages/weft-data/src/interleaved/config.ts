@@ -3,19 +3,7 @@ import type { Collate } from '../collate/collate.ts';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Sampler } from '../core/sampler.ts';
-import { fail, zodIssues } from '../core/validate.ts';
-
-// Each field carries its own message so that an issue reads "`batchSize` must be a positive integer, got 0".
-// zod's integers are the safe ones: a larger integer is named as such rather than as "not an integer".
-const intError = (what: string) => (issue: { code: string }) =>
-  issue.code === 'too_big' ? 'must be a safe integer (at most 2**53 - 1)' : what;
-const positiveInt = z
-  .int({ error: intError('must be a positive integer') })
-  .min(1, { error: 'must be a positive integer' });
-const nonNegativeInt = z
-  .int({ error: intError('must be a non-negative integer') })
-  .min(0, { error: 'must be a non-negative integer' });
-const bool = z.boolean({ error: 'must be a boolean' });
+import { bool, fail, fn, issuesOf, nonNegativeInt, positiveInt, zodIssues } from '../core/validate.ts';
 
 /** The largest length a dataset or sampler may have: its indices are stored as `Uint32Array`. */
 export const MAX_LENGTH = 0xffffffff;
@@ -40,7 +28,6 @@ const isSampler = (v: unknown): v is Sampler =>
   v !== null &&
   typeof (v as Sampler).length === 'number' &&
   typeof (v as Sampler)[Symbol.iterator] === 'function';
-const isFunction = (v: unknown): v is Collate => typeof v === 'function';
 
 /**
  * Zod schema of the JSON part of {@link InterleavedSamplerConfig}: every field is plain data, so a config
@@ -136,8 +123,8 @@ const intervalInputSchema = samplerIntervalConfigSchema.extend({
       if (!isLength(sampler.length))
         ctx.addIssue({ code: 'custom', path: ['length'], message: LENGTH_EXPECTED });
     }),
-  collate: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
-  pipeline: z.custom<Collate>(isFunction, { error: 'must be a function' }).optional(),
+  collate: fn.optional(),
+  pipeline: fn.optional(),
 });
 
 /** Options of {@link SamplerIntervalConfig}: one callback dataset and when to pass over it. */
@@ -240,16 +227,19 @@ export function configRelations(raw: Record<string, unknown>, prefix = '', field
  * ```
  */
 export function intervalIssues(raw: object, prefix = ''): string[] {
-  const parsed = intervalInputSchema.safeParse(raw);
-  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, prefix);
-  const r = raw as Record<string, unknown>;
-  issues.push(...intervalRelations(r, prefix));
-  if (r.collate !== undefined && r.pipeline !== undefined && r.collate !== r.pipeline) {
-    issues.push(
-      `\`${prefix}collate\` and its alias \`${prefix}pipeline\` were both given, with different functions`,
-    );
-  }
-  return issues;
+  return issuesOf(
+    intervalInputSchema,
+    raw,
+    [(r) => intervalRelations(r, prefix), (r) => collateAliasIssues(r, prefix)],
+    prefix,
+  );
+}
+
+/** `collate` and its alias `pipeline` must not name different functions. */
+function collateAliasIssues(raw: Record<string, unknown>, prefix: string): string[] {
+  return raw.collate !== undefined && raw.pipeline !== undefined && raw.collate !== raw.pipeline
+    ? [`\`${prefix}collate\` and its alias \`${prefix}pipeline\` were both given, with different functions`]
+    : [];
 }
 
 /**

@@ -1,80 +1,43 @@
-// The loading side of an interleaved run: the sampler's datasets laid end to end, the collate that routes
-// each batch to its own dataset's collate, and the loader that runs them through one worker pool. The
-// sampler module never imports this one (it would pull in worker_threads); this one adds the loading
-// members to `InterleavedSampler` instead.
-import { type Collate, routeCollate } from '../collate/collate.ts';
+// The loading side of an interleaved run: the loader that runs a sampler's tagged batches through one worker
+// pool. It knows the sampler only by what it loads (InterleavedLoaderSource), so that the sampler, whose
+// `getDataLoader` makes one, is the only one of the two to import the other.
+import type { Collate } from '../collate/collate.ts';
 import { describe } from '../core/checks.ts';
+import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
-import { fail } from '../core/validate.ts';
-import { ConcatDataset, type ConcatItem } from '../datasets/basic.ts';
+import type { ConcatItem } from '../datasets/basic.ts';
 import { ENGINE_FIELDS, type EngineBatch, type EngineInit, LoaderEngine } from '../engine/engine.ts';
-import {
-  type CallbackIndexBatch,
-  type IndexBatch,
-  InterleavedSampler,
-  type ResumeState,
-  resumeStateIssues,
-  type TrainIndexBatch,
-} from './sampler.ts';
-import type { Plan } from './schedule.ts';
+import type { CallbackIndexBatch, IndexBatch, TrainIndexBatch } from './batches.ts';
+import { type DistributedState, parseResumeState, type ResumeState } from './resume.ts';
+import type { Plan, Position } from './schedule.ts';
 
-declare module './sampler.ts' {
-  interface InterleavedSampler {
-    /** The main dataset followed by every callback dataset (built once, on first use). */
-    readonly dataset: ConcatDataset<unknown>;
-    /** Collates a batch of {@link ConcatItem}s with its own dataset's collate; rejects mixed batches. */
-    readonly collator: Collate<ConcatItem<unknown>>;
-    /**
-     * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
-     * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
-     * counterpart, see `DataLoader`). Same as `new InterleavedLoader(sampler, options)`.
-     *
-     * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, … @default {}
-     * @example
-     * ```ts
-     * const loader = sampler.getDataLoader({ numWorkers: 2 });
-     * ```
-     */
-    getDataLoader<B = unknown>(options?: InterleavedLoaderOptions): InterleavedLoader<B>;
-  }
+/**
+ * What an {@link InterleavedLoader} runs: the loading face of an {@link InterleavedSampler}, which is one.
+ *
+ * @example
+ * ```ts
+ * const source: InterleavedLoaderSource = sampler;
+ * const loader = new InterleavedLoader(source, { numWorkers: 2 });
+ * ```
+ */
+export interface InterleavedLoaderSource {
+  /** Every dataset of the run laid end to end; see {@link InterleavedSampler.dataset}. */
+  readonly dataset: Dataset<ConcatItem<unknown>>;
+  /** Collates a batch with its own dataset's collate; see {@link InterleavedSampler.collator}. */
+  readonly collator: Collate<ConcatItem<unknown>>;
+  /** Where the stream starts; see {@link InterleavedSampler.start}. */
+  readonly start: Position;
+  /** Callbacks whose passes run first; see {@link InterleavedSampler.replay}. */
+  readonly replay: readonly string[];
+  /** What a saved state records of a data-parallel run; see {@link InterleavedSampler.distributedState}. */
+  readonly distributedState: DistributedState | undefined;
+  /** The stream of tagged batches; see {@link InterleavedSampler.batches}. */
+  batches(): Iterable<IndexBatch>;
+  /** The schedule in closed form; see {@link InterleavedSampler.plan}. */
+  plan(): Plan;
+  /** The same run from a saved state; see {@link InterleavedSampler.resumeFrom}. */
+  resumeFrom(state: ResumeState): this;
 }
-
-// Samplers are frozen, so what is built on first use is kept beside them.
-const built = new WeakMap<
-  InterleavedSampler,
-  { dataset: ConcatDataset<unknown>; collator: Collate<ConcatItem<unknown>> }
->();
-
-function loadingParts(sampler: InterleavedSampler) {
-  let parts = built.get(sampler);
-  if (parts === undefined) {
-    parts = { dataset: new ConcatDataset(sampler.datasets), collator: routeCollate(sampler.collates) };
-    built.set(sampler, parts);
-  }
-  return parts;
-}
-
-Object.defineProperties(InterleavedSampler.prototype, {
-  dataset: {
-    get(this: InterleavedSampler) {
-      return loadingParts(this).dataset;
-    },
-    configurable: true,
-  },
-  collator: {
-    get(this: InterleavedSampler) {
-      return loadingParts(this).collator;
-    },
-    configurable: true,
-  },
-  getDataLoader: {
-    value<B>(this: InterleavedSampler, options: InterleavedLoaderOptions = {}): InterleavedLoader<B> {
-      return new InterleavedLoader<B>(this, options);
-    },
-    configurable: true,
-    writable: true,
-  },
-});
 
 /**
  * A loaded batch of an interleaved run: its tags (see {@link TrainIndexBatch}, {@link CallbackIndexBatch})
@@ -119,6 +82,8 @@ const KNOWN = new Set<string>([
  * Save {@link InterleavedLoader.state} (JSON) after any batch; a loader given it as `resume` continues
  * with exactly the rest of the run, whatever `numWorkers` either uses.
  *
+ * @typeParam B - the collated batch, what the collates return
+ * @typeParam S - the sampler's type: {@link InterleavedSampler} when made by its `getDataLoader`
  * @param sampler - the interleaved sampler (its concatenated dataset and routing collate are used)
  * @param options - see {@link InterleavedLoaderOptions}
  * @example
@@ -130,15 +95,17 @@ const KNOWN = new Set<string>([
  * }
  * ```
  */
-export class InterleavedLoader<B = unknown> implements AsyncIterable<InterleavedBatch<B>> {
+export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = InterleavedLoaderSource>
+  implements AsyncIterable<InterleavedBatch<B>>
+{
   /** The sampler this loader runs (already moved to `resume`, if one was given). */
-  readonly sampler: InterleavedSampler;
+  readonly sampler: S;
   /** The schedule of the run, computed once without loading anything (totals for progress bars). */
   readonly plan: Plan;
   readonly #engine: LoaderEngine<IndexBatch, B>;
   #state: ResumeState;
 
-  constructor(sampler: InterleavedSampler, options: InterleavedLoaderOptions = {}) {
+  constructor(sampler: S, options: InterleavedLoaderOptions = {}) {
     if (typeof options !== 'object' || options === null) {
       throw new ConfigError(`\`getDataLoader\` options must be an object, got ${describe(options)}`);
     }
@@ -152,11 +119,10 @@ export class InterleavedLoader<B = unknown> implements AsyncIterable<Interleaved
       );
     }
     const { resume, ...loading } = options;
-    if (resume !== undefined) {
-      const issues = resumeStateIssues(resume, 'resume.');
-      if (issues.length > 0) fail('loader options', issues);
-    }
-    this.sampler = resume === undefined ? sampler : sampler.resumeFrom(resume);
+    this.sampler =
+      resume === undefined
+        ? sampler
+        : sampler.resumeFrom(parseResumeState(resume, 'resume.', 'loader options'));
     this.plan = this.sampler.plan();
     this.#engine = new LoaderEngine<IndexBatch, B>({
       persistentWorkers: (loading.numWorkers ?? 0) > 0,

@@ -4,8 +4,8 @@
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { DataLoader } from '../engine/data-loader.ts';
+import type { CallbackIndexBatch, TrainIndexBatch } from '../interleaved/batches.ts';
 import type { InterleavedLoader } from '../interleaved/loader.ts';
-import type { CallbackIndexBatch, TrainIndexBatch } from '../interleaved/sampler.ts';
 import { convertBatch } from './convert.ts';
 import {
   checkTf,
