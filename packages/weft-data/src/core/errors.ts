@@ -175,11 +175,13 @@ export class WorkerCrashError extends WeftError {
 export class LoaderTimeoutError extends WeftError {
   /** Always `'LoaderTimeoutError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'LoaderTimeoutError';
-  /** Number of the late batch in the iteration (from 0). */
-  readonly batch: number;
-  constructor(message: string, batch: number, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    /** Number of the late batch in the iteration (from 0). */
+    readonly batch: number,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
-    this.batch = batch;
   }
 }
 

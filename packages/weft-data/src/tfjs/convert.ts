@@ -29,11 +29,13 @@ import type { Tensors, TfCore, TfTensor } from './types.ts';
 export class TensorConversionError extends WeftError {
   /** Always `'TensorConversionError'`: stable across versions and bundlers, so safe to compare against. */
   override name = 'TensorConversionError';
-  /** Path of the field that could not be converted. */
-  readonly field: string;
-  constructor(message: string, field: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    /** Path of the field that could not be converted. */
+    readonly field: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
-    this.field = field;
   }
 }
 
