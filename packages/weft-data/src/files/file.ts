@@ -102,7 +102,8 @@ export function changedError(file: string, was: FileStamp, now: FileStamp): File
   );
 }
 
-const NEWLINE = 10;
+/** The byte that ends a line (`\n`); a `\r` before it is part of the line ending too. */
+export const NEWLINE = 10;
 const CR = 13;
 
 /** How many positional reads may pass between two `fstat` checks of the file (each costs a system call). */
