@@ -124,8 +124,12 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
   static async open(path: string | URL, options?: CsvOptions): Promise<CsvDataset<Record<string, string>>>;
   static async open(path: string | URL, options: CsvOptions = {}): Promise<CsvDataset<unknown>> {
     const file = checkOpen('CsvDataset', path, options, optionsSchema, {
-      relations: ({ delimiter = ',', quote = '"' }) =>
-        delimiter === quote ? [`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`] : [],
+      relations: [
+        ({ delimiter = ',', quote = '"' }) =>
+          delimiter === quote
+            ? [`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`]
+            : [],
+      ],
     });
     const { delimiter = ',', quote = '"', columns } = options;
     const parse = await loadParser();
