@@ -1,22 +1,23 @@
 import { z } from 'zod';
 import { checkIndex } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
-import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../core/dtype.ts';
+import { DTYPE_ARRAYS, type DTypeArrays } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { nonNegativeInt, positiveInt } from '../core/validate.ts';
 import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
 
 /**
- * The element types of {@link BinaryDataset}: every {@link DType} that a flat file of numbers holds
- * (`bool` and `bigint64` are not read from binary files).
+ * The element types of {@link BinaryDataset}: weft's element types (the keys of {@link DTypeArrays}) but
+ * `bool` and `bigint64`, each read into its typed array.
  *
  * @example
  * ```ts
  * const dtype: BinaryDType = 'uint16'; // items are Uint16Arrays
  * ```
  */
-export type BinaryDType = Exclude<DType, 'bool' | 'bigint64'>;
+// `keyof DTypeArrays` is `DType`, spelled so that the API reference needs only `DTypeArrays`.
+export type BinaryDType = Exclude<keyof DTypeArrays, 'bool' | 'bigint64'>;
 
 // Keyed by every BinaryDType (the compiler checks that none is missing or extra), in the order messages list them.
 const BINARY_DTYPES = Object.keys({
