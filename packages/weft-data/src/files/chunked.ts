@@ -42,7 +42,7 @@ export const chunkedOptions = z
   .strict();
 
 /** The decoded blocks each thread keeps when `cacheBlocks` is not given. */
-export const DEFAULT_CACHE_BLOCKS = 4;
+const DEFAULT_CACHE_BLOCKS = 4;
 
 /**
  * Everything a worker needs to reopen a chunked dataset: plain data and shared memory. A format adds what it
@@ -107,7 +107,7 @@ export function checkColumns(
  * @param path - where the data is
  * @param columns - the projection (see {@link checkColumns})
  * @param blockSizes - items in each block, in order
- * @param cacheBlocks - the `cacheBlocks` option @default {@link DEFAULT_CACHE_BLOCKS}
+ * @param cacheBlocks - the `cacheBlocks` option @default 4
  * @example
  * ```ts
  * const state = newChunkedState(file, columns, [5000, 5000, 1200], options.cacheBlocks);

@@ -62,6 +62,7 @@ export class OffsetList {
   #view(entries: number): Uint32Array | Float64Array {
     return this.wide ? new Float64Array(this.#buffer, 0, entries) : new Uint32Array(this.#buffer, 0, entries);
   }
+  /** Appends `offset`, growing the list when it is full. */
   push(offset: number): void {
     if (this.length === this.data.length) this.grow();
     this.data[this.length++] = offset;
