@@ -40,7 +40,7 @@ export type { BatchSamplerLike, DataLoaderOptions } from './engine/data-loader.t
 export { DataLoader } from './engine/data-loader.ts';
 export type { ArrowOptions } from './files/arrow.ts';
 export { ArrowDataset } from './files/arrow.ts';
-export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
+export type { BinaryDType, BinaryOptions } from './files/binary.ts';
 export { BinaryDataset } from './files/binary.ts';
 export type { CacheStats } from './files/block-cache.ts';
 export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OffsetList } from '../src/files/jsonl.ts';
+import { OffsetList } from '../src/files/lines.ts';
 import { ConfigError, FileError, JsonlDataset } from '../src/index.ts';
 import { mtimeIso, rewrite, tempFiles } from './fixtures/files.ts';
 

@@ -1,18 +1,7 @@
-import { z } from 'zod';
-import { checkIndex, describe, isPromiseLike } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
-import { fail } from '../core/validate.ts';
-import {
-  BlockCache,
-  blockOf,
-  type CacheStats,
-  readCounters,
-  resetCounters,
-  sharedCounters,
-} from './block-cache.ts';
-import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
+import { importPeer, PositionalFile } from './file.ts';
 
 /** Options of {@link ArrowDataset.open}. */
 export interface ArrowOptions {
@@ -20,30 +9,6 @@ export interface ArrowOptions {
   columns?: string[];
   /** Record batches kept per thread (each worker has its own cache), least recently used evicted. @default 4 */
   cacheBlocks?: number;
-}
-
-const optionsSchema = z
-  .object({
-    columns: z
-      .array(z.string({ error: 'must be a column name' }), { error: 'must be an array of column names' })
-      .min(1, { error: 'must name at least one column' })
-      .optional(),
-    cacheBlocks: z
-      .int({ error: 'must be a positive integer' })
-      .min(1, { error: 'must be a positive integer' })
-      .optional(),
-  })
-  .strict();
-
-/** Everything a worker needs to reopen an {@link ArrowDataset}. @internal */
-export interface ArrowState {
-  readonly path: string;
-  readonly stamp: FileStamp;
-  readonly columns: readonly string[];
-  readonly cacheBlocks: number;
-  readonly blockOffsets: readonly number[];
-  /** Shared [hits, misses] of every thread's cache. */
-  readonly counters: BigInt64Array;
 }
 
 // The parts of apache-arrow used here, typed locally so that weft's declarations never name the package.
@@ -168,17 +133,9 @@ async function openReader(arrow: ApacheArrow, file: PositionalFile): Promise<Arr
  * const loader = new DataLoader({ dataset: table, sampler: new BlockShuffleSampler(table), batchSize: 64, numWorkers: 2 });
  * ```
  */
-export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
-  /** Absolute path of the file. */
-  readonly path: string;
-  /** The columns given. */
-  readonly columns: readonly string[];
-  /** First row of each record batch, then the number of rows: what {@link BlockShuffleSampler} reads. */
-  readonly blockOffsets: readonly number[];
-  readonly #state: ArrowState;
+export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T, ArrowColumn[]> {
   readonly #file: PositionalFile;
   readonly #arrow: ApacheArrow;
-  readonly #cache: BlockCache<ArrowColumn[]>;
   #reader: Promise<ArrowReader> | undefined;
   /** Batch reads run one at a time: the reader seeks, then reads. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -199,42 +156,8 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
     path: string | URL,
     options: ArrowOptions = {},
   ): Promise<ArrowDataset<T>> {
-    const file = checkOpen('ArrowDataset', path, options, optionsSchema);
-    const arrow = await loadArrow();
-    const positional = new PositionalFile(file, stampFile(file));
-    const blockOffsets = [0];
-    let names: string[];
-    try {
-      const reader = await openReader(arrow, positional);
-      names = reader.schema.fields.map((f) => f.name);
-      for (const block of reader.footer.recordBatches()) {
-        blockOffsets.push(
-          (blockOffsets[blockOffsets.length - 1] as number) + rowsOf(arrow, positional, block),
-        );
-      }
-    } finally {
-      positional.close();
-    }
-    const columns = options.columns ?? names;
-    const missing = columns.filter((c) => !names.includes(c));
-    if (missing.length > 0) {
-      fail(
-        'ArrowDataset options',
-        missing.map(
-          (c) =>
-            `\`columns\` names ${describe(c)}, which is not a column of ${file}; its columns are ${names.map((n) => describe(n)).join(', ')}`,
-        ),
-      );
-    }
-    const state: ArrowState = {
-      path: file,
-      stamp: positional.stamp,
-      columns: [...columns],
-      cacheBlocks: options.cacheBlocks ?? 4,
-      blockOffsets,
-      counters: sharedCounters(),
-    };
-    return new ArrowDataset<T>(state, arrow);
+    const { state, peer } = await openChunked('ArrowDataset', path, options, loadArrow, scan);
+    return new ArrowDataset<T>(state, peer);
   }
 
   /**
@@ -244,50 +167,11 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
    * @param arrow - the apache-arrow module
    * @internal
    */
-  constructor(state: ArrowState, arrow: ApacheArrow) {
-    this.path = state.path;
-    this.columns = state.columns;
-    this.blockOffsets = state.blockOffsets;
-    this.#state = state;
+  constructor(state: ChunkedFileState, arrow: ApacheArrow) {
+    super(state);
     this.#arrow = arrow;
     this.#file = new PositionalFile(state.path, state.stamp);
-    this.#cache = new BlockCache(state.cacheBlocks, state.counters);
     rebuildWith(this, import.meta.url, 'arrowFromState', state); // rebuilt in workers (see core/recipe.ts)
-  }
-
-  /** Number of rows. */
-  get length(): number {
-    return this.blockOffsets[this.blockOffsets.length - 1] as number;
-  }
-
-  /** Number of record batches. */
-  get blocks(): number {
-    return this.blockOffsets.length - 1;
-  }
-
-  /**
-   * Row `index` as an object of the projected columns: synchronously when its record batch is cached in
-   * this thread, else a promise.
-   *
-   * @param index - 0 ≤ index < length
-   */
-  get(index: number): T | Promise<T> {
-    checkIndex(index, this.length);
-    const block = blockOf(this.blockOffsets, index);
-    const at = index - (this.blockOffsets[block] as number);
-    const columns = this.#cache.get(block, (b) => this.#load(b));
-    if (isPromiseLike(columns)) return columns.then((c) => this.#row(c, at));
-    return this.#row(columns, at);
-  }
-
-  /** Hits and misses of the record-batch caches, summed over this thread and every worker. */
-  get cacheStats(): CacheStats {
-    return readCounters(this.#state.counters);
-  }
-
-  /** Sets {@link ArrowDataset.cacheStats} back to zero (for every thread). */
-  resetCacheStats(): void {
-    resetCounters(this.#state.counters);
   }
 
   /** Closes this thread's file descriptor; the next read reopens (and rechecks) the file. */
@@ -296,7 +180,8 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
     this.#reader = undefined;
   }
 
-  #row(columns: ArrowColumn[], at: number): T {
+  /** Row `at` of a record batch, as an object of the projected columns (plain data, copied). @internal */
+  protected itemOf(columns: ArrowColumn[], at: number): T {
     const out: Record<string, unknown> = {};
     this.columns.forEach((name, k) => {
       out[name] = plain((columns[k] as ArrowColumn).get(at));
@@ -304,7 +189,8 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
     return out as T;
   }
 
-  #load(block: number): Promise<ArrowColumn[]> {
+  /** Record batch `block`'s projected columns, read after any batch read under way. @internal */
+  protected readBlock(block: number): Promise<ArrowColumn[]> {
     const run = this.#queue.then(async () => {
       this.#file.verify();
       this.#reader ??= openReader(this.#arrow, this.#file);
@@ -313,13 +199,7 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
       try {
         batch = await reader.readRecordBatch(block);
       } catch (e) {
-        if (e instanceof FileError) throw e;
-        const rows = `rows ${this.blockOffsets[block]}–${(this.blockOffsets[block + 1] as number) - 1}`;
-        throw new FileError(
-          `${this.path}, record batch ${block} (${rows}): cannot decode: ${(e as Error).message}`,
-          { file: this.path, row: this.blockOffsets[block] as number },
-          { cause: e },
-        );
+        throw this.decodeError('record batch', block, e);
       }
       const expected = (this.blockOffsets[block + 1] as number) - (this.blockOffsets[block] as number);
       if (batch === null || batch.numRows !== expected) {
@@ -333,6 +213,13 @@ export class ArrowDataset<T = Record<string, unknown>> implements Dataset<T> {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/** The file's columns and each record batch's row count, from the footer and the batches' headers. */
+async function scan(arrow: ApacheArrow, file: PositionalFile): Promise<ChunkedLayout<undefined>> {
+  const reader = await openReader(arrow, file);
+  const blockSizes = [...reader.footer.recordBatches()].map((block) => rowsOf(arrow, file, block));
+  return { names: reader.schema.fields.map((f) => f.name), blockSizes, meta: undefined };
 }
 
 /** The row count of the record batch at `block`, from its message header alone (the body is not read). */
@@ -372,5 +259,5 @@ function plain(value: unknown): unknown {
  * @param state - what the calling thread's dataset recorded
  * @internal
  */
-export const arrowFromState = async (state: ArrowState): Promise<ArrowDataset> =>
+export const arrowFromState = async (state: ChunkedFileState): Promise<ArrowDataset> =>
   new ArrowDataset(state, await loadArrow());

@@ -1,47 +1,37 @@
 import { z } from 'zod';
 import { checkIndex } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
-import type { TypedArray } from '../core/dtype.ts';
+import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
+import { nonNegativeInt, positiveInt } from '../core/validate.ts';
 import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
 
-/** Element types of {@link BinaryDataset}, with the typed array each gives. */
-export interface BinaryDtypes {
-  /** uint8 elements, as a `Uint8Array`. */
-  uint8: Uint8Array;
-  /** int8 elements, as an `Int8Array`. */
-  int8: Int8Array;
-  /** uint16 elements, as a `Uint16Array`. */
-  uint16: Uint16Array;
-  /** int16 elements, as an `Int16Array`. */
-  int16: Int16Array;
-  /** uint32 elements, as a `Uint32Array`. */
-  uint32: Uint32Array;
-  /** int32 elements, as an `Int32Array`. */
-  int32: Int32Array;
-  /** float32 elements, as a `Float32Array`. */
-  float32: Float32Array;
-  /** float64 elements, as a `Float64Array`. */
-  float64: Float64Array;
-}
+/**
+ * The element types of {@link BinaryDataset}: weft's element types (the keys of {@link DTypeArrays}) but
+ * `bool` and `bigint64`, each read into its typed array.
+ *
+ * @example
+ * ```ts
+ * const dtype: BinaryDType = 'uint16'; // items are Uint16Arrays
+ * ```
+ */
+export type BinaryDType = Exclude<DType, 'bool' | 'bigint64'>;
 
-/** The name of an element type of {@link BinaryDataset}. */
-export type BinaryDtype = keyof BinaryDtypes;
-
-const CTORS = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-} as const;
+// Keyed by every BinaryDType (the compiler checks that none is missing or extra), in the order messages list them.
+const BINARY_DTYPES = Object.keys({
+  uint8: 0,
+  int8: 0,
+  uint16: 0,
+  int16: 0,
+  uint32: 0,
+  int32: 0,
+  float32: 0,
+  float64: 0,
+} satisfies Record<BinaryDType, 0>) as [BinaryDType, ...BinaryDType[]];
 
 /** Options of {@link BinaryDataset.open}. */
-export interface BinaryOptions<D extends BinaryDtype = BinaryDtype> {
+export interface BinaryOptions<D extends BinaryDType = BinaryDType> {
   /** Element type; elements are little-endian, as numpy's `tofile` writes them on x86 and ARM. */
   dtype: D;
   /** Elements per item (tokens per sequence, floats per record). */
@@ -57,22 +47,14 @@ export interface BinaryOptions<D extends BinaryDtype = BinaryDtype> {
   remainder?: 'error' | 'drop';
 }
 
-const positiveInt = z
-  .int({ error: 'must be a positive integer' })
-  .min(1, { error: 'must be a positive integer' });
 const optionsSchema = z
   .object({
-    dtype: z.enum(Object.keys(CTORS) as [BinaryDtype, ...BinaryDtype[]], {
-      error: `must be one of ${Object.keys(CTORS)
-        .map((k) => `'${k}'`)
-        .join(', ')}`,
+    dtype: z.enum(BINARY_DTYPES, {
+      error: `must be one of ${BINARY_DTYPES.map((k) => `'${k}'`).join(', ')}`,
     }),
     sequenceLength: positiveInt,
     stride: positiveInt.optional(),
-    headerBytes: z
-      .int({ error: 'must be a non-negative integer' })
-      .min(0, { error: 'must be a non-negative integer' })
-      .optional(),
+    headerBytes: nonNegativeInt.optional(),
     remainder: z.enum(['error', 'drop'], { error: "must be 'error' or 'drop'" }).optional(),
   })
   .strict();
@@ -81,7 +63,7 @@ const optionsSchema = z
 export interface BinaryState {
   readonly path: string;
   readonly stamp: FileStamp;
-  readonly dtype: BinaryDtype;
+  readonly dtype: BinaryDType;
   readonly sequenceLength: number;
   readonly stride: number;
   readonly headerBytes: number;
@@ -109,7 +91,7 @@ export interface BinaryState {
  * tokens.get(0); // Uint16Array(1025)
  * ```
  */
-export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Dataset<BinaryDtypes[D]> {
+export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Dataset<DTypeArrays[D]> {
   /** Absolute path of the file. */
   readonly path: string;
   /** Element type. */
@@ -137,7 +119,7 @@ export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Datas
    * rows.get(3); // Float32Array(784)
    * ```
    */
-  static async open<D extends BinaryDtype>(
+  static async open<D extends BinaryDType>(
     path: string | URL,
     options: BinaryOptions<D>,
   ): Promise<BinaryDataset<D>> {
@@ -147,7 +129,7 @@ export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Datas
     const { dtype, sequenceLength, headerBytes = 0, remainder = 'error' } = options;
     const stride = options.stride ?? sequenceLength;
     const stamp = stampFile(file);
-    const bytesPer = CTORS[dtype].BYTES_PER_ELEMENT;
+    const bytesPer = DTYPE_ARRAYS[dtype].BYTES_PER_ELEMENT;
     const body = stamp.size - headerBytes;
     if (body < 0) {
       throw new FileError(
@@ -187,7 +169,7 @@ export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Datas
     this.stride = state.stride;
     this.headerBytes = state.headerBytes;
     this.length = state.length;
-    this.#bytesPer = CTORS[state.dtype].BYTES_PER_ELEMENT;
+    this.#bytesPer = DTYPE_ARRAYS[state.dtype].BYTES_PER_ELEMENT;
     this.#file = new PositionalFile(state.path, state.stamp);
     rebuildWith(this, import.meta.url, 'binaryFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
@@ -197,12 +179,12 @@ export class BinaryDataset<D extends BinaryDtype = BinaryDtype> implements Datas
    *
    * @param index - 0 ≤ index < length
    */
-  get(index: number): BinaryDtypes[D] {
+  get(index: number): DTypeArrays[D] {
     checkIndex(index, this.length);
-    const bytes = new Uint8Array(this.sequenceLength * this.#bytesPer);
+    const item = new DTYPE_ARRAYS[this.dtype](this.sequenceLength);
     const offset = this.headerBytes + index * this.stride * this.#bytesPer;
-    this.#file.read(bytes, offset, bytes.length, { row: index });
-    return new CTORS[this.dtype](bytes.buffer) as TypedArray as BinaryDtypes[D];
+    this.#file.read(new Uint8Array(item.buffer), offset, item.byteLength, { row: index });
+    return item;
   }
 
   /** Closes this thread's file descriptor; the next `get` opens the file again (and checks it again). */

@@ -1,12 +1,11 @@
-import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { checkIndex, describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { fail } from '../core/validate.ts';
-import { changedError, checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
-import { type LineOffsets, OffsetList } from './jsonl.ts';
+import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { decodeUtf8, indexRecords, type LineOffsets } from './lines.ts';
 
 /** Column types of {@link CsvDataset}: numbers are checked and rounded to the type (`float32` with `Math.fround`). */
 export type CsvColumnType = 'string' | 'float32' | 'float64' | 'int32' | 'boolean';
@@ -72,66 +71,6 @@ async function loadParser(): Promise<ParseCsv> {
   return m.parse as ParseCsv;
 }
 
-const NEWLINE = 10;
-const CHUNK = 4 << 20;
-
-/**
- * Streams `file` once and records where each record starts: a record ends at a newline outside quotes, so
- * quoted fields may span lines. Record 0 is the header. Throws on a quote left open at the end of the file.
- */
-async function indexRecords(
-  file: string,
-  stamp: FileStamp,
-  quote: number,
-): Promise<{ offsets: LineOffsets; lines: Uint32Array }> {
-  const reserve = Math.min(2 ** 27, Math.ceil(stamp.size / 8) + 2);
-  const starts = new OffsetList(stamp.size, reserve);
-  const lines = new OffsetList(0, reserve);
-  const handle = await open(file, 'r');
-  let inQuotes = false;
-  let line = 1;
-  try {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    if (stamp.size > 0) {
-      starts.push(0);
-      lines.push(1);
-    }
-    for (let pos = 0; pos < stamp.size; ) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, stamp.size - pos), pos);
-      if (bytesRead === 0) break;
-      for (let j = 0; j < bytesRead; j++) {
-        const c = buffer[j];
-        if (c === quote) inQuotes = !inQuotes;
-        else if (c === NEWLINE) {
-          line++;
-          const next = pos + j + 1;
-          if (!inQuotes && next < stamp.size) {
-            starts.push(next);
-            lines.push(line);
-          }
-        }
-      }
-      pos += bytesRead;
-    }
-    const now = await handle.stat({ bigint: true });
-    const after = { size: Number(now.size), mtimeNs: String(now.mtimeNs) };
-    if (after.size !== stamp.size || after.mtimeNs !== stamp.mtimeNs) throw changedError(file, stamp, after);
-  } finally {
-    await handle.close();
-  }
-  if (inQuotes) {
-    const opened = lines.length === 0 ? 1 : lines.last();
-    throw new FileError(
-      `${file}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
-      { file, line: opened, offset: stamp.size },
-    );
-  }
-  starts.push(stamp.size);
-  return { offsets: starts.share(), lines: lines.share() as Uint32Array };
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * A CSV file with a header line, with random access: `get(i)` reads data record i (the header is not an
  * item) and gives an object keyed by column name, either every column as a string or the `columns` you
@@ -185,8 +124,12 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
   static async open(path: string | URL, options?: CsvOptions): Promise<CsvDataset<Record<string, string>>>;
   static async open(path: string | URL, options: CsvOptions = {}): Promise<CsvDataset<unknown>> {
     const file = checkOpen('CsvDataset', path, options, optionsSchema, {
-      relations: ({ delimiter = ',', quote = '"' }) =>
-        delimiter === quote ? [`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`] : [],
+      relations: [
+        ({ delimiter = ',', quote = '"' }) =>
+          delimiter === quote
+            ? [`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`]
+            : [],
+      ],
     });
     const { delimiter = ',', quote = '"', columns } = options;
     const parse = await loadParser();
@@ -198,7 +141,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
     let header: string[];
     try {
       const bytes = reader.readRecord(0, offsets[1] as number, offsets.length === 2, { line: 1, row: -1 });
-      header = parseRecord(parse, decode(bytes, file, 1), delimiter, quote, file, 1);
+      header = parseRecord(parse, decodeUtf8(bytes, file, { line: 1 }), delimiter, quote, file, 1);
     } finally {
       reader.close();
     }
@@ -283,7 +226,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
     });
     const fields = parseRecord(
       this.#parse,
-      decode(bytes, this.path, line),
+      decodeUtf8(bytes, this.path, { line }),
       delimiter,
       quote,
       this.path,
@@ -305,14 +248,6 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
   /** Closes this thread's file descriptor; the next `get` opens the file again (and checks it again). */
   close(): void {
     this.#file.close();
-  }
-}
-
-function decode(bytes: Uint8Array, file: string, line: number): string {
-  try {
-    return utf8.decode(bytes);
-  } catch (e) {
-    throw new FileError(`${file}, line ${line}: not valid UTF-8`, { file, line }, { cause: e });
   }
 }
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError, FileError, type FileLocation } from '../core/errors.ts';
-import { fail, zodIssues } from '../core/validate.ts';
+import { fail, issuesOf } from '../core/validate.ts';
 
 /** Size and modification time of a file when a dataset opened it: how later reads detect a change. */
 export interface FileStamp {
@@ -17,25 +17,37 @@ export interface FileStamp {
 
 /**
  * The checks every file dataset's `open` starts with, all problems at once in one ConfigError: the path,
- * the options against their schema, and `relations` (the rules between options, run when they are an object).
+ * then the options against their schema and `relations` (the rules between options), as {@link issuesOf}
+ * finds them.
  *
+ * @param what - names the dataset in the message (`CsvDataset` gives `invalid CsvDataset options: …`)
+ * @param path - the path given: a string or a `file:` URL
+ * @param options - the options given
+ * @param schema - the options' fields, built from the atoms of `core/validate.ts`
+ * @param expected - what `options` must be, when it is not an object @default 'an object'
+ * @param relations - checks across options, on the raw object @default []
  * @returns the file's absolute path
+ * @example
+ * ```ts
+ * const file = checkOpen('JsonlDataset', path, options, z.object({ validate: bool.optional() }).strict());
+ * ```
  */
-export function checkOpen<O>(
+export function checkOpen(
   what: string,
   path: unknown,
-  options: O,
+  options: unknown,
   schema: z.ZodType,
-  { expected = 'an object', relations }: { expected?: string; relations?: (options: O) => string[] } = {},
+  {
+    expected = 'an object',
+    relations = [],
+  }: { expected?: string; relations?: readonly ((raw: Record<string, unknown>) => string[])[] } = {},
 ): string {
   const issues: string[] = [];
   const file = checkPath(path, issues);
   if (typeof options !== 'object' || options === null) {
     issues.push(`\`options\` must be ${expected}, got ${describe(options)}`);
   } else {
-    const parsed = schema.safeParse(options);
-    if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-    if (relations) issues.push(...relations(options));
+    issues.push(...issuesOf(schema, options, relations));
   }
   if (issues.length > 0) fail(`${what} options`, issues);
   return file;
@@ -102,7 +114,8 @@ export function changedError(file: string, was: FileStamp, now: FileStamp): File
   );
 }
 
-const NEWLINE = 10;
+/** The byte that ends a line (`\n`); a `\r` before it is part of the line ending too. */
+export const NEWLINE = 10;
 const CR = 13;
 
 /** How many positional reads may pass between two `fstat` checks of the file (each costs a system call). */

@@ -1,10 +1,11 @@
-import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { checkIndex } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
-import { changedError, checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { bool } from '../core/validate.ts';
+import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { decodeUtf8, indexLines, type LineOffsets } from './lines.ts';
 
 /** Options of {@link JsonlDataset.open}. */
 export interface JsonlOptions {
@@ -12,10 +13,7 @@ export interface JsonlOptions {
   validate?: boolean;
 }
 
-const optionsSchema = z.object({ validate: z.boolean({ error: 'must be a boolean' }).optional() }).strict();
-
-/** Byte offsets of every line start plus the file's end, in shared memory. @internal */
-export type LineOffsets = Uint32Array | Float64Array;
+const optionsSchema = z.object({ validate: bool.optional() }).strict();
 
 /** Everything a worker needs to reopen a {@link JsonlDataset}: plain data and shared memory. @internal */
 export interface JsonlState {
@@ -24,118 +22,6 @@ export interface JsonlState {
   /** `offsets[i]` is where line i starts; `offsets[length]` is the end of the file. */
   readonly offsets: LineOffsets;
 }
-
-const NEWLINE = 10;
-const CHUNK = 4 << 20;
-
-/** ES2024's growable `SharedArrayBuffer` (Node ≥ 20), which the ES2023 lib weft compiles against lacks. */
-interface Growable {
-  readonly byteLength: number;
-  readonly maxByteLength: number;
-  grow(byteLength: number): void;
-}
-const growable = (bytes: number, max: number): SharedArrayBuffer =>
-  new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(
-    bytes,
-    { maxByteLength: max },
-  );
-
-/**
- * A growable list of offsets written straight into shared memory (a growable `SharedArrayBuffer`, so that
- * growing neither copies nor touches more memory than the offsets need): Uint32 entries for files under
- * 4 GiB, Float64 beyond. Only the memory in use is committed; the reserve is address space.
- */
-export class OffsetList {
-  // Plain fields, not #private ones: the indexing loops read them, and transpilers may lower #private.
-  data: Uint32Array | Float64Array;
-  length = 0;
-  readonly wide: boolean;
-  #buffer: SharedArrayBuffer;
-
-  /**
-   * @param fileSize - size of the file indexed: decides the entry type
-   * @param reserve - entries to reserve address space for (more are possible, at the cost of one copy)
-   */
-  constructor(fileSize: number, reserve = 1 << 16) {
-    this.wide = fileSize >= 2 ** 32;
-    const bytesPer = this.wide ? 8 : 4;
-    this.#buffer = growable(1024 * bytesPer, Math.max(1024, reserve) * bytesPer);
-    this.data = this.#view(1024);
-  }
-  #view(entries: number): Uint32Array | Float64Array {
-    return this.wide ? new Float64Array(this.#buffer, 0, entries) : new Uint32Array(this.#buffer, 0, entries);
-  }
-  push(offset: number): void {
-    if (this.length === this.data.length) this.grow();
-    this.data[this.length++] = offset;
-  }
-  /** Doubles the capacity: in place within the reserve, else into a new buffer with twice the reserve. */
-  grow(): void {
-    const bytesPer = this.wide ? 8 : 4;
-    const entries = this.data.length * 2;
-    const buffer = this.#buffer as unknown as Growable;
-    if (entries * bytesPer <= buffer.maxByteLength) {
-      buffer.grow(entries * bytesPer);
-    } else {
-      const old = this.data;
-      this.#buffer = growable(entries * bytesPer, buffer.maxByteLength * 2);
-      this.data = this.#view(entries);
-      this.data.set(old);
-      return;
-    }
-    this.data = this.#view(entries);
-  }
-  /** The last offset pushed (0 if none). */
-  last(): number {
-    return this.length === 0 ? 0 : (this.data[this.length - 1] as number);
-  }
-  /** The offsets pushed, a view of the shared memory (no copy), which workers can share. */
-  share(): LineOffsets {
-    return this.data.subarray(0, this.length);
-  }
-}
-
-/**
- * Streams `file` once, in chunks, and records where each line starts. A final line without a newline counts;
- * the newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
- */
-export async function indexLines(file: string, stamp: FileStamp): Promise<LineOffsets> {
-  // Reserve room for lines of 8 bytes on average (address space only; longer lines use less).
-  const list = new OffsetList(stamp.size, Math.min(2 ** 27, Math.ceil(stamp.size / 8) + 2));
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    if (stamp.size > 0) list.push(0);
-    for (let pos = 0; pos < stamp.size; ) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, stamp.size - pos), pos);
-      if (bytesRead === 0) break;
-      const chunk = bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead);
-      // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
-      let data = list.data;
-      let n = list.length;
-      const last = stamp.size - pos - 1;
-      for (let j = chunk.indexOf(NEWLINE); j !== -1 && j < last; j = chunk.indexOf(NEWLINE, j + 1)) {
-        if (n === data.length) {
-          list.length = n;
-          list.grow();
-          data = list.data;
-        }
-        data[n++] = pos + j + 1;
-      }
-      list.length = n;
-      pos += bytesRead;
-    }
-    const now = await handle.stat({ bigint: true });
-    const after = { size: Number(now.size), mtimeNs: String(now.mtimeNs) };
-    if (after.size !== stamp.size || after.mtimeNs !== stamp.mtimeNs) throw changedError(file, stamp, after);
-  } finally {
-    await handle.close();
-  }
-  list.push(stamp.size);
-  return list.share();
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * A JSON Lines file (one JSON value per line) with random access: `get(i)` parses line i + 1.
@@ -210,18 +96,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
     const end = this.#offsets[index + 1] as number;
     const line = index + 1;
     const bytes = this.#file.readRecord(start, end, index === this.length - 1, { line, row: index });
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch (e) {
-      throw new FileError(
-        `${this.path}, line ${line}: not valid UTF-8`,
-        { file: this.path, line, row: index },
-        {
-          cause: e,
-        },
-      );
-    }
+    let text = decodeUtf8(bytes, this.path, { line, row: index });
     if (index === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.trim() === '') {
       throw new FileError(`${this.path}, line ${line}: empty line (JSONL needs one JSON value per line)`, {

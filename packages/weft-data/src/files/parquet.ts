@@ -1,18 +1,7 @@
-import { z } from 'zod';
-import { checkIndex, describe, isPromiseLike } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
-import { fail } from '../core/validate.ts';
-import {
-  BlockCache,
-  blockOf,
-  type CacheStats,
-  readCounters,
-  resetCounters,
-  sharedCounters,
-} from './block-cache.ts';
-import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
+import { importPeer, PositionalFile } from './file.ts';
 
 /** Options of {@link ParquetDataset.open}. */
 export interface ParquetOptions {
@@ -20,30 +9,6 @@ export interface ParquetOptions {
   columns?: string[];
   /** Decoded row groups kept per thread (each worker has its own cache), least recently used evicted. @default 4 */
   cacheBlocks?: number;
-}
-
-const optionsSchema = z
-  .object({
-    columns: z
-      .array(z.string({ error: 'must be a column name' }), { error: 'must be an array of column names' })
-      .min(1, { error: 'must name at least one column' })
-      .optional(),
-    cacheBlocks: z
-      .int({ error: 'must be a positive integer' })
-      .min(1, { error: 'must be a positive integer' })
-      .optional(),
-  })
-  .strict();
-
-/** Everything a worker needs to reopen a {@link ParquetDataset}. @internal */
-export interface ParquetState {
-  readonly path: string;
-  readonly stamp: FileStamp;
-  readonly columns: readonly string[];
-  readonly cacheBlocks: number;
-  readonly blockOffsets: readonly number[];
-  /** Shared [hits, misses] of every thread's cache. */
-  readonly counters: BigInt64Array;
 }
 
 /** The parts of hyparquet used here, typed locally so that weft's declarations never name the package. @internal */
@@ -120,17 +85,12 @@ async function readMetadata(hp: Hyparquet, file: PositionalFile): Promise<Parque
  * const loader = new DataLoader({ dataset: table, sampler, batchSize: 128, numWorkers: 2 });
  * ```
  */
-export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
-  /** Absolute path of the file. */
-  readonly path: string;
-  /** The columns read. */
-  readonly columns: readonly string[];
-  /** First row of each row group, then the number of rows: what {@link BlockShuffleSampler} reads. */
-  readonly blockOffsets: readonly number[];
-  readonly #state: ParquetState;
+export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
+  T,
+  Record<string, unknown>[]
+> {
   readonly #file: PositionalFile;
   readonly #hp: Hyparquet;
-  readonly #cache: BlockCache<Record<string, unknown>[]>;
   #metadata: ParquetMetadata | Promise<ParquetMetadata> | undefined;
 
   /**
@@ -149,40 +109,8 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
     path: string | URL,
     options: ParquetOptions = {},
   ): Promise<ParquetDataset<T>> {
-    const file = checkOpen('ParquetDataset', path, options, optionsSchema);
-    const hp = await loadHyparquet();
-    const reader = new PositionalFile(file, stampFile(file));
-    let metadata: ParquetMetadata;
-    try {
-      metadata = await readMetadata(hp, reader);
-    } finally {
-      reader.close();
-    }
-    const names = hp.parquetSchema(metadata).children.map((c) => c.element.name);
-    const columns = options.columns ?? names;
-    const missing = columns.filter((c) => !names.includes(c));
-    if (missing.length > 0) {
-      fail(
-        'ParquetDataset options',
-        missing.map(
-          (c) =>
-            `\`columns\` names ${describe(c)}, which is not a column of ${file}; its columns are ${names.map((n) => describe(n)).join(', ')}`,
-        ),
-      );
-    }
-    const blockOffsets = [0];
-    for (const group of metadata.row_groups) {
-      blockOffsets.push((blockOffsets[blockOffsets.length - 1] as number) + Number(group.num_rows));
-    }
-    const state: ParquetState = {
-      path: file,
-      stamp: reader.stamp,
-      columns: [...columns],
-      cacheBlocks: options.cacheBlocks ?? 4,
-      blockOffsets,
-      counters: sharedCounters(),
-    };
-    return new ParquetDataset<T>(state, hp, metadata);
+    const { state, peer, meta } = await openChunked('ParquetDataset', path, options, loadHyparquet, scan);
+    return new ParquetDataset<T>(state, peer, meta);
   }
 
   /**
@@ -193,52 +121,12 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
    * @param metadata - the footer, when already read
    * @internal
    */
-  constructor(state: ParquetState, hp: Hyparquet, metadata?: ParquetMetadata) {
-    this.path = state.path;
-    this.columns = state.columns;
-    this.blockOffsets = state.blockOffsets;
-    this.#state = state;
+  constructor(state: ChunkedFileState, hp: Hyparquet, metadata?: ParquetMetadata) {
+    super(state);
     this.#hp = hp;
     this.#metadata = metadata;
     this.#file = new PositionalFile(state.path, state.stamp);
-    this.#cache = new BlockCache(state.cacheBlocks, state.counters);
     rebuildWith(this, import.meta.url, 'parquetFromState', state); // rebuilt in workers (see core/recipe.ts)
-  }
-
-  /** Number of rows. */
-  get length(): number {
-    return this.blockOffsets[this.blockOffsets.length - 1] as number;
-  }
-
-  /** Number of row groups. */
-  get blocks(): number {
-    return this.blockOffsets.length - 1;
-  }
-
-  /**
-   * Row `index` as an object of the projected columns: synchronously when its row group is cached in this
-   * thread, else a promise.
-   *
-   * @param index - 0 ≤ index < length
-   */
-  get(index: number): T | Promise<T> {
-    checkIndex(index, this.length);
-    const block = blockOf(this.blockOffsets, index);
-    const at = index - (this.blockOffsets[block] as number);
-    const rows = this.#cache.get(block, (b) => this.#load(b));
-    // A copy: the cached row must not change if a caller modifies the item.
-    if (isPromiseLike(rows)) return rows.then((r) => ({ ...r[at] }) as T);
-    return { ...rows[at] } as T;
-  }
-
-  /** Hits and misses of the row-group caches, summed over this thread and every worker. */
-  get cacheStats(): CacheStats {
-    return readCounters(this.#state.counters);
-  }
-
-  /** Sets {@link ParquetDataset.cacheStats} back to zero (for every thread). */
-  resetCacheStats(): void {
-    resetCounters(this.#state.counters);
   }
 
   /** Closes this thread's file descriptor and drops nothing else; the next read reopens (and rechecks) it. */
@@ -246,7 +134,13 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
     this.#file.close();
   }
 
-  async #load(block: number): Promise<Record<string, unknown>[]> {
+  /** Row `at` of a decoded row group, a copy: the cached row must not change if a caller modifies the item. @internal */
+  protected itemOf(rows: Record<string, unknown>[], at: number): T {
+    return { ...rows[at] } as T;
+  }
+
+  /** Row group `block`, its projected columns decoded into rows. @internal */
+  protected async readBlock(block: number): Promise<Record<string, unknown>[]> {
     this.#file.verify();
     this.#metadata ??= readMetadata(this.#hp, this.#file);
     const metadata = await this.#metadata;
@@ -265,14 +159,19 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
       }
       return rows;
     } catch (e) {
-      if (e instanceof FileError) throw e;
-      throw new FileError(
-        `${this.path}, row group ${block} (rows ${rowStart}–${rowEnd - 1}): cannot decode: ${(e as Error).message}`,
-        { file: this.path, row: rowStart },
-        { cause: e },
-      );
+      throw this.decodeError('row group', block, e);
     }
   }
+}
+
+/** The file's columns and each row group's row count, from the footer (kept for the calling thread). */
+async function scan(hp: Hyparquet, file: PositionalFile): Promise<ChunkedLayout<ParquetMetadata>> {
+  const metadata = await readMetadata(hp, file);
+  return {
+    names: hp.parquetSchema(metadata).children.map((c) => c.element.name),
+    blockSizes: metadata.row_groups.map((group) => Number(group.num_rows)),
+    meta: metadata,
+  };
 }
 
 // ── Worker recipe glue ──
@@ -282,5 +181,5 @@ export class ParquetDataset<T = Record<string, unknown>> implements Dataset<T> {
  * @param state - what the calling thread's dataset recorded
  * @internal
  */
-export const parquetFromState = async (state: ParquetState): Promise<ParquetDataset> =>
+export const parquetFromState = async (state: ChunkedFileState): Promise<ParquetDataset> =>
   new ParquetDataset(state, await loadHyparquet());

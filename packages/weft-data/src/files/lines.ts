@@ -1,0 +1,240 @@
+// The one line-offset scanner of the line-based formats (JSONL, CSV): the file is streamed once, in the
+// calling thread, and where each line (or record) starts goes straight into shared memory, which the loader's
+// workers then use as is. A format reads its records with `PositionalFile.readRecord` from these offsets.
+import { open } from 'node:fs/promises';
+import { FileError } from '../core/errors.ts';
+import { changedError, type FileStamp, NEWLINE } from './file.ts';
+
+/**
+ * Byte offsets of every line start plus the file's end, in shared memory.
+ *
+ * @example
+ * ```ts
+ * const offsets: LineOffsets = await indexLines(file, stamp); // line i is bytes [offsets[i], offsets[i + 1])
+ * ```
+ * @internal
+ */
+export type LineOffsets = Uint32Array | Float64Array;
+
+/** ES2024's growable `SharedArrayBuffer` (Node ≥ 20), which the ES2023 lib weft compiles against lacks. */
+interface Growable {
+  readonly byteLength: number;
+  readonly maxByteLength: number;
+  grow(byteLength: number): void;
+}
+const growable = (bytes: number, max: number): SharedArrayBuffer =>
+  new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(
+    bytes,
+    { maxByteLength: max },
+  );
+
+/**
+ * A growable list of offsets written straight into shared memory (a growable `SharedArrayBuffer`, so that
+ * growing neither copies nor touches more memory than the offsets need): Uint32 entries for files under
+ * 4 GiB, Float64 beyond. Only the memory in use is committed; the reserve is address space.
+ *
+ * @example
+ * ```ts
+ * const list = new OffsetList(stamp.size);
+ * list.push(0);
+ * const offsets = list.share(); // a Uint32Array over shared memory
+ * ```
+ * @internal
+ */
+export class OffsetList {
+  // Plain fields, not #private ones: the indexing loops read them, and transpilers may lower #private.
+  data: Uint32Array | Float64Array;
+  length = 0;
+  readonly wide: boolean;
+  #buffer: SharedArrayBuffer;
+
+  /**
+   * @param fileSize - size of the file indexed: decides the entry type
+   * @param reserve - entries to reserve address space for (more are possible, at the cost of one copy)
+   *   @default 65536
+   */
+  constructor(fileSize: number, reserve = 1 << 16) {
+    this.wide = fileSize >= 2 ** 32;
+    const bytesPer = this.wide ? 8 : 4;
+    this.#buffer = growable(1024 * bytesPer, Math.max(1024, reserve) * bytesPer);
+    this.data = this.#view(1024);
+  }
+  #view(entries: number): Uint32Array | Float64Array {
+    return this.wide ? new Float64Array(this.#buffer, 0, entries) : new Uint32Array(this.#buffer, 0, entries);
+  }
+  /** Appends `offset`, growing the list when it is full. */
+  push(offset: number): void {
+    if (this.length === this.data.length) this.grow();
+    this.data[this.length++] = offset;
+  }
+  /** Doubles the capacity: in place within the reserve, else into a new buffer with twice the reserve. */
+  grow(): void {
+    const bytesPer = this.wide ? 8 : 4;
+    const entries = this.data.length * 2;
+    const buffer = this.#buffer as unknown as Growable;
+    if (entries * bytesPer <= buffer.maxByteLength) {
+      buffer.grow(entries * bytesPer);
+    } else {
+      const old = this.data;
+      this.#buffer = growable(entries * bytesPer, buffer.maxByteLength * 2);
+      this.data = this.#view(entries);
+      this.data.set(old);
+      return;
+    }
+    this.data = this.#view(entries);
+  }
+  /** The last offset pushed (0 if none). */
+  last(): number {
+    return this.length === 0 ? 0 : (this.data[this.length - 1] as number);
+  }
+  /** The offsets pushed, a view of the shared memory (no copy), which workers can share. */
+  share(): LineOffsets {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+const CHUNK = 4 << 20;
+
+// Room for lines of 8 bytes on average (address space only; longer lines use less).
+const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 8) + 2);
+
+/**
+ * Streams `file` once, in chunks, handing each to `scan` with its position in the file; throws the
+ * {@link changedError} if the file changes meanwhile.
+ */
+async function streamFile(
+  file: string,
+  stamp: FileStamp,
+  scan: (chunk: Buffer, pos: number) => void,
+): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    for (let pos = 0; pos < stamp.size; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, stamp.size - pos), pos);
+      if (bytesRead === 0) break;
+      scan(bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead), pos);
+      pos += bytesRead;
+    }
+    const now = await handle.stat({ bigint: true });
+    const after = { size: Number(now.size), mtimeNs: String(now.mtimeNs) };
+    if (after.size !== stamp.size || after.mtimeNs !== stamp.mtimeNs) throw changedError(file, stamp, after);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Streams `file` once and records where each line starts. A final line without a newline counts; the
+ * newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
+ *
+ * @param file - an absolute path
+ * @param stamp - the file's stamp when the dataset was opened
+ * @returns every line's first byte, then the file's size
+ * @example
+ * ```ts
+ * const offsets = await indexLines(file, stampFile(file)); // offsets.length - 1 lines
+ * ```
+ */
+export async function indexLines(file: string, stamp: FileStamp): Promise<LineOffsets> {
+  const list = new OffsetList(stamp.size, reserveFor(stamp.size));
+  if (stamp.size > 0) list.push(0);
+  await streamFile(file, stamp, (chunk, pos) => {
+    // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
+    let data = list.data;
+    let n = list.length;
+    const last = stamp.size - pos - 1;
+    for (let j = chunk.indexOf(NEWLINE); j !== -1 && j < last; j = chunk.indexOf(NEWLINE, j + 1)) {
+      if (n === data.length) {
+        list.length = n;
+        list.grow();
+        data = list.data;
+      }
+      data[n++] = pos + j + 1;
+    }
+    list.length = n;
+  });
+  list.push(stamp.size);
+  return list.share();
+}
+
+/**
+ * Where each record of a file with quoted fields starts (a record ends at a newline outside quotes, so a
+ * quoted field may span lines), and on which line.
+ *
+ * @internal
+ */
+export interface RecordOffsets {
+  /** Every record's first byte, then the file's size. */
+  readonly offsets: LineOffsets;
+  /** The 1-based line on which each record starts. */
+  readonly lines: Uint32Array;
+}
+
+/**
+ * Streams `file` once and records where each record starts: a record ends at a newline outside `quote`s.
+ * Throws a {@link FileError} on a quote left open at the end of the file, or if the file changes meanwhile.
+ *
+ * @param file - an absolute path
+ * @param stamp - the file's stamp when the dataset was opened
+ * @param quote - the quote character's code (a doubled quote toggles twice, so it needs no special case)
+ * @example
+ * ```ts
+ * const { offsets, lines } = await indexRecords(file, stampFile(file), '"'.charCodeAt(0));
+ * ```
+ */
+export async function indexRecords(file: string, stamp: FileStamp, quote: number): Promise<RecordOffsets> {
+  const reserve = reserveFor(stamp.size);
+  const starts = new OffsetList(stamp.size, reserve);
+  const lines = new OffsetList(0, reserve);
+  if (stamp.size > 0) {
+    starts.push(0);
+    lines.push(1);
+  }
+  let inQuotes = false;
+  let line = 1;
+  await streamFile(file, stamp, (chunk, pos) => {
+    for (let j = 0; j < chunk.length; j++) {
+      const c = chunk[j];
+      if (c === quote) inQuotes = !inQuotes;
+      else if (c === NEWLINE) {
+        line++;
+        const next = pos + j + 1;
+        if (!inQuotes && next < stamp.size) {
+          starts.push(next);
+          lines.push(line);
+        }
+      }
+    }
+  });
+  if (inQuotes) {
+    const opened = lines.length === 0 ? 1 : lines.last();
+    throw new FileError(
+      `${file}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
+      { file, line: opened, offset: stamp.size },
+    );
+  }
+  starts.push(stamp.size);
+  return { offsets: starts.share(), lines: lines.share() as Uint32Array };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A record's bytes as text, or a {@link FileError} naming the file and line when they are not valid UTF-8.
+ *
+ * @param bytes - the record, without its line ending
+ * @param file - the file's path, for the message
+ * @param where - the record's line (and row, when it has one), for the message and the error's location
+ * @example
+ * ```ts
+ * const text = decodeUtf8(file.readRecord(start, end, last, where), file.path, where);
+ * ```
+ */
+export function decodeUtf8(bytes: Uint8Array, file: string, where: { line: number; row?: number }): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (e) {
+    throw new FileError(`${file}, line ${where.line}: not valid UTF-8`, { file, ...where }, { cause: e });
+  }
+}
