@@ -6,7 +6,7 @@ export type {
   Tensor,
   TypedArray,
 } from './collate/collate.ts';
-export { collectTransferables, defaultCollate, routeCollate } from './collate/collate.ts';
+export { defaultCollate, routeCollate } from './collate/collate.ts';
 export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
 export type { FileLocation } from './core/errors.ts';
 export {
@@ -60,6 +60,7 @@ export {
 } from './distributed/distributed.ts';
 export type { BatchSamplerLike, DataLoaderOptions } from './engine/data-loader.ts';
 export { DataLoader } from './engine/data-loader.ts';
+export { collectTransferables } from './engine/transfer.ts';
 export type { ArrowOptions } from './files/arrow.ts';
 export { ArrowDataset } from './files/arrow.ts';
 export type { BinaryDtype, BinaryDtypes, BinaryOptions } from './files/binary.ts';
