@@ -40,13 +40,6 @@ export function checkPositiveInt(value: unknown, what: string): number {
   return value;
 }
 
-/** Throws {@link ConfigError} unless `value` is a boolean. */
-export function checkBoolean(value: unknown, what: string): boolean {
-  if (typeof value !== 'boolean')
-    throw new ConfigError(`\`${what}\` must be a boolean, got ${describe(value)}`);
-  return value;
-}
-
 /** Throws {@link ConfigError} unless `value` has a non-negative integer `length` (a dataset or sampler). */
 export function checkSized(value: unknown, what: string): { length: number } {
   if (typeof value !== 'object' || value === null) {

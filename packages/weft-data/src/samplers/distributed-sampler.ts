@@ -1,7 +1,15 @@
-import { checkBoolean, checkLength, checkShard, checkSized } from '../core/checks.ts';
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
+import {
+  bool,
+  nonNegativeInt,
+  parseArguments,
+  positiveInt,
+  type Relation,
+  withLength,
+} from '../core/validate.ts';
 
 /** Options of {@link DistributedSampler}. */
 export interface DistributedSamplerOptions {
@@ -16,6 +24,40 @@ export interface DistributedSamplerOptions {
   /** Drop the tail that does not divide evenly instead of padding. @default false */
   dropLast?: boolean;
 }
+
+/**
+ * The fields of a shard, for the sharding samplers' schemas: `numReplicas` and `rank`, checked with
+ * {@link rankInRange}.
+ *
+ * @example
+ * ```ts
+ * const schema = z.object({ data: withLength, ...shardFields });
+ * ```
+ */
+export const shardFields = { numReplicas: positiveInt, rank: nonNegativeInt };
+
+/**
+ * A shard's rank lies in [0, numReplicas), once both are integers of their own.
+ *
+ * @example
+ * ```ts
+ * parseArguments(schema, { data }, options, { relations: [rankInRange] });
+ * ```
+ */
+export const rankInRange: Relation = ({ numReplicas, rank }) =>
+  positiveInt.safeParse(numReplicas).success &&
+  nonNegativeInt.safeParse(rank).success &&
+  (rank as number) >= (numReplicas as number)
+    ? [`\`rank\` must be in [0, numReplicas - 1] = [0, ${(numReplicas as number) - 1}], got ${rank}`]
+    : [];
+
+const argumentsSchema = z.object({
+  data: withLength,
+  ...shardFields,
+  shuffle: bool.default(true),
+  seed: nonNegativeInt.default(0),
+  dropLast: bool.default(false),
+});
 
 /**
  * One rank's shard of a dataset, with torch's `DistributedSampler` semantics.
@@ -53,11 +95,12 @@ export class DistributedSampler extends IndexSampler {
 
   constructor(data: Sized, options: DistributedSamplerOptions) {
     super();
-    this.dataset = checkSized(data, 'data');
-    ({ numReplicas: this.numReplicas, rank: this.rank } = checkShard(options));
-    this.shuffle = checkBoolean(options.shuffle ?? true, 'shuffle');
-    this.seed = checkLength(options.seed ?? 0, 'seed');
-    this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
+    const parsed = parseArguments(argumentsSchema, { data }, options, {
+      relations: [rankInRange],
+      expected: 'an object with `numReplicas` and `rank`',
+    });
+    ({ data: this.dataset, numReplicas: this.numReplicas, rank: this.rank } = parsed);
+    ({ shuffle: this.shuffle, seed: this.seed, dropLast: this.dropLast } = parsed);
     const n = data.length;
     const R = this.numReplicas;
     this.length = this.dropLast && n % R !== 0 ? Math.max(0, Math.ceil((n - R) / R)) : Math.ceil(n / R);
