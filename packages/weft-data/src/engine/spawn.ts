@@ -44,7 +44,7 @@ export interface Spawner {
  *   TypeScript module needs tsx and tsx is not installed
  * @example
  * ```ts
- * const spawn = spawner(engineOptions({ dataset, collate: defaultCollate, numWorkers: 2 }, []));
+ * const spawn = spawner(engineOptions({ dataset, collate: defaultCollate, numWorkers: 2 }));
  * ```
  */
 export function spawner(options: EngineOptions<unknown>): Spawner {
