@@ -41,7 +41,10 @@ const names = (files: Iterable<string>) =>
 
 describe('module structure', () => {
   it('keeps the schedule pure: it loads nothing but the error classes', () => {
-    expect(names(reachable(src('interleaved/schedule.ts')))).toEqual(['core/errors.ts', 'interleaved/schedule.ts']);
+    expect(names(reachable(src('interleaved/schedule.ts')))).toEqual([
+      'core/errors.ts',
+      'interleaved/schedule.ts',
+    ]);
   });
 
   it('keeps the loader and worker_threads out of the sampler', () => {

@@ -193,7 +193,13 @@ export function sizedAs<T extends Sized = Sized>(is: (value: unknown) => boolean
   return z.custom<T>(is, { error, abort: true }).check((ctx) => {
     const length = nonNegativeInt.safeParse((ctx.value as { length?: unknown }).length);
     for (const issue of length.error?.issues ?? []) {
-      ctx.issues.push({ code: 'custom', message: issue.message, path: ['length'], input: ctx.value });
+      ctx.issues.push({
+        code: 'custom',
+        message: issue.message,
+        path: ['length'],
+        input: ctx.value,
+        continue: true, // later checks (a dataset's `get`) still run
+      });
     }
   });
 }
