@@ -155,6 +155,8 @@ export const positiveInt = z
 export const nonNegativeInt = z
   .int({ error: intError('must be a non-negative integer') })
   .min(0, { error: 'must be a non-negative integer' });
+/** A `seed` option (of a sampler, a loader): a non-negative integer, 0 when not given. */
+export const seedOption = nonNegativeInt.default(0);
 /** A boolean: "must be a boolean". */
 export const bool = z.boolean({ error: 'must be a boolean' });
 /** A function: "must be a function". */

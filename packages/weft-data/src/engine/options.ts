@@ -9,6 +9,7 @@ import {
   nonNegativeInt,
   positiveInt,
   type Relation,
+  seedOption,
   sizedAs,
 } from '../core/validate.ts';
 import type { WorkerInfo } from '../core/worker-info.ts';
@@ -83,7 +84,7 @@ const engineSchema = z.object({
       error: 'must be a function from fromModule',
     })
     .optional(),
-  seed: nonNegativeInt.default(0),
+  seed: seedOption,
   inOrder: bool.default(true),
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   maxWorkerRestarts: nonNegativeInt.default(3),

@@ -3,7 +3,7 @@ import { describe } from '../core/checks.ts';
 import type { Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import { nonNegativeInt, parseArguments, positiveInt, type Relation, withLength } from '../core/validate.ts';
+import { parseArguments, positiveInt, type Relation, seedOption, withLength } from '../core/validate.ts';
 
 /** A dataset stored in blocks (row groups, record batches, shards), read a block at a time. */
 export interface Blocked extends Sized {
@@ -31,7 +31,7 @@ export interface BlockShuffleSamplerOptions {
 const argumentsSchema = z
   .object({
     data: withLength,
-    seed: nonNegativeInt.default(0),
+    seed: seedOption,
     window: positiveInt.default(2),
     blockSize: positiveInt.optional(),
   })

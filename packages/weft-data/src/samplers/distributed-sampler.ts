@@ -8,6 +8,7 @@ import {
   parseArguments,
   positiveInt,
   type Relation,
+  seedOption,
   withLength,
 } from '../core/validate.ts';
 
@@ -55,7 +56,7 @@ const argumentsSchema = z.object({
   data: withLength,
   ...shardFields,
   shuffle: bool.default(true),
-  seed: nonNegativeInt.default(0),
+  seed: seedOption,
   dropLast: bool.default(false),
 });
 

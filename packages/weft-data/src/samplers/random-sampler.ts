@@ -2,14 +2,8 @@ import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import {
-  bool,
-  nonNegativeInt,
-  parseArguments,
-  positiveInt,
-  type Relation,
-  withLength,
-} from '../core/validate.ts';
+import type { Relation } from '../core/validate.ts';
+import { bool, parseArguments, positiveInt, seedOption, withLength } from '../core/validate.ts';
 
 /** Options of {@link RandomSampler}. */
 export interface RandomSamplerOptions {
@@ -31,7 +25,7 @@ export interface RandomSamplerOptions {
 
 const argumentsSchema = z.object({
   data: withLength,
-  seed: nonNegativeInt.default(0),
+  seed: seedOption,
   replacement: bool.default(false),
   numSamples: positiveInt.optional(),
 });

@@ -3,7 +3,7 @@ import type { Sized } from '../core/dataset.ts';
 import { NO_BOUND, toIndices } from '../core/indices.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import { nonNegativeInt, parseArguments, withLength } from '../core/validate.ts';
+import { parseArguments, seedOption, withLength } from '../core/validate.ts';
 
 /** Options of {@link SubsetRandomSampler}. */
 export interface SubsetRandomSamplerOptions {
@@ -13,7 +13,7 @@ export interface SubsetRandomSamplerOptions {
   dataset?: Sized;
 }
 
-const optionsSchema = z.object({ seed: nonNegativeInt.default(0), dataset: withLength.optional() });
+const optionsSchema = z.object({ seed: seedOption, dataset: withLength.optional() });
 
 /**
  * Yields the given indices in a seeded random order, a fresh one per epoch (torch's `SubsetRandomSampler`).

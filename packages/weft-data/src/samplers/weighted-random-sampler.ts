@@ -3,14 +3,8 @@ import { describe } from '../core/checks.ts';
 import type { Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import {
-  bool,
-  nonNegativeInt,
-  parseArguments,
-  positiveInt,
-  type Relation,
-  withLength,
-} from '../core/validate.ts';
+import type { Relation } from '../core/validate.ts';
+import { bool, parseArguments, positiveInt, seedOption, withLength } from '../core/validate.ts';
 
 /** Options of {@link WeightedRandomSampler}. */
 export interface WeightedRandomSamplerOptions {
@@ -32,7 +26,7 @@ const argumentsSchema = z.object({
   weights: z.custom<ArrayLike<number>>(isArrayLike, { error: 'must be an array of numbers' }),
   numSamples: positiveInt,
   replacement: bool.default(true),
-  seed: nonNegativeInt.default(0),
+  seed: seedOption,
   dataset: withLength.optional(),
 });
 
