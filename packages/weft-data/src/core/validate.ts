@@ -186,6 +186,7 @@ export const randomKey = z
  *
  * @param is - what the value must be before its length means anything
  * @param error - the message when it is not
+ * @returns a schema whose output is the value itself (a dataset is not copied)
  * @example
  * ```ts
  * const dataset = sizedAs((v) => typeof (v as Dataset<unknown>)?.get === 'function', 'must be a dataset');
