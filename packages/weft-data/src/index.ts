@@ -1,5 +1,5 @@
 export type { Collate, DefaultCollate } from './collate/collate.ts';
-export { collectTransferables, defaultCollate } from './collate/collate.ts';
+export { defaultCollate } from './collate/collate.ts';
 export type { CollateOptions } from './collate/options.ts';
 export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
@@ -38,6 +38,7 @@ export type { DistributedSamplersOptions } from './distributed/samplers.ts';
 export { distributedSamplers, rankBatchSize } from './distributed/samplers.ts';
 export type { BatchSamplerLike, DataLoaderOptions } from './engine/data-loader.ts';
 export { DataLoader } from './engine/data-loader.ts';
+export { collectTransferables } from './engine/transfer.ts';
 export type { ArrowOptions } from './files/arrow.ts';
 export { ArrowDataset } from './files/arrow.ts';
 export type { BinaryDType, BinaryOptions } from './files/binary.ts';

@@ -68,6 +68,14 @@ describe('BatchSampler', () => {
       '`dropLast` must be a boolean, got 1',
     );
     expect(() => new BatchSampler(null as never, { batchSize: 1 })).toThrow('`sampler` must be a sampler');
+    const issues = [
+      '`sampler` must be a sampler (an iterable of indices with a `length`), got null',
+      '`batchSize` must be a positive integer, got 0',
+      '`dropLast` must be a boolean, got 1',
+    ];
+    expect(() => new BatchSampler(null as never, { batchSize: 0, dropLast: 1 as never })).toThrow(
+      new ConfigError(issues.join('; '), issues),
+    );
     const bad = {
       length: 1,
       *[Symbol.iterator]() {

@@ -104,6 +104,14 @@ describe('BlockShuffleSampler', () => {
       '`shuffle` is not a known option',
     ]);
     expect(new BlockShuffleSampler({ length: 0 }, { blockSize: 2 }).indices()).toEqual(new Uint32Array(0));
+    // The data is checked with the options, in the same error.
+    const issues = [
+      '`data` must be a dataset (an object with a `length`), got 3',
+      '`window` must be a positive integer, got 0',
+    ];
+    expect(() => new BlockShuffleSampler(3 as never, { window: 0 })).toThrow(
+      new ConfigError(`invalid BlockShuffleSampler options: ${issues.join('; ')}`, issues),
+    );
   });
 
   it('resumes an interleaved run exactly, as the train sampler', async () => {

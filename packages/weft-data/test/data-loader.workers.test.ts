@@ -369,6 +369,16 @@ describe('DataLoader validation', () => {
     }
   });
 
+  it('checks the fields a batch sampler excludes, along with the exclusion', () => {
+    const issues = [
+      '`shuffle` must be a boolean, got "yes"',
+      '`batchSampler` is mutually exclusive with `shuffle`',
+    ];
+    expect(make({ batchSampler, shuffle: 'yes' as never })).toThrow(
+      new ConfigError(`invalid DataLoader options: ${issues.join('; ')}`, issues),
+    );
+  });
+
   it('rejects a non-object and a missing dataset', () => {
     expect(() => new DataLoader(null as never)).toThrow('`DataLoader` options must be an object, got null');
     expect(make({ dataset: undefined })).toThrow(

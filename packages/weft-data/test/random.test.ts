@@ -60,5 +60,10 @@ describe('Random (xoshiro128**)', () => {
     );
     expect(() => new Random(1, -1)).toThrow('`stream[0]` must be a non-negative safe integer, got -1');
     expect(() => new Random(1).int(0)).toThrow('`n` must be an integer in [1, 2^32], got 0');
+    const issues = [
+      '`seed` must be a non-negative safe integer, got 1.5',
+      '`stream[1]` must be a non-negative safe integer, got -1',
+    ];
+    expect(() => new Random(1.5, 0, -1)).toThrow(new ConfigError(issues.join('; '), issues));
   });
 });

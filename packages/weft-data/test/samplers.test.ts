@@ -13,6 +13,8 @@ import {
 const data = (length: number) => ({ length, get: (i: number) => i });
 const sorted = (xs: Iterable<number>) => [...xs].sort((a, b) => a - b);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+/** The error that lists `issues`, all of them, as its message and its `issues`. */
+const allOf = (...issues: string[]) => new ConfigError(issues.join('; '), issues);
 
 describe('SequentialSampler', () => {
   it('yields 0..n-1 from one cached array', () => {
@@ -75,6 +77,15 @@ describe('RandomSampler', () => {
       '`epoch` must be a non-negative integer, got -2',
     );
   });
+  it('reports every problem of its arguments at once', () => {
+    expect(() => new RandomSampler({ length: -1 }, { seed: -1, replacement: 'no' as never })).toThrow(
+      allOf(
+        '`data.length` must be a non-negative integer, got -1',
+        '`seed` must be a non-negative integer, got -1',
+        '`replacement` must be a boolean, got "no"',
+      ),
+    );
+  });
 });
 
 describe('SubsetRandomSampler', () => {
@@ -88,6 +99,14 @@ describe('SubsetRandomSampler', () => {
     );
     expect(() => new SubsetRandomSampler([0.5])).toThrow(
       '`indices[0]` must be an integer in [0, 4294967296), got 0.5',
+    );
+  });
+  it('reports every problem of its options at once', () => {
+    expect(() => new SubsetRandomSampler([0], { seed: -1, dataset: 3 as never })).toThrow(
+      allOf(
+        '`seed` must be a non-negative integer, got -1',
+        '`dataset` must be a dataset (an object with a `length`), got 3',
+      ),
     );
   });
 });
@@ -115,6 +134,15 @@ describe('WeightedRandomSampler', () => {
       '`numSamples` must be at most the number of positive weights (1) without replacement, got 2',
     );
     expect(() => new WeightedRandomSampler([1], 2, { dataset: data(2) })).toThrow(ConfigError);
+  });
+  it('reports every problem of its arguments at once, the weights too', () => {
+    expect(() => new WeightedRandomSampler([1, -1], 0, { seed: 0.5 })).toThrow(
+      allOf(
+        '`numSamples` must be a positive integer, got 0',
+        '`seed` must be a non-negative integer, got 0.5',
+        '`weights[1]` must be a finite non-negative number, got -1',
+      ),
+    );
   });
 });
 
@@ -158,6 +186,11 @@ describe('DistributedSampler', () => {
     );
     expect(() => new DistributedSampler(data(4), { numReplicas: 0, rank: 0 })).toThrow(
       '`numReplicas` must be a positive integer, got 0',
+    );
+  });
+  it('reports a bad option along with a rank out of range', () => {
+    expect(() => new DistributedSampler(data(4), { numReplicas: 2, rank: 2, shuffle: 1 as never })).toThrow(
+      allOf('`shuffle` must be a boolean, got 1', '`rank` must be in [0, numReplicas - 1] = [0, 1], got 2'),
     );
   });
 });

@@ -322,6 +322,11 @@ describe('randomSplit', () => {
       '`dataset.length` must be a non-negative integer, got undefined',
       '`lengths` must be a non-empty array of lengths or fractions, got an array of length 0',
     ]);
+    // The sum is judged along with the options, not after them.
+    fails(() => randomSplit(data, [4, 4], { seed: -1 }), 'randomSplit', [
+      '`options.seed` must be a non-negative safe integer, got -1',
+      "`lengths` must sum to the dataset's length 10 (or be fractions summing to 1), got a sum of 8",
+    ]);
   });
 });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ArrayDataset,
+  ConcatDataset,
   ConfigError,
   InterleavedSampler,
   InterleavedSamplerConfig,
@@ -267,5 +269,18 @@ describe('InterleavedSampler validation', () => {
     expect(
       () => new InterleavedSampler({ trainSampler: empty, config: { batchSize: 2, maxEpochs: 0 } }),
     ).not.toThrow();
+  });
+});
+
+describe('built-in dataset validation', () => {
+  it("reports every problem of a ConcatDataset's datasets at once", () => {
+    const issues = [
+      '`datasets[1].length` must be a non-negative integer, got -1',
+      '`datasets[1]` must have a `get(index)` method, got an object (Object)',
+      '`datasets[2]` must be a dataset (an object with a `length`), got null',
+    ];
+    expect(() => new ConcatDataset([new ArrayDataset([1]), { length: -1 }, null] as never)).toThrow(
+      new ConfigError(issues.join('; '), issues),
+    );
   });
 });

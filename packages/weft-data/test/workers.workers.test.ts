@@ -9,7 +9,7 @@ import { type Encoded, encode, fromModule } from '../src/core/recipe.ts';
 import type { WorkerInfo } from '../src/core/worker-info.ts';
 import { ArrayDataset, ConcatDataset, Subset } from '../src/datasets/basic.ts';
 import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
-import { LoaderEngine } from '../src/engine/engine.ts';
+import { engineOptions, LoaderEngine } from '../src/engine/engine.ts';
 import { missingDependency, throwsAtImport } from './fixtures/broken-modules.ts';
 import { RangeDataset, url } from './fixtures/loader-datasets.ts';
 
@@ -184,6 +184,14 @@ describe('LoaderEngine', () => {
     ).toThrow(
       'invalid loader options: `timeout` needs `numWorkers` > 0 (loading in-process), got numWorkers=0',
     );
+  });
+
+  it('takes options resolved once as they are', () => {
+    const options = engineOptions({ dataset: new ArrayDataset([1]), collate: defaultCollate });
+    expect(options).toMatchObject({ numWorkers: 0, prefetchFactor: 2, timeout: 0, maxWorkerRestarts: 3 });
+    expect(Object.isFrozen(options)).toBe(true);
+    expect(engineOptions(options)).toBe(options);
+    expect(new LoaderEngine(options).options).toBe(options);
   });
 
   it('passes tags through, in order', async () => {

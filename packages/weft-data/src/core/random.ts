@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { describe } from './checks.ts';
 import { ConfigError } from './errors.ts';
+import { parseArguments, randomKey } from './validate.ts';
 
 /**
  * The typed or plain arrays {@link Random.shuffle} can permute in place: anything with a length and writable
@@ -27,12 +29,8 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-function checkKey(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(`\`${name}\` must be a non-negative safe integer, got ${describe(value)}`);
-  }
-  return value;
-}
+const keySchema = z.object({ seed: randomKey, stream: z.array(randomKey) });
+const isKey = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
 
 /**
  * A small seeded random generator: xoshiro128** (Blackman & Vigna, 2018) with 32-bit words.
@@ -63,11 +61,12 @@ export class Random {
     const absorb = (word: number) => {
       h = fmix32((h ^ word) + 0x9e3779b9);
     };
-    [seed, ...stream].forEach((v, k) => {
-      const x = checkKey(v, k === 0 ? 'seed' : `stream[${k - 1}]`);
+    // A generator per sample is made on the hot path: the schema only runs to name what is wrong.
+    if (!isKey(seed) || !stream.every(isKey)) parseArguments(keySchema, { seed, stream }, {});
+    for (const x of [seed, ...stream]) {
       absorb(x >>> 0);
       absorb(Math.floor(x / 0x100000000));
-    });
+    }
     absorb(stream.length);
     this.#a = fmix32(h + 0x9e3779b9);
     this.#b = fmix32(h + 0x3c6ef372);

@@ -2,10 +2,22 @@
 // it, `callbacks[0].everyNEpochs`), what was expected, and the value given.
 import { z } from 'zod';
 import { describe } from './checks.ts';
+import type { Sized } from './dataset.ts';
 import { ConfigError } from './errors.ts';
 
+/**
+ * A check across fields: run on the raw input (fields possibly invalid, so it checks what it relies on), it
+ * returns one message per problem it finds.
+ *
+ * @example
+ * ```ts
+ * const inRange: Relation = (o) => (o.rank >= o.numReplicas ? ['`rank` must be below `numReplicas`'] : []);
+ * ```
+ */
+export type Relation = (raw: Record<string, unknown>) => string[];
+
 /** `['callbacks', 0, 'everyNEpochs']` → `callbacks[0].everyNEpochs`. */
-export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
@@ -50,7 +62,7 @@ export function fail(what: string, issues: readonly string[]): never {
 export function issuesOf<S extends z.ZodType>(
   schema: S,
   input: unknown,
-  relations: readonly ((raw: Record<string, unknown>) => string[])[] = [],
+  relations: readonly Relation[] = [],
   prefix = '',
 ): string[] {
   const parsed = schema.safeParse(input);
@@ -78,10 +90,55 @@ export function parse<S extends z.ZodType>(
   what: string,
   schema: S,
   input: unknown,
-  relations: readonly ((raw: Record<string, unknown>) => string[])[] = [],
+  relations: readonly Relation[] = [],
 ): z.output<S> {
   const issues = issuesOf(schema, input, relations);
   if (issues.length > 0) fail(what, issues);
+  return schema.parse(input) as z.output<S>;
+}
+
+/** How {@link parseArguments} reports: the relations it runs, and how it names the options. */
+export interface ArgumentChecks {
+  /** Checks across arguments and options, on the raw values. @default [] */
+  readonly relations?: readonly Relation[];
+  /** What the options argument must be, for its message (`an object with \`batchSize\``). @default 'an object' */
+  readonly expected?: string;
+  /** Names the call in the message (`invalid <what>: …`). @default none: the message is the issues themselves */
+  readonly what?: string;
+}
+
+/**
+ * Parses a constructor's (or function's) arguments in one pass: the positional ones, named as in its
+ * signature (`data`), and the fields of its options argument, named as users write them (`seed`, not
+ * `options.seed`). Throws one {@link ConfigError} listing every problem; options that are not an object are
+ * one more problem, named `options`. Without `what`, the message is the issues themselves: a constructor's
+ * one bad argument reads "`batchSize` must be a positive integer, got 0".
+ *
+ * @param schema - the arguments and the options' fields as one object, built from the atoms below
+ * @param args - the positional arguments by name; they win over options' fields of the same name
+ * @param options - the options argument as given
+ * @param checks - relations, what `options` must be, the name of the call @default {}
+ * @returns the parsed arguments and options, defaults applied
+ * @example
+ * ```ts
+ * const { data, seed } = parseArguments(z.object({ data: withLength, seed: nonNegativeInt.default(0) }), { data }, options);
+ * ```
+ */
+export function parseArguments<S extends z.ZodType>(
+  schema: S,
+  args: Record<string, unknown>,
+  options: unknown,
+  checks: ArgumentChecks = {},
+): z.output<S> {
+  const { relations = [], expected = 'an object', what } = checks;
+  const isObject = typeof options === 'object' && options !== null;
+  const input = { ...(isObject ? options : {}), ...args };
+  const issues = isObject ? [] : [`\`options\` must be ${expected}, got ${describe(options)}`];
+  issues.push(...issuesOf(schema, input, relations));
+  if (issues.length > 0) {
+    if (what !== undefined) fail(what, issues);
+    throw new ConfigError(issues.join('; '), issues);
+  }
   return schema.parse(input) as z.output<S>;
 }
 
@@ -98,6 +155,8 @@ export const positiveInt = z
 export const nonNegativeInt = z
   .int({ error: intError('must be a non-negative integer') })
   .min(0, { error: 'must be a non-negative integer' });
+/** A `seed` option (of a sampler, a loader): a non-negative integer, 0 when not given. */
+export const seedOption = nonNegativeInt.default(0);
 /** A boolean: "must be a boolean". */
 export const bool = z.boolean({ error: 'must be a boolean' });
 /** A function: "must be a function". */
@@ -112,4 +171,46 @@ export const sized = z.custom<{ readonly length: number }>(
     Number.isSafeInteger((v as { length?: unknown }).length) &&
     ((v as { length: number }).length ?? -1) >= 0,
   { error: 'must be a dataset (an object with a non-negative integer `length`)' },
+);
+/**
+ * A key of a `Random` stream (a seed, an epoch, an index): "must be a non-negative safe integer", a bound
+ * the message names since every key is absorbed as two 32-bit words.
+ */
+export const randomKey = z
+  .int({ error: 'must be a non-negative safe integer' })
+  .min(0, { error: 'must be a non-negative safe integer' });
+
+/**
+ * A dataset or sampler checked in two steps, so that the message says which part is wrong: not `is`, it
+ * gets `error`; then its `length`, named `<field>.length`, gets that of {@link nonNegativeInt}.
+ *
+ * @param is - what the value must be before its length means anything
+ * @param error - the message when it is not
+ * @returns a schema whose output is the value itself (a dataset is not copied)
+ * @example
+ * ```ts
+ * const dataset = sizedAs((v) => typeof (v as Dataset<unknown>)?.get === 'function', 'must be a dataset');
+ * ```
+ */
+export function sizedAs<T extends Sized = Sized>(is: (value: unknown) => boolean, error: string) {
+  return z.custom<T>(is, { error, abort: true }).check((ctx) => {
+    const length = nonNegativeInt.safeParse((ctx.value as { length?: unknown }).length);
+    for (const issue of length.error?.issues ?? []) {
+      ctx.issues.push({
+        code: 'custom',
+        message: issue.message,
+        path: ['length'],
+        input: ctx.value,
+        continue: true, // later checks (a dataset's `get`) still run
+      });
+    }
+  });
+}
+/**
+ * An object with a non-negative integer `length` (a dataset or sampler): "must be a dataset (an object with
+ * a `length`)", then "`data.length` must be a non-negative integer". {@link sized} says both in one message.
+ */
+export const withLength = sizedAs(
+  (v) => typeof v === 'object' && v !== null,
+  'must be a dataset (an object with a `length`)',
 );

@@ -1,9 +1,26 @@
-import { checkIndex, checkLength, describe, isPromiseLike } from '../core/checks.ts';
+import { z } from 'zod';
+import { checkIndex, isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
-import { ConfigError } from '../core/errors.ts';
 import { toIndices } from '../core/indices.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
+import { parseArguments, withLength } from '../core/validate.ts';
 import type { SampleContext } from '../core/worker-info.ts';
+
+// The arguments of the three constructors. Items are not looked at (an array of a million is not walked).
+const itemsSchema = z.object({
+  items: z.custom<readonly unknown[]>(Array.isArray, { error: 'must be an array' }),
+});
+const subsetSchema = z.object({ dataset: withLength });
+const concatSchema = z.object({
+  datasets: z.array(
+    withLength.check((ctx) => {
+      if (typeof (ctx.value as Partial<Dataset<unknown>>).get !== 'function') {
+        ctx.issues.push({ code: 'custom', message: 'must have a `get(index)` method', input: ctx.value });
+      }
+    }),
+    { error: 'must be an array of datasets' },
+  ),
+});
 
 /**
  * A dataset backed by an in-memory array.
@@ -23,7 +40,7 @@ import type { SampleContext } from '../core/worker-info.ts';
 export class ArrayDataset<T> implements Dataset<T> {
   readonly #items: readonly T[];
   constructor(items: readonly T[]) {
-    if (!Array.isArray(items)) throw new ConfigError(`\`items\` must be an array, got ${describe(items)}`);
+    parseArguments(itemsSchema, { items }, {});
     this.#items = items;
   }
   /** Number of items: the array's length. */
@@ -67,10 +84,10 @@ export class Subset<T> implements Dataset<T> {
    */
   readonly indices: readonly number[];
   constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
-    const n = checkLength(dataset?.length, 'dataset.length');
-    const copy = Array.from(toIndices(indices ?? [], n, 'indices', 'argument'));
+    const n = parseArguments(subsetSchema, { dataset }, {}).dataset.length;
+    // The indices are checked after the dataset, as they need its length.
+    this.indices = Array.from(toIndices(indices ?? [], n, 'indices', 'argument'));
     this.dataset = dataset;
-    this.indices = copy;
   }
   /** Number of items in the view: the number of indices given. */
   get length(): number {
@@ -122,17 +139,9 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
   /** Start of each dataset in the global index space; one more entry at the end holds the total length. */
   readonly offsets: readonly number[];
   constructor(datasets: readonly Dataset<T>[]) {
-    if (!Array.isArray(datasets)) {
-      throw new ConfigError(`\`datasets\` must be an array of datasets, got ${describe(datasets)}`);
-    }
+    parseArguments(concatSchema, { datasets }, {});
     const offsets = [0];
-    datasets.forEach((d, k) => {
-      const n = checkLength(d?.length, `datasets[${k}].length`);
-      if (typeof d.get !== 'function') {
-        throw new ConfigError(`\`datasets[${k}]\` must have a \`get(index)\` method, got ${describe(d)}`);
-      }
-      offsets.push((offsets[k] as number) + n);
-    });
+    for (const d of datasets) offsets.push((offsets[offsets.length - 1] as number) + d.length);
     this.datasets = [...datasets];
     this.offsets = offsets;
   }

@@ -1,7 +1,8 @@
-import { checkLength, describe } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import { z } from 'zod';
+import { describe } from '../core/checks.ts';
+import type { Dataset, Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
-import { fail } from '../core/validate.ts';
+import { parse, type Relation, randomKey, withLength } from '../core/validate.ts';
 import { Subset } from './basic.ts';
 
 /**
@@ -16,6 +17,43 @@ export interface RandomSplitOptions {
   /** Seed of the permutation: the same seed always gives the same split. @default 0 */
   seed?: number;
 }
+
+const lengthError = 'must be a non-negative integer or a fraction in [0, 1]';
+const lengthsSchema = z
+  .array(
+    z.number({ error: lengthError }).refine((v) => v >= 0 && (v <= 1 || Number.isInteger(v)), lengthError),
+    { error: 'must be a non-empty array of lengths or fractions' },
+  )
+  .min(1, { error: 'must be a non-empty array of lengths or fractions' });
+const argumentsSchema = z.object({
+  dataset: withLength,
+  options: z.object({ seed: randomKey.default(0) }, { error: 'must be an object ({ seed })' }).strict(),
+  lengths: lengthsSchema,
+});
+
+// Lengths that sum to 1 (up to rounding) are fractions; any others are item counts.
+const isFractions = (sum: number): boolean => Math.abs(sum - 1) <= 1e-9;
+const sum = (lengths: readonly number[]): number => lengths.reduce((a, b) => a + b, 0);
+
+// Counts must be whole and cover the dataset exactly; judged once the lengths and the dataset are sound.
+const coversDataset: Relation = ({ dataset, lengths }) => {
+  if (!lengthsSchema.safeParse(lengths).success || !withLength.safeParse(dataset).success) return [];
+  const counts = lengths as number[];
+  const total = sum(counts);
+  if (isFractions(total)) return [];
+  const bad = counts.findIndex((v) => !Number.isInteger(v));
+  if (bad >= 0) {
+    return [
+      `\`lengths[${bad}]\` must be an integer when the lengths are not fractions summing to 1 (they sum to ${total}), got ${describe(counts[bad])}`,
+    ];
+  }
+  const n = (dataset as Sized).length;
+  return total === n
+    ? []
+    : [
+        `\`lengths\` must sum to the dataset's length ${n} (or be fractions summing to 1), got a sum of ${total}`,
+      ];
+};
 
 /**
  * Splits a dataset into non-overlapping random subsets of the given lengths, like torch's `random_split`.
@@ -40,55 +78,17 @@ export function randomSplit<T>(
   lengths: readonly number[],
   options: RandomSplitOptions = {},
 ): Subset<T>[] {
-  const issues: string[] = [];
-  let n = 0;
-  try {
-    n = checkLength((dataset as { length?: unknown } | null)?.length, 'dataset.length');
-  } catch (e) {
-    issues.push((e as Error).message);
-  }
-  if (typeof options !== 'object' || options === null) {
-    issues.push(`\`options\` must be an object ({ seed }), got ${describe(options)}`);
-  } else {
-    const { seed = 0 } = options;
-    if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-      issues.push(`\`options.seed\` must be a non-negative safe integer, got ${describe(seed)}`);
-    }
-    for (const key of Object.keys(options))
-      if (key !== 'seed') issues.push(`\`options.${key}\` is not a known option`);
-  }
-  if (!Array.isArray(lengths) || lengths.length === 0) {
-    issues.push(`\`lengths\` must be a non-empty array of lengths or fractions, got ${describe(lengths)}`);
-  } else {
-    lengths.forEach((v, k) => {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v > 1 && !Number.isInteger(v))) {
-        issues.push(
-          `\`lengths[${k}]\` must be a non-negative integer or a fraction in [0, 1], got ${describe(v)}`,
-        );
-      }
-    });
-  }
-  if (issues.length > 0) fail('randomSplit', issues);
-  const sum = lengths.reduce((a, b) => a + b, 0);
+  const { seed } = parse('randomSplit', argumentsSchema, { dataset, options, lengths }, [
+    coversDataset,
+  ]).options;
+  const n = dataset.length;
   let sizes = [...lengths];
-  if (Math.abs(sum - 1) <= 1e-9) {
+  if (isFractions(sum(lengths))) {
     sizes = lengths.map((f) => Math.floor(n * f));
-    const remainder = n - sizes.reduce((a, b) => a + b, 0);
+    const remainder = n - sum(sizes);
     for (let i = 0; i < remainder; i++) sizes[i % sizes.length] = (sizes[i % sizes.length] as number) + 1;
-  } else {
-    const bad = lengths.findIndex((v) => !Number.isInteger(v));
-    if (bad >= 0) {
-      fail('randomSplit', [
-        `\`lengths[${bad}]\` must be an integer when the lengths are not fractions summing to 1 (they sum to ${sum}), got ${describe(lengths[bad])}`,
-      ]);
-    }
-    if (sum !== n) {
-      fail('randomSplit', [
-        `\`lengths\` must sum to the dataset's length ${n} (or be fractions summing to 1), got a sum of ${sum}`,
-      ]);
-    }
   }
-  const order = new Random(options.seed ?? 0).permutation(n);
+  const order = new Random(seed).permutation(n);
   let start = 0;
   return sizes.map((size) => {
     const subset = new Subset(dataset, order.subarray(start, start + size));

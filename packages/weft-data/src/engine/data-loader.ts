@@ -1,9 +1,11 @@
+import { z } from 'zod';
 import { type Collate, defaultCollate } from '../collate/collate.ts';
-import { describe } from '../core/checks.ts';
+import { checkLength, describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
 import { toIndices } from '../core/indices.ts';
 import type { Sampler } from '../core/sampler.ts';
+import { bool, issuesOf, positiveInt, type Relation } from '../core/validate.ts';
 import type { WorkerInfo } from '../core/worker-info.ts';
 import { BatchSampler } from '../samplers/batch-sampler.ts';
 import { RandomSampler } from '../samplers/random-sampler.ts';
@@ -63,8 +65,49 @@ export interface DataLoaderOptions<T, B> {
   maxWorkerRestarts?: number;
 }
 
-const OWN_FIELDS = ['batchSize', 'shuffle', 'sampler', 'batchSampler', 'dropLast'] as const;
-const KNOWN = new Set<string>([...OWN_FIELDS, ...ENGINE_FIELDS]);
+const iterableWithLength = <T>(error: string) =>
+  z
+    .custom<T>(
+      (v) =>
+        typeof (v as Partial<Iterable<unknown>> | null | undefined)?.[Symbol.iterator] === 'function' &&
+        Number.isSafeInteger((v as { length?: unknown }).length),
+      { error },
+    )
+    .optional();
+// The loader's own fields; the engine's are only names here, checked once by engineOptions.
+const optionsSchema = z
+  .object({
+    batchSize: positiveInt.default(1),
+    shuffle: bool.default(false),
+    sampler: iterableWithLength<Sampler>('must be an iterable of indices with a `length`'),
+    batchSampler: iterableWithLength<BatchSamplerLike>(
+      'must be an iterable of index batches with a `length`',
+    ),
+    dropLast: bool.default(false),
+    ...(Object.fromEntries(ENGINE_FIELDS.map((name) => [name, z.unknown().optional()])) as Record<
+      (typeof ENGINE_FIELDS)[number],
+      z.ZodOptional<z.ZodUnknown>
+    >),
+  })
+  .strict();
+
+// Torch's rule: a batch sampler does the sampling alone, and only values other than the defaults conflict.
+const batchSamplerAlone: Relation = ({ batchSampler, batchSize, shuffle, sampler, dropLast }) => {
+  if (batchSampler === undefined) return [];
+  const conflicts = {
+    batchSize: batchSize !== undefined && batchSize !== 1,
+    shuffle: Boolean(shuffle),
+    sampler: sampler !== undefined,
+    dropLast: Boolean(dropLast),
+  };
+  return Object.entries(conflicts)
+    .filter(([, set]) => set)
+    .map(([name]) => `\`batchSampler\` is mutually exclusive with \`${name}\``);
+};
+const samplerOrShuffle: Relation = ({ batchSampler, sampler, shuffle }) =>
+  batchSampler === undefined && sampler !== undefined && shuffle === true
+    ? ['`sampler` is mutually exclusive with `shuffle`']
+    : [];
 
 /**
  * Batches of a dataset for a training loop, like torch's `DataLoader`: a sampler picks indices, the
@@ -106,45 +149,12 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
     if (typeof options !== 'object' || options === null) {
       throw new ConfigError(`\`DataLoader\` options must be an object, got ${describe(options)}`);
     }
-    const issues = Object.keys(options)
-      .filter((k) => !KNOWN.has(k))
-      .map((k) => `\`${k}\` is not a known option`);
-    const { batchSize = 1, shuffle = false, sampler, batchSampler, dropLast = false } = options;
-    if (batchSampler !== undefined) {
-      // torch's rule: only values other than the defaults conflict with a batch sampler.
-      const conflicts = { batchSize: batchSize !== 1, shuffle, sampler: sampler !== undefined, dropLast };
-      for (const [name, set] of Object.entries(conflicts)) {
-        if (set) issues.push(`\`batchSampler\` is mutually exclusive with \`${name}\``);
-      }
-      if (
-        typeof batchSampler?.[Symbol.iterator] !== 'function' ||
-        !Number.isSafeInteger(batchSampler.length)
-      ) {
-        issues.push(
-          `\`batchSampler\` must be an iterable of index batches with a \`length\`, got ${describe(batchSampler)}`,
-        );
-      }
-    } else {
-      if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-        issues.push(`\`batchSize\` must be a positive integer, got ${describe(batchSize)}`);
-      }
-      if (typeof shuffle !== 'boolean')
-        issues.push(`\`shuffle\` must be a boolean, got ${describe(shuffle)}`);
-      if (typeof dropLast !== 'boolean')
-        issues.push(`\`dropLast\` must be a boolean, got ${describe(dropLast)}`);
-      if (sampler !== undefined && shuffle === true)
-        issues.push('`sampler` is mutually exclusive with `shuffle`');
-      if (
-        sampler !== undefined &&
-        (typeof sampler?.[Symbol.iterator] !== 'function' || !Number.isSafeInteger(sampler.length))
-      ) {
-        issues.push(`\`sampler\` must be an iterable of indices with a \`length\`, got ${describe(sampler)}`);
-      }
-    }
-    // Checked here too, so that one ConfigError lists the engine's problems along with the sampling ones.
-    const engineInit = { ...options, collate: (options.collate ?? defaultCollate) as Collate<unknown, B> };
-    const resolved = engineOptions(engineInit, issues);
-    if (issues.length > 0) throw new ConfigError(`invalid DataLoader options: ${issues.join('; ')}`, issues);
+    const issues = issuesOf(optionsSchema, options, [batchSamplerAlone, samplerOrShuffle]);
+    // The engine's options are resolved here, once: their problems join the sampling ones in one ConfigError,
+    // and the engine takes them as they are.
+    const collate = (options.collate ?? defaultCollate) as Collate<unknown, B>;
+    const resolved = engineOptions({ ...options, collate }, 'DataLoader options', issues);
+    const { batchSize, shuffle, sampler, batchSampler, dropLast } = optionsSchema.parse(options);
     this.dataset = options.dataset;
     this.batchSampler =
       batchSampler ??
@@ -157,7 +167,7 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
       );
     // Batches of a BatchSampler built here were checked against this dataset, once per epoch.
     this.#checked = batchSampler === undefined;
-    this.#engine = new LoaderEngine(engineInit);
+    this.#engine = new LoaderEngine(resolved);
   }
 
   /** Number of batches per epoch. */
@@ -176,10 +186,7 @@ export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
    * ```
    */
   setEpoch(epoch: number): void {
-    if (!Number.isSafeInteger(epoch) || epoch < 0) {
-      throw new ConfigError(`\`epoch\` must be a non-negative integer, got ${describe(epoch)}`);
-    }
-    this.#epoch = epoch;
+    this.#epoch = checkLength(epoch, 'epoch');
   }
 
   /**

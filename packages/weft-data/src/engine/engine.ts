@@ -1,5 +1,5 @@
 import { isPromiseLike } from '../core/checks.ts';
-import { ConfigError, LoaderClosedError, WeftError } from '../core/errors.ts';
+import { LoaderClosedError, WeftError } from '../core/errors.ts';
 import { type FetchFailure, fetchBatch } from './fetch.ts';
 import { type EngineInit, type EngineOptions, engineOptions } from './options.ts';
 import { Pool } from './pool.ts';
@@ -23,9 +23,9 @@ interface Lease<Tag, B> {
  * (`numWorkers` 0) or in a pool of worker threads, and knows nothing of samplers. See protocol.ts for how
  * workers start, fail and stop.
  *
- * @param init - the options; defaults and checks as in {@link engineOptions} ({@link ConfigError} listing
- *   every problem). With `numWorkers` > 0, dataset, collate and workerInit must be worker-loadable, else a
- *   ConfigError naming the path.
+ * @param init - the options, checked and completed by {@link engineOptions} (a ConfigError listing every
+ *   problem), or options it returned already, taken as they are. With `numWorkers` > 0, dataset, collate
+ *   and workerInit must be worker-loadable, else a ConfigError naming the path.
  * @example
  * ```ts
  * const engine = new LoaderEngine<string, unknown>({ dataset, collate: defaultCollate, numWorkers: 2 });
@@ -49,11 +49,9 @@ export class LoaderEngine<Tag, B> {
   });
 
   constructor(init: EngineInit<B>) {
-    const issues: string[] = [];
-    const options = engineOptions(init, issues);
-    if (issues.length > 0) throw new ConfigError(`invalid loader options: ${issues.join('; ')}`, issues);
-    this.options = options;
-    this.#workers = options.numWorkers > 0 ? workerSetup(options) : undefined;
+    // Options a loader has resolved already (DataLoader's) come back as they are: they are checked once.
+    this.options = engineOptions(init);
+    this.#workers = this.options.numWorkers > 0 ? workerSetup(this.options) : undefined;
   }
 
   /**

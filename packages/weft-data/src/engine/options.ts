@@ -1,11 +1,23 @@
+import { z } from 'zod';
 import type { Collate } from '../collate/collate.ts';
-import { describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
+import {
+  bool,
+  fail,
+  fn,
+  issuesOf,
+  nonNegativeInt,
+  positiveInt,
+  type Relation,
+  seedOption,
+  sizedAs,
+} from '../core/validate.ts';
 import type { WorkerInfo } from '../core/worker-info.ts';
 
 /*
  * The engine's options, their defaults and their checks, apart from the machinery so that loaders can
- * check them (and list every problem in one ConfigError) before anything starts.
+ * check them with their own (every problem in one ConfigError) before anything starts, and only once: the
+ * engine takes options resolved here as they are.
  */
 
 /**
@@ -13,7 +25,7 @@ import type { WorkerInfo } from '../core/worker-info.ts';
  *
  * @example
  * ```ts
- * const options: EngineOptions<unknown> = engineOptions({ dataset, collate: defaultCollate }, []);
+ * const options: EngineOptions<unknown> = engineOptions({ dataset, collate: defaultCollate });
  * options.prefetchFactor; // 2
  * ```
  */
@@ -53,6 +65,31 @@ export interface EngineOptions<B> {
 export type EngineInit<B> = Pick<EngineOptions<B>, 'dataset' | 'collate'> &
   Partial<Omit<EngineOptions<B>, 'dataset' | 'collate'>>;
 
+// In the order of EngineOptions; defaults as documented there.
+const engineSchema = z.object({
+  dataset: sizedAs<Dataset<unknown>>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as Partial<Dataset<unknown>>).get === 'function',
+    'must be a dataset (with `length` and `get`)',
+  ),
+  collate: fn,
+  numWorkers: nonNegativeInt.default(0),
+  prefetchFactor: positiveInt.default(2),
+  persistentWorkers: bool.default(false),
+  timeout: z
+    .number({ error: 'must be a non-negative number of milliseconds' })
+    .min(0, { error: 'must be a non-negative number of milliseconds' })
+    .default(0),
+  workerInit: z
+    .custom<(info: WorkerInfo) => unknown>((v) => typeof v === 'function', {
+      error: 'must be a function from fromModule',
+    })
+    .optional(),
+  seed: seedOption,
+  inOrder: bool.default(true),
+  signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+  maxWorkerRestarts: nonNegativeInt.default(3),
+});
+
 /**
  * Names of the {@link EngineInit} fields, for loaders that reject unknown options.
  *
@@ -61,94 +98,53 @@ export type EngineInit<B> = Pick<EngineOptions<B>, 'dataset' | 'collate'> &
  * const known = new Set<string>([...OWN_FIELDS, ...ENGINE_FIELDS]);
  * ```
  */
-export const ENGINE_FIELDS = [
-  'dataset',
-  'collate',
-  'numWorkers',
-  'prefetchFactor',
-  'persistentWorkers',
-  'timeout',
-  'workerInit',
-  'seed',
-  'inOrder',
-  'signal',
-  'maxWorkerRestarts',
-] as const;
+export const ENGINE_FIELDS = engineSchema.keyof().options;
+
+// Torch's rule: the options that only mean something with workers are mistakes without them, not ignored.
+const onlyWithWorkers: Relation = (init) => {
+  if (init.numWorkers !== undefined && init.numWorkers !== 0) return [];
+  const set = {
+    prefetchFactor: init.prefetchFactor !== undefined,
+    persistentWorkers: init.persistentWorkers === true,
+    timeout: init.timeout !== undefined && init.timeout !== 0,
+    workerInit: init.workerInit !== undefined,
+  };
+  return Object.entries(set)
+    .filter(([, isSet]) => isSet)
+    .map(([name]) => `\`${name}\` needs \`numWorkers\` > 0 (loading in-process), got numWorkers=0`);
+};
+
+// Options resolved here, frozen: a loader that resolved them passes them to the engine, which takes them
+// as they are rather than checking them a second time.
+const resolved = new WeakSet<object>();
 
 /**
- * Applies the defaults to `init` and appends one message per invalid field to `issues`.
+ * Checks `init` and applies the defaults, or throws one {@link ConfigError} listing every problem, after
+ * those the caller found in its own options (`invalid <what>: …`). Options this function returned are
+ * returned as they are: a loader resolves them once and hands them to the engine.
  *
  * Torch's rules: `prefetchFactor`, `persistentWorkers`, `timeout` and `workerInit` only mean something
  * with workers, so setting them with `numWorkers` 0 is an issue rather than silently ignored.
  *
  * @param init - the options as given; defaults as listed in {@link EngineOptions}
- * @param issues - receives one message per problem; the caller throws one ConfigError listing them all
- * @returns the options with defaults applied (meaningful only when no issue was added)
+ * @param what - names the options in the message @default 'loader options'
+ * @param issues - problems the caller found in its own options, listed first @default []
+ * @returns the options with defaults applied, frozen
  * @example
  * ```ts
- * const issues: string[] = [];
- * const options = engineOptions({ dataset, collate, numWorkers: -1 }, issues);
- * if (issues.length > 0) throw new ConfigError(issues.join('; '), issues);
+ * const options = engineOptions({ dataset, collate, numWorkers: 2 }, 'DataLoader options');
+ * options.prefetchFactor; // 2
  * ```
  */
-export function engineOptions<B>(init: EngineInit<B>, issues: string[]): EngineOptions<B> {
-  const { dataset, collate, numWorkers = 0, persistentWorkers = false, timeout = 0 } = init;
-  const { workerInit, seed = 0, inOrder = true, signal, maxWorkerRestarts = 3 } = init;
-  const prefetchFactor = init.prefetchFactor ?? 2;
-  if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function') {
-    issues.push(`\`dataset\` must be a dataset (with \`length\` and \`get\`), got ${describe(dataset)}`);
-  } else if (!Number.isSafeInteger(dataset.length) || dataset.length < 0) {
-    issues.push(`\`dataset.length\` must be a non-negative integer, got ${describe(dataset.length)}`);
-  }
-  if (typeof collate !== 'function') issues.push(`\`collate\` must be a function, got ${describe(collate)}`);
-  const count = (name: string, value: number, min: number): void => {
-    if (!Number.isSafeInteger(value) || value < min) {
-      issues.push(
-        `\`${name}\` must be a ${min > 0 ? 'positive' : 'non-negative'} integer, got ${describe(value)}`,
-      );
-    }
-  };
-  count('numWorkers', numWorkers, 0);
-  count('prefetchFactor', prefetchFactor, 1);
-  count('seed', seed, 0);
-  count('maxWorkerRestarts', maxWorkerRestarts, 0);
-  if (typeof timeout !== 'number' || !(timeout >= 0) || timeout === Number.POSITIVE_INFINITY) {
-    issues.push(`\`timeout\` must be a non-negative number of milliseconds, got ${describe(timeout)}`);
-  }
-  for (const [name, value] of [
-    ['persistentWorkers', persistentWorkers],
-    ['inOrder', inOrder],
-  ] as const) {
-    if (typeof value !== 'boolean') issues.push(`\`${name}\` must be a boolean, got ${describe(value)}`);
-  }
-  if (workerInit !== undefined && typeof workerInit !== 'function') {
-    issues.push(`\`workerInit\` must be a function from fromModule, got ${describe(workerInit)}`);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    issues.push(`\`signal\` must be an AbortSignal, got ${describe(signal)}`);
-  }
-  if (numWorkers === 0) {
-    const onlyWithWorkers = {
-      prefetchFactor: init.prefetchFactor !== undefined,
-      persistentWorkers: persistentWorkers === true,
-      timeout: timeout !== 0,
-      workerInit: workerInit !== undefined,
-    };
-    for (const [name, set] of Object.entries(onlyWithWorkers)) {
-      if (set) issues.push(`\`${name}\` needs \`numWorkers\` > 0 (loading in-process), got numWorkers=0`);
-    }
-  }
-  return {
-    dataset,
-    collate,
-    numWorkers,
-    prefetchFactor,
-    persistentWorkers,
-    timeout,
-    workerInit,
-    seed,
-    inOrder,
-    signal,
-    maxWorkerRestarts,
-  };
+export function engineOptions<B>(
+  init: EngineInit<B>,
+  what = 'loader options',
+  issues: readonly string[] = [],
+): EngineOptions<B> {
+  if (resolved.has(init) && issues.length === 0) return init as EngineOptions<B>;
+  const all = [...issues, ...issuesOf(engineSchema, init, [onlyWithWorkers])];
+  if (all.length > 0) fail(what, all);
+  const options = Object.freeze(engineSchema.parse(init)) as EngineOptions<B>;
+  resolved.add(options);
+  return options;
 }

@@ -60,7 +60,7 @@ export interface WorkerSetup {
  *   TypeScript module needs tsx and tsx is not installed
  * @example
  * ```ts
- * const setup = workerSetup(engineOptions({ dataset, collate: defaultCollate, numWorkers: 2 }, []));
+ * const setup = workerSetup(engineOptions({ dataset, collate: defaultCollate, numWorkers: 2 }));
  * ```
  */
 export function workerSetup(options: EngineOptions<unknown>): WorkerSetup {

@@ -1,6 +1,6 @@
 // Entry of a loader worker: rebuilds the dataset and collate, then answers fetch requests (see protocol.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Collate, collectTransferables } from '../collate/collate.ts';
+import type { Collate } from '../collate/collate.ts';
 import { isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { decode } from '../core/recipe.ts';
@@ -13,6 +13,7 @@ import {
   type WorkerInit,
   type WorkerMessage,
 } from './protocol.ts';
+import { collectTransferables } from './transfer.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;

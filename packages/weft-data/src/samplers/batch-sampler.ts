@@ -1,8 +1,8 @@
-import { checkBoolean, checkPositiveInt, checkSized, describe } from '../core/checks.ts';
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
-import { ConfigError } from '../core/errors.ts';
 import { epochIndices, NO_BOUND, samplerName } from '../core/indices.ts';
 import type { Sampler } from '../core/sampler.ts';
+import { bool, parseArguments, positiveInt, withLength } from '../core/validate.ts';
 
 /** Options of {@link BatchSampler}. */
 export interface BatchSamplerOptions {
@@ -17,6 +17,17 @@ export interface BatchSamplerOptions {
    */
   dataset?: Sized;
 }
+
+const argumentsSchema = z.object({
+  sampler: z.custom<Sampler>(
+    (v) =>
+      typeof v === 'object' && v !== null && typeof (v as Partial<Sampler>)[Symbol.iterator] === 'function',
+    { error: 'must be a sampler (an iterable of indices with a `length`)' },
+  ),
+  batchSize: positiveInt,
+  dropLast: bool.default(false),
+  dataset: withLength.optional(),
+});
 
 /**
  * Groups a sampler's indices into batches (torch's `BatchSampler`); each batch is a fresh `Uint32Array`
@@ -45,19 +56,16 @@ export class BatchSampler implements Iterable<Uint32Array> {
   readonly dataset: Sized | undefined;
 
   constructor(sampler: Sampler, options: BatchSamplerOptions) {
-    if (typeof sampler !== 'object' || sampler === null || typeof sampler[Symbol.iterator] !== 'function') {
-      throw new ConfigError(
-        `\`sampler\` must be a sampler (an iterable of indices with a \`length\`), got ${describe(sampler)}`,
-      );
-    }
-    if (typeof options !== 'object' || options === null) {
-      throw new ConfigError(`\`options\` must be an object with \`batchSize\`, got ${describe(options)}`);
-    }
-    this.sampler = sampler;
-    this.batchSize = checkPositiveInt(options.batchSize, 'batchSize');
-    this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
-    const dataset = options.dataset ?? sampler.dataset;
-    this.dataset = dataset === undefined ? undefined : checkSized(dataset, 'dataset');
+    // Without a `dataset` option, the sampler's own is the one checked and used.
+    const dataset = options?.dataset ?? (sampler as Partial<Sampler> | null)?.dataset;
+    ({
+      sampler: this.sampler,
+      batchSize: this.batchSize,
+      dropLast: this.dropLast,
+      dataset: this.dataset,
+    } = parseArguments(argumentsSchema, { sampler, dataset }, options, {
+      expected: 'an object with `batchSize`',
+    }));
   }
 
   /** Number of batches per epoch. */

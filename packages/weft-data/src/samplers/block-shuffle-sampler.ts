@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { checkSized, describe } from '../core/checks.ts';
+import { describe } from '../core/checks.ts';
 import type { Sized } from '../core/dataset.ts';
-import { ConfigError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import { fail, zodIssues } from '../core/validate.ts';
+import { parseArguments, positiveInt, type Relation, seedOption, withLength } from '../core/validate.ts';
 
 /** A dataset stored in blocks (row groups, record batches, shards), read a block at a time. */
 export interface Blocked extends Sized {
@@ -29,19 +28,43 @@ export interface BlockShuffleSamplerOptions {
   blockSize?: number;
 }
 
-const positiveInt = z
-  .int({ error: 'must be a positive integer' })
-  .min(1, { error: 'must be a positive integer' });
-const optionsSchema = z
+const argumentsSchema = z
   .object({
-    seed: z
-      .int({ error: 'must be a non-negative integer' })
-      .min(0, { error: 'must be a non-negative integer' })
-      .optional(),
-    window: positiveInt.optional(),
+    data: withLength,
+    seed: seedOption,
+    window: positiveInt.default(2),
     blockSize: positiveInt.optional(),
   })
   .strict();
+
+/** First item of each block of `data`, then its length; or, when it has no usable blocks, why. */
+function blocksOf(data: Sized | Blocked, blockSize: number | undefined): number[] | string {
+  const n = data.length;
+  if (blockSize !== undefined) {
+    const offsets = Array.from({ length: Math.ceil(n / blockSize) }, (_, b) => b * blockSize);
+    offsets.push(n);
+    return offsets;
+  }
+  const own = (data as Partial<Blocked>).blockOffsets;
+  if (own === undefined) {
+    return '`BlockShuffleSampler` needs blocks: `data` has no `blockOffsets`, and no `blockSize` was given';
+  }
+  const offsets = Array.from(own);
+  const ok =
+    offsets[0] === 0 &&
+    offsets[offsets.length - 1] === n &&
+    offsets.every((o, k) => Number.isSafeInteger(o) && (k === 0 || o >= (offsets[k - 1] as number)));
+  // Empty data has one empty block whatever its offsets repeat, so that `blocks` is 0.
+  if (ok) return n === 0 ? [0] : offsets;
+  return `\`data.blockOffsets\` must rise from 0 to the dataset's length ${n}, got ${describe(own)}`;
+}
+
+// Blocks are looked for once the data and `blockSize` are sound (a bad `blockSize` is its own problem).
+const hasBlocks: Relation = ({ data, blockSize }) => {
+  if (!withLength.safeParse(data).success || !positiveInt.optional().safeParse(blockSize).success) return [];
+  const blocks = blocksOf(data as Sized, blockSize as number | undefined);
+  return typeof blocks === 'string' ? [blocks] : [];
+};
 
 /**
  * A shuffle for data read in blocks: it shuffles the order of the blocks, then the items within each window
@@ -77,43 +100,13 @@ export class BlockShuffleSampler extends IndexSampler {
 
   constructor(data: Sized | Blocked, options: BlockShuffleSamplerOptions = {}) {
     super();
-    this.dataset = checkSized(data, 'data');
-    const issues: string[] = [];
-    if (typeof options !== 'object' || options === null) {
-      issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    } else {
-      const parsed = optionsSchema.safeParse(options);
-      if (!parsed.success) issues.push(...zodIssues(parsed.error, options));
-    }
-    if (issues.length > 0) fail('BlockShuffleSampler options', issues);
-    const { seed = 0, window = 2, blockSize } = options;
-    const n = data.length;
-    const own = (data as Partial<Blocked>).blockOffsets;
-    let offsets: number[];
-    if (blockSize !== undefined) {
-      offsets = Array.from({ length: Math.ceil(n / blockSize) }, (_, b) => b * blockSize);
-      offsets.push(n);
-    } else if (own !== undefined) {
-      offsets = Array.from(own);
-      const ok =
-        offsets[0] === 0 &&
-        offsets[offsets.length - 1] === n &&
-        offsets.every((o, k) => Number.isSafeInteger(o) && (k === 0 || o >= (offsets[k - 1] as number)));
-      if (!ok) {
-        throw new ConfigError(
-          `\`data.blockOffsets\` must rise from 0 to the dataset's length ${n}, got ${describe(own)}`,
-        );
-      }
-    } else {
-      throw new ConfigError(
-        '`BlockShuffleSampler` needs blocks: `data` has no `blockOffsets`, and no `blockSize` was given',
-      );
-    }
-    if (n === 0) offsets = [0];
-    this.seed = seed;
-    this.window = window;
-    this.blockOffsets = offsets;
-    this.length = n;
+    const parsed = parseArguments(argumentsSchema, { data }, options, {
+      relations: [hasBlocks],
+      what: 'BlockShuffleSampler options',
+    });
+    ({ data: this.dataset, seed: this.seed, window: this.window } = parsed);
+    this.blockOffsets = blocksOf(data, parsed.blockSize) as number[];
+    this.length = data.length;
   }
 
   /** Number of blocks. */

@@ -1,7 +1,9 @@
-import { checkBoolean, checkLength, checkShard, checkSized } from '../core/checks.ts';
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
+import { bool, parseArguments, seedOption, withLength } from '../core/validate.ts';
+import { rankInRange, shardFields } from './shard.ts';
 
 /** Options of {@link DistributedSampler}. */
 export interface DistributedSamplerOptions {
@@ -16,6 +18,14 @@ export interface DistributedSamplerOptions {
   /** Drop the tail that does not divide evenly instead of padding. @default false */
   dropLast?: boolean;
 }
+
+const argumentsSchema = z.object({
+  data: withLength,
+  ...shardFields,
+  shuffle: bool.default(true),
+  seed: seedOption,
+  dropLast: bool.default(false),
+});
 
 /**
  * One rank's shard of a dataset, with torch's `DistributedSampler` semantics.
@@ -53,11 +63,12 @@ export class DistributedSampler extends IndexSampler {
 
   constructor(data: Sized, options: DistributedSamplerOptions) {
     super();
-    this.dataset = checkSized(data, 'data');
-    ({ numReplicas: this.numReplicas, rank: this.rank } = checkShard(options));
-    this.shuffle = checkBoolean(options.shuffle ?? true, 'shuffle');
-    this.seed = checkLength(options.seed ?? 0, 'seed');
-    this.dropLast = checkBoolean(options.dropLast ?? false, 'dropLast');
+    const parsed = parseArguments(argumentsSchema, { data }, options, {
+      relations: [rankInRange],
+      expected: 'an object with `numReplicas` and `rank`',
+    });
+    ({ data: this.dataset, numReplicas: this.numReplicas, rank: this.rank } = parsed);
+    ({ shuffle: this.shuffle, seed: this.seed, dropLast: this.dropLast } = parsed);
     const n = data.length;
     const R = this.numReplicas;
     this.length = this.dropLast && n % R !== 0 ? Math.max(0, Math.ceil((n - R) / R)) : Math.ceil(n / R);

@@ -1,8 +1,9 @@
-import { checkBoolean, checkLength, checkPositiveInt, checkSized } from '../core/checks.ts';
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
-import { ConfigError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
+import type { Relation } from '../core/validate.ts';
+import { bool, parseArguments, positiveInt, seedOption, withLength } from '../core/validate.ts';
 
 /** Options of {@link RandomSampler}. */
 export interface RandomSamplerOptions {
@@ -21,6 +22,18 @@ export interface RandomSamplerOptions {
    */
   numSamples?: number;
 }
+
+const argumentsSchema = z.object({
+  data: withLength,
+  seed: seedOption,
+  replacement: bool.default(false),
+  numSamples: positiveInt.optional(),
+});
+// Asking for draws from an empty dataset is a mistake, not an empty epoch.
+const drawsFromNothing: Relation = ({ data, numSamples }) =>
+  positiveInt.safeParse(numSamples).success && (data as { length?: unknown } | null | undefined)?.length === 0
+    ? [`\`numSamples\` is ${numSamples} but the dataset is empty: there is nothing to draw`]
+    : [];
 
 /**
  * Yields the dataset's indices in a seeded random order, a fresh one per epoch (torch's `RandomSampler`).
@@ -52,17 +65,11 @@ export class RandomSampler extends IndexSampler {
 
   constructor(data: Sized, options: RandomSamplerOptions = {}) {
     super();
-    this.dataset = checkSized(data, 'data');
-    const { seed = 0, replacement = false } = options;
-    this.seed = checkLength(seed, 'seed');
-    this.replacement = checkBoolean(replacement, 'replacement');
-    this.length =
-      options.numSamples === undefined ? data.length : checkPositiveInt(options.numSamples, 'numSamples');
-    if (this.length > 0 && data.length === 0) {
-      throw new ConfigError(
-        `\`numSamples\` is ${this.length} but the dataset is empty: there is nothing to draw`,
-      );
-    }
+    const parsed = parseArguments(argumentsSchema, { data }, options, { relations: [drawsFromNothing] });
+    this.dataset = parsed.data;
+    this.seed = parsed.seed;
+    this.replacement = parsed.replacement;
+    this.length = parsed.numSamples ?? data.length;
   }
 
   /** The current epoch's order, computed once per epoch and cached: do not modify it. */

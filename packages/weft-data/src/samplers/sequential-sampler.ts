@@ -1,6 +1,9 @@
-import { checkSized } from '../core/checks.ts';
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
 import { IndexSampler } from '../core/sampler.ts';
+import { parseArguments, withLength } from '../core/validate.ts';
+
+const argumentsSchema = z.object({ data: withLength });
 
 /**
  * Yields 0, 1, …, n-1 in order, every epoch (torch's `SequentialSampler`).
@@ -17,7 +20,7 @@ export class SequentialSampler extends IndexSampler {
   #order: Uint32Array | undefined;
   constructor(data: Sized) {
     super();
-    this.dataset = checkSized(data, 'data');
+    this.dataset = parseArguments(argumentsSchema, { data }, {}).data;
   }
   /** The dataset's current length: one index per item. */
   get length(): number {

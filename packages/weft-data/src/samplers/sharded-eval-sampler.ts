@@ -1,8 +1,8 @@
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
-import { ConfigError } from '../core/errors.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import { bool } from '../core/validate.ts';
-import { shardIssues } from './shard.ts';
+import { bool, parseArguments, withLength } from '../core/validate.ts';
+import { rankInRange, shardFields } from './shard.ts';
 
 /** Options of {@link ShardedEvalSampler}. */
 export interface ShardedEvalSamplerOptions {
@@ -17,6 +17,8 @@ export interface ShardedEvalSamplerOptions {
    */
   pad?: boolean;
 }
+
+const argumentsSchema = z.object({ data: withLength, ...shardFields, pad: bool.default(false) });
 
 /**
  * One rank's share of an evaluation dataset, every item on exactly one rank: rank r of R takes the indices
@@ -50,10 +52,11 @@ export class ShardedEvalSampler extends IndexSampler {
 
   constructor(data: Sized, options: ShardedEvalSamplerOptions) {
     super();
-    const issues = shardIssues(data, options, { pad: bool.optional() });
-    if (issues.length > 0) throw new ConfigError(issues.join('; '), issues);
-    this.dataset = data;
-    ({ numReplicas: this.numReplicas, rank: this.rank, pad: this.pad = false } = options);
+    const parsed = parseArguments(argumentsSchema, { data }, options, {
+      relations: [rankInRange],
+      expected: 'an object with `numReplicas` and `rank`',
+    });
+    ({ data: this.dataset, numReplicas: this.numReplicas, rank: this.rank, pad: this.pad } = parsed);
     const n = data.length;
     const R = this.numReplicas;
     this.realLength = Math.max(0, Math.ceil((n - this.rank) / R));

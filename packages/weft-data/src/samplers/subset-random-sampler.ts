@@ -1,8 +1,9 @@
-import { checkLength, checkSized } from '../core/checks.ts';
+import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
 import { NO_BOUND, toIndices } from '../core/indices.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
+import { parseArguments, seedOption, withLength } from '../core/validate.ts';
 
 /** Options of {@link SubsetRandomSampler}. */
 export interface SubsetRandomSamplerOptions {
@@ -11,6 +12,8 @@ export interface SubsetRandomSamplerOptions {
   /** The dataset the indices refer to; checks them, and lets {@link InterleavedSampler} use this sampler. */
   dataset?: Sized;
 }
+
+const optionsSchema = z.object({ seed: seedOption, dataset: withLength.optional() });
 
 /**
  * Yields the given indices in a seeded random order, a fresh one per epoch (torch's `SubsetRandomSampler`).
@@ -33,8 +36,8 @@ export class SubsetRandomSampler extends IndexSampler {
 
   constructor(indices: ArrayLike<number>, options: SubsetRandomSamplerOptions = {}) {
     super();
-    this.dataset = options.dataset === undefined ? undefined : checkSized(options.dataset, 'dataset');
-    this.seed = checkLength(options.seed ?? 0, 'seed');
+    ({ dataset: this.dataset, seed: this.seed } = parseArguments(optionsSchema, {}, options));
+    // The indices are checked after the options, as they need the dataset's length.
     const subset = toIndices(indices, this.dataset?.length ?? NO_BOUND, 'indices', 'argument');
     // A Uint32Array comes back as it is; the caller may still change it.
     this.#subset = subset === indices ? subset.slice() : subset;

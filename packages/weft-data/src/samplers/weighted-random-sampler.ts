@@ -1,8 +1,10 @@
-import { checkBoolean, checkLength, checkPositiveInt, checkSized, describe } from '../core/checks.ts';
+import { z } from 'zod';
+import { describe } from '../core/checks.ts';
 import type { Sized } from '../core/dataset.ts';
-import { ConfigError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
+import type { Relation } from '../core/validate.ts';
+import { bool, parseArguments, positiveInt, seedOption, withLength } from '../core/validate.ts';
 
 /** Options of {@link WeightedRandomSampler}. */
 export interface WeightedRandomSamplerOptions {
@@ -17,6 +19,53 @@ export interface WeightedRandomSamplerOptions {
   /** The dataset the weights describe (one weight per item); lets {@link InterleavedSampler} use it. */
   dataset?: Sized;
 }
+
+const isArrayLike = (v: unknown): v is ArrayLike<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as { length?: unknown }).length === 'number';
+const argumentsSchema = z.object({
+  weights: z.custom<ArrayLike<number>>(isArrayLike, { error: 'must be an array of numbers' }),
+  numSamples: positiveInt,
+  replacement: bool.default(true),
+  seed: seedOption,
+  dataset: withLength.optional(),
+});
+
+const oneWeightPerItem: Relation = ({ weights, dataset }) =>
+  isArrayLike(weights) &&
+  withLength.safeParse(dataset).success &&
+  (dataset as Sized).length !== weights.length
+    ? [
+        `\`weights\` must have one weight per dataset item (${(dataset as Sized).length}), got ${weights.length}`,
+      ]
+    : [];
+
+// The weights one by one, read as the Float64Array they become (the first bad one is named: one message per
+// weight could run to millions), then what they allow: something to draw, and without replacement enough
+// distinct indices.
+const drawable: Relation = ({ weights, numSamples, replacement }) => {
+  if (!isArrayLike(weights)) return [];
+  let total = 0;
+  let positive = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const w = Number(weights[i]);
+    if (!Number.isFinite(w) || w < 0) {
+      return [`\`weights[${i}]\` must be a finite non-negative number, got ${describe(weights[i])}`];
+    }
+    if (w > 0) positive++;
+    total += w;
+  }
+  if (total === 0) return ['`weights` must not all be zero'];
+  if (
+    replacement === false &&
+    positiveInt.safeParse(numSamples).success &&
+    (numSamples as number) > positive
+  ) {
+    return [
+      `\`numSamples\` must be at most the number of positive weights (${positive}) without replacement, got ${numSamples}`,
+    ];
+  }
+  return [];
+};
 
 /**
  * Draws indices 0..weights.length-1 with probability proportional to their weight (torch's
@@ -48,38 +97,20 @@ export class WeightedRandomSampler extends IndexSampler {
 
   constructor(weights: ArrayLike<number>, numSamples: number, options: WeightedRandomSamplerOptions = {}) {
     super();
-    if (typeof weights !== 'object' || weights === null || typeof weights.length !== 'number') {
-      throw new ConfigError(`\`weights\` must be an array of numbers, got ${describe(weights)}`);
-    }
-    this.length = checkPositiveInt(numSamples, 'numSamples');
-    this.replacement = checkBoolean(options.replacement ?? true, 'replacement');
-    this.seed = checkLength(options.seed ?? 0, 'seed');
-    this.dataset = options.dataset === undefined ? undefined : checkSized(options.dataset, 'dataset');
-    if (this.dataset !== undefined && this.dataset.length !== weights.length) {
-      throw new ConfigError(
-        `\`weights\` must have one weight per dataset item (${this.dataset.length}), got ${weights.length}`,
-      );
-    }
+    const parsed = parseArguments(argumentsSchema, { weights, numSamples }, options, {
+      relations: [oneWeightPerItem, drawable],
+    });
+    this.length = parsed.numSamples;
+    this.replacement = parsed.replacement;
+    this.seed = parsed.seed;
+    this.dataset = parsed.dataset;
     this.#weights = Float64Array.from(weights);
     this.#cumulative = new Float64Array(weights.length);
     let total = 0;
-    let positive = 0;
     this.#weights.forEach((w, i) => {
-      if (!Number.isFinite(w) || w < 0) {
-        throw new ConfigError(
-          `\`weights[${i}]\` must be a finite non-negative number, got ${describe(weights[i])}`,
-        );
-      }
-      if (w > 0) positive++;
       total += w;
       this.#cumulative[i] = total;
     });
-    if (total === 0) throw new ConfigError('`weights` must not all be zero');
-    if (!this.replacement && this.length > positive) {
-      throw new ConfigError(
-        `\`numSamples\` must be at most the number of positive weights (${positive}) without replacement, got ${this.length}`,
-      );
-    }
   }
 
   /** The current epoch's draws, computed once per epoch and cached: do not modify it. */

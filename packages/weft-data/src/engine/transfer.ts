@@ -1,0 +1,31 @@
+// Which buffers a worker hands over with a batch instead of copying them: what decides how cheap a batch's
+// trip to the main thread is.
+
+/**
+ * The distinct `ArrayBuffer`s behind every typed array in a collated batch, for a `postMessage` transfer
+ * list. A view that covers only part of its buffer is skipped: transferring would detach memory that
+ * belongs to someone else (a dataset's storage, say), so it is copied instead.
+ *
+ * @param value - a collated batch
+ * @example
+ * ```ts
+ * port.postMessage(batch, collectTransferables(batch));
+ * ```
+ */
+export function collectTransferables(value: unknown): ArrayBuffer[] {
+  const found = new Set<ArrayBuffer>();
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return;
+    seen.add(v);
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) {
+        found.add(v.buffer);
+      }
+      return;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) walk(child);
+  };
+  walk(value);
+  return [...found];
+}
