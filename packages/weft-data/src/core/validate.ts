@@ -2,7 +2,6 @@
 // it, `callbacks[0].everyNEpochs`), what was expected, and the value given.
 import { z } from 'zod';
 import { describe } from './checks.ts';
-import type { Sized } from './dataset.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -192,7 +191,11 @@ export const randomKey = z
  * const dataset = sizedAs((v) => typeof (v as Dataset<unknown>)?.get === 'function', 'must be a dataset');
  * ```
  */
-export function sizedAs<T extends Sized = Sized>(is: (value: unknown) => boolean, error: string) {
+// `{ length }` spelled out, not `Sized`: core/dataset.ts leads back here through worker-info and random.
+export function sizedAs<T extends { readonly length: number } = { readonly length: number }>(
+  is: (value: unknown) => boolean,
+  error: string,
+) {
   return z.custom<T>(is, { error, abort: true }).check((ctx) => {
     const length = nonNegativeInt.safeParse((ctx.value as { length?: unknown }).length);
     for (const issue of length.error?.issues ?? []) {
@@ -206,6 +209,7 @@ export function sizedAs<T extends Sized = Sized>(is: (value: unknown) => boolean
     }
   });
 }
+
 /**
  * An object with a non-negative integer `length` (a dataset or sampler): "must be a dataset (an object with
  * a `length`)", then "`data.length` must be a non-negative integer". {@link sized} says both in one message.
