@@ -8,6 +8,7 @@ export type {
 } from './collate/collate.ts';
 export { collectTransferables, defaultCollate, routeCollate } from './collate/collate.ts';
 export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
+export type { DTypeArrays } from './core/dtype.ts';
 export type { FileLocation } from './core/errors.ts';
 export {
   CollateError,

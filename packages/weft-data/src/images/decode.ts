@@ -1,7 +1,6 @@
 // From an image file to its tensor: sharp decodes (and applies a leading `resize`), a per-thread cache keeps
 // the decoded bytes, and the other transforms run on a view of them (pixels.ts) on every `get`.
 import type { Tensor } from '../collate/collate.ts';
-import type { DType } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
 import {
@@ -15,26 +14,6 @@ import {
 } from './pixels.ts';
 import { loadSharp, type Sharp, type SharpPipeline } from './sharp.ts';
 import type { Interpolation, Step } from './transforms.ts';
-
-/**
- * The element types an image can be decoded to: a subset of weft's {@link DType}s.
- *
- * @example
- * ```ts
- * IMAGE_DTYPES.includes('uint8'); // true
- * ```
- */
-export const IMAGE_DTYPES = ['float32', 'uint8'] as const satisfies readonly DType[];
-
-/**
- * An element type of decoded images: `float32` (values in [0, 1], then normalized) or `uint8` (the bytes).
- *
- * @example
- * ```ts
- * const dtype: ImageDType = 'uint8';
- * ```
- */
-export type ImageDType = (typeof IMAGE_DTYPES)[number];
 
 const KERNELS: Record<Interpolation, string> = {
   nearest: 'nearest',
@@ -51,8 +30,11 @@ export interface DecodeOptions {
   readonly steps: readonly Step[];
   /** 1 decodes to grayscale, 3 to RGB. */
   readonly channels: 1 | 3;
-  /** Element type of the output. */
-  readonly dtype: ImageDType;
+  /**
+   * Per channel, the output value of each byte (see {@link lookupTable}): the output is `float32`; undefined
+   * writes the bytes themselves (`uint8`).
+   */
+  readonly lut: Float32Array | undefined;
   /** Axis order of the output. */
   readonly layout: 'chw' | 'hwc';
   /** Bytes of decoded images kept, least recently used dropped first; 0 keeps none. */
@@ -65,19 +47,16 @@ export interface DecodeOptions {
  * @param options - the steps and the output; see {@link DecodeOptions}
  * @example
  * ```ts
- * const decoder = new Decoder({ steps: [], channels: 3, dtype: 'float32', layout: 'chw', cacheBytes: 0 });
+ * const decoder = new Decoder({ steps: [], channels: 3, layout: 'chw', lut: lookupTable(3, []), cacheBytes: 0 });
  * const image = await decoder.load('cat/001.png', () => new Random(0, 0, 0)); // Float32Array, [3, H, W]
  * ```
  */
 export class Decoder {
   readonly #options: DecodeOptions;
-  /** Per channel, the output value of each byte; undefined for `uint8` output. */
-  readonly #lut: Float32Array | undefined;
   readonly #cache: DecodedCache;
 
   constructor(options: DecodeOptions) {
     this.#options = options;
-    this.#lut = options.dtype === 'float32' ? lookupTable(options.channels, options.steps) : undefined;
     this.#cache = new DecodedCache(options.cacheBytes);
   }
 
@@ -89,7 +68,7 @@ export class Decoder {
    */
   async load(path: string, random: () => Random): Promise<Tensor<Float32Array | Uint8Array>> {
     const sharp = await loadSharp();
-    const { steps, channels, layout } = this.#options;
+    const { steps, channels, layout, lut } = this.#options;
     // A leading resize runs inside the decode, so that the cache keeps the (usually smaller) resized image.
     const leading = steps[0]?.op === 'resize' ? steps[0] : undefined;
     let decoded = this.#cache.get(path);
@@ -112,7 +91,7 @@ export class Decoder {
       view =
         step.op === 'resize' ? await resizeView(sharp, view, step) : transformView(view, step, random, path);
     }
-    return render(view, layout, this.#lut);
+    return render(view, layout, lut);
   }
 }
 

@@ -10,7 +10,8 @@ import { Random } from '../core/random.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
 import { fail, nonNegativeInt } from '../core/validate.ts';
 import type { SampleContext } from '../core/worker-info.ts';
-import { Decoder, IMAGE_DTYPES, type ImageDType } from './decode.ts';
+import { Decoder } from './decode.ts';
+import { lookupTable } from './pixels.ts';
 import { type Listing, scan } from './scan.ts';
 import { checkFields, type ImageTransform, planTransforms, whole } from './transforms.ts';
 
@@ -23,7 +24,8 @@ import { checkFields, type ImageTransform, planTransforms, whole } from './trans
  * type Pixels = ImageArrays['uint8']; // Uint8Array
  * ```
  */
-export type ImageArrays = Pick<DTypeArrays, ImageDType>;
+export type ImageArrays = Pick<DTypeArrays, 'float32' | 'uint8'>;
+const IMAGE_DTYPES = ['float32', 'uint8'] as const satisfies readonly (keyof ImageArrays)[];
 
 /** Options of {@link ImageFolder}. */
 export interface ImageFolderOptions<D extends keyof ImageArrays = 'float32'> {
@@ -47,7 +49,7 @@ export interface ImageFolderOptions<D extends keyof ImageArrays = 'float32'> {
 }
 
 /** An item of {@link ImageFolder}: the decoded, transformed image and its class index. */
-export interface ImageItem<A extends ImageArrays[ImageDType] = Float32Array> {
+export interface ImageItem<A extends ImageArrays[keyof ImageArrays] = Float32Array> {
   /** The pixels, shaped `[C, H, W]` (or `[H, W, C]` with `layout: 'hwc'`). */
   image: Tensor<A>;
   /** Index of the class in {@link ImageFolder.classes}. */
@@ -119,7 +121,9 @@ let pendingListing: Listing | undefined;
  * }
  * ```
  */
-export class ImageFolder<D extends ImageDType = 'float32'> implements Dataset<ImageItem<ImageArrays[D]>> {
+export class ImageFolder<D extends keyof ImageArrays = 'float32'>
+  implements Dataset<ImageItem<ImageArrays[D]>>
+{
   /** The folder, as an absolute path. */
   readonly root: string;
   /** Class names (the subfolder names), sorted. */
@@ -171,7 +175,8 @@ export class ImageFolder<D extends ImageDType = 'float32'> implements Dataset<Im
     this.targets = targets;
     this.#recipe = { options, listing };
     const { channels, dtype, layout, cacheBytes } = o;
-    this.#decoder = new Decoder({ steps: plan.steps, channels, dtype, layout, cacheBytes });
+    const lut = dtype === 'float32' ? lookupTable(channels, plan.steps) : undefined;
+    this.#decoder = new Decoder({ steps: plan.steps, channels, layout, lut, cacheBytes });
   }
 
   /** Number of images. */
@@ -225,9 +230,9 @@ function lazyRandom(index: number): () => Random {
  */
 export function rebuildImageFolder(
   root: string,
-  options: ImageFolderOptions<ImageDType>,
+  options: ImageFolderOptions<keyof ImageArrays>,
   listing: Listing,
-): ImageFolder<ImageDType> {
+): ImageFolder<keyof ImageArrays> {
   pendingListing = listing;
   try {
     return new ImageFolder(root, options);
