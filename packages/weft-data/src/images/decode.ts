@@ -3,15 +3,7 @@
 import type { Tensor } from '../collate/collate.ts';
 import { FileError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
-import {
-  fromRaw,
-  lookupTable,
-  type RawPixels,
-  rawPixels,
-  render,
-  transformView,
-  type View,
-} from './pixels.ts';
+import { fromRaw, type RawPixels, rawPixels, render, transformView, type View } from './pixels.ts';
 import { loadSharp, type Sharp, type SharpPipeline } from './sharp.ts';
 import type { Interpolation, Step } from './transforms.ts';
 
@@ -31,7 +23,7 @@ export interface DecodeOptions {
   /** 1 decodes to grayscale, 3 to RGB. */
   readonly channels: 1 | 3;
   /**
-   * Per channel, the output value of each byte (see {@link lookupTable}): the output is `float32`; undefined
+   * Per channel, the output value of each byte (pixels.ts's `lookupTable`): the output is `float32`; undefined
    * writes the bytes themselves (`uint8`).
    */
   readonly lut: Float32Array | undefined;
