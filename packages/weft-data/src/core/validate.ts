@@ -218,3 +218,43 @@ export const withLength = sizedAs(
   (v) => typeof v === 'object' && v !== null,
   'must be a dataset (an object with a `length`)',
 );
+
+/**
+ * `schema`, reported as one field whatever is wrong inside it: `transforms[6].centerCrop` rather than
+ * `transforms[6].centerCrop[1]`, so that the message can say what the whole field must be.
+ *
+ * @param schema - the shape of the field
+ * @param error - the message, "must be …"
+ * @example
+ * ```ts
+ * const size = whole(z.tuple([positiveInt, positiveInt]), 'must be [height, width] of positive integers');
+ * ```
+ */
+export function whole<S extends z.ZodType>(schema: S, error: string): z.ZodType<z.output<S>> {
+  return z.custom<z.output<S>>((v) => schema.safeParse(v).success, { error });
+}
+
+/**
+ * The value of `input` parsed by `schema`, or the issues (each prefixed with `prefix`), unknown keys first:
+ * zod lists them after the fields, and ImageFolder's messages have always named them first.
+ *
+ * @param schema - the fields, built from the atoms above
+ * @param input - the options as given
+ * @param prefix - where `input` sits (`transforms[1].randomCrop`) @default ''
+ * @example
+ * ```ts
+ * const { value, issues } = checkFields(z.strictObject({ size: positiveInt }), { size: 0, pad: 1 });
+ * issues; // ['`pad` is not a known option', '`size` must be a positive integer, got 0']
+ * ```
+ */
+export function checkFields<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  prefix = '',
+): { value: z.output<S> | undefined; issues: string[] } {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return { value: parsed.data, issues: [] };
+  const unknown = parsed.error.issues.filter((i) => i.code === 'unrecognized_keys');
+  const fields = parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys');
+  return { value: undefined, issues: zodIssues(new z.ZodError([...unknown, ...fields]), input, prefix) };
+}

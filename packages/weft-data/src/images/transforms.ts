@@ -1,6 +1,9 @@
-// Image transforms as plain data: validated here, planned into steps, and applied by image-folder.ts. Plain
-// data so that a loader's workers receive them in the dataset's recipe and apply the same steps.
+// Image transforms as plain data: validated and planned into steps here, applied by pixels.ts (and by
+// decode.ts for `resize`). Plain data so that a loader's workers receive them in the dataset's recipe and
+// apply the same steps.
+import { z } from 'zod';
 import { describe } from '../core/checks.ts';
+import { checkFields, nonNegativeInt, positiveInt, whole } from '../core/validate.ts';
 
 /** A size: one number (a square, or for `resize` the shorter side) or `[height, width]`. */
 export type ImageSize = number | readonly [height: number, width: number];
@@ -104,160 +107,132 @@ export type Step =
   | { readonly op: 'flip'; readonly where: string; readonly p: number }
   | { readonly op: 'normalize'; readonly where: string; readonly mean: number[]; readonly std: number[] };
 
+/** A step before it knows where it was written. */
+type Planned<S = Step> = S extends Step ? Omit<S, 'where'> : never;
+
 const KEYS = ['resize', 'centerCrop', 'randomCrop', 'randomHorizontalFlip', 'flip', 'normalize'] as const;
-const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'lanczos'];
-const SIZE = 'a positive integer or [height, width] of positive integers';
+const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const satisfies Interpolation[];
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
-/** `[height, width]` of a valid size, or undefined. */
-function size(v: unknown): [number, number] | undefined {
-  if (isPositiveInt(v)) return [v, v];
-  if (Array.isArray(v) && v.length === 2 && v.every(isPositiveInt)) return [v[0] as number, v[1] as number];
-  return undefined;
+const SIZE = whole(
+  z.union([positiveInt, z.tuple([positiveInt, positiveInt])]),
+  'must be a positive integer or [height, width] of positive integers',
+);
+const BYTE = whole(z.int().min(0).max(255), 'must be an integer in [0, 255]');
+const PROBABILITY = whole(z.number().min(0).max(1), 'must be a probability in [0, 1]');
+
+const hw = (size: ImageSize) =>
+  typeof size === 'number' ? { height: size, width: size } : { height: size[0], width: size[1] };
+
+/** A bare size given for the object form `{ size }`, its problems named at the transform itself. */
+const bare = (long: z.ZodType<Planned>) => SIZE.transform((size) => long.parse({ size }));
+
+const RESIZE = z
+  .strictObject({
+    size: SIZE,
+    interpolation: z
+      .enum(INTERPOLATIONS, { error: `must be one of ${INTERPOLATIONS.map((s) => `'${s}'`).join(', ')}` })
+      .default('bilinear'),
+  })
+  .transform(
+    ({ size, interpolation }): Planned => ({
+      op: 'resize',
+      mode: typeof size === 'number' ? 'shorter' : 'exact',
+      ...hw(size),
+      interpolation,
+    }),
+  );
+const CENTER_CROP = SIZE.transform((size): Planned => ({ op: 'centerCrop', ...hw(size) }));
+const RANDOM_CROP = z
+  .strictObject({ size: SIZE, padding: nonNegativeInt.default(0), fill: BYTE.default(0) })
+  .transform(({ size, padding, fill }): Planned => ({ op: 'randomCrop', ...hw(size), padding, fill }));
+const FLIP = PROBABILITY.transform((p): Planned => ({ op: 'flip', p }));
+
+/** `normalize` for images of `channels` channels: one number per channel, or one for all. */
+function normalizeSchema(channels: 1 | 3) {
+  const counts = channels === 1 ? '1 number' : `1 or ${channels} numbers (one per channel)`;
+  const perChannel = (each: z.ZodNumber, what: string) =>
+    whole(
+      z.array(each).refine((v) => v.length === 1 || v.length === channels),
+      `must be an array of ${counts}, ${what}`,
+    ).transform((v) => Array.from({ length: channels }, (_, c) => v[v.length === 1 ? 0 : c] as number));
+  return z
+    .strictObject(
+      {
+        mean: perChannel(z.number(), 'each finite'),
+        std: perChannel(z.number().positive(), 'each positive'),
+      },
+      { error: 'must be an object { mean, std } of numbers per channel' },
+    )
+    .transform(({ mean, std }): Planned => ({ op: 'normalize', mean, std }));
+}
+
+/** Each transform's schema for a value written as an object (`long`) and as anything else (`short`). */
+function formsFor(
+  channels: 1 | 3,
+): Record<(typeof KEYS)[number], { short: z.ZodType<Planned>; long: z.ZodType<Planned> }> {
+  const normalize = normalizeSchema(channels);
+  return {
+    resize: { short: bare(RESIZE), long: RESIZE },
+    centerCrop: { short: CENTER_CROP, long: CENTER_CROP },
+    randomCrop: { short: bare(RANDOM_CROP), long: RANDOM_CROP },
+    randomHorizontalFlip: { short: FLIP, long: FLIP },
+    flip: { short: FLIP, long: FLIP },
+    normalize: { short: normalize, long: normalize },
+  };
+}
+const FORMS = { 1: formsFor(1), 3: formsFor(3) };
+
+/** `normalize` across fields: it needs float output and must come last (it is folded into the output). */
+function normalizeRelations(where: string, k: number, count: number, dtype: unknown): string[] {
+  const issues: string[] = [];
+  if (dtype === 'uint8') issues.push(`\`${where}\` needs \`dtype: 'float32'\`, got dtype ${describe(dtype)}`);
+  if (k !== count - 1)
+    issues.push(`\`${where}\` must be the last transform, got it at position ${k} of ${count}`);
+  return issues;
 }
 
 /**
  * Checks `transforms` (every problem, each naming its field as `transforms[1].randomCrop`) and plans them
  * into steps for images of `channels` channels decoded to `dtype`.
+ *
+ * @param transforms - the `transforms` option, already known to be an array
+ * @param channels - channels of the decoded images
+ * @param dtype - the `dtype` option as given (`normalize` needs `'float32'`)
+ * @example
+ * ```ts
+ * planTransforms([{ resize: 32 }, { flip: 0.5 }], 3, 'float32').steps[1]; // { op: 'flip', p: 0.5, where: 'transforms[1].flip' }
+ * ```
  */
 export function planTransforms(
-  transforms: unknown,
-  channels: number,
-  dtype: string,
+  transforms: readonly unknown[],
+  channels: 1 | 3,
+  dtype: unknown,
 ): { steps: Step[]; issues: string[] } {
   const steps: Step[] = [];
   const issues: string[] = [];
-  if (transforms === undefined) return { steps, issues };
-  if (!Array.isArray(transforms)) {
-    issues.push(
-      `\`transforms\` must be an array of transforms such as { resize: 32 }, got ${describe(transforms)}`,
-    );
-    return { steps, issues };
-  }
-  transforms.forEach((t: unknown, k: number) => {
-    const at = `transforms[${k}]`;
+  transforms.forEach((t, k) => {
     const keys = isRecord(t) ? Object.keys(t) : [];
     const key = keys[0] as (typeof KEYS)[number];
     if (!isRecord(t) || keys.length !== 1 || !KEYS.includes(key)) {
       const got = isRecord(t) ? `an object with keys [${keys.join(', ')}]` : describe(t);
-      issues.push(`\`${at}\` must be an object with one key: ${KEYS.join(', ')}, got ${got}`);
+      issues.push(`\`transforms[${k}]\` must be an object with one key: ${KEYS.join(', ')}, got ${got}`);
       return;
     }
-    const where = `${at}.${key}`;
+    const where = `transforms[${k}].${key}`;
     const value = t[key];
-    const bad = (field: string, what: string, v: unknown) =>
-      issues.push(`\`${field}\` must be ${what}, got ${describe(v)}`);
-    switch (key) {
-      case 'resize': {
-        const spec = isRecord(value) ? value : { size: value };
-        const extra = isRecord(value)
-          ? Object.keys(value).filter((n) => n !== 'size' && n !== 'interpolation')
-          : [];
-        for (const n of extra) issues.push(`\`${where}.${n}\` is not a known option`);
-        const hw = size(spec.size);
-        const interpolation = spec.interpolation ?? 'bilinear';
-        if (hw === undefined) bad(isRecord(value) ? `${where}.size` : where, SIZE, spec.size);
-        if (!INTERPOLATIONS.includes(interpolation as Interpolation)) {
-          bad(
-            `${where}.interpolation`,
-            `one of ${INTERPOLATIONS.map((s) => `'${s}'`).join(', ')}`,
-            interpolation,
-          );
-        }
-        if (hw !== undefined) {
-          const mode = typeof spec.size === 'number' ? 'shorter' : 'exact';
-          steps.push({
-            op: 'resize',
-            where,
-            mode,
-            height: hw[0],
-            width: hw[1],
-            interpolation: interpolation as Interpolation,
-          });
-        }
-        return;
-      }
-      case 'centerCrop': {
-        const hw = size(value);
-        if (hw === undefined) bad(where, SIZE, value);
-        else steps.push({ op: 'centerCrop', where, height: hw[0], width: hw[1] });
-        return;
-      }
-      case 'randomCrop': {
-        const spec = isRecord(value) ? value : { size: value };
-        const extra = isRecord(value)
-          ? Object.keys(value).filter((n) => !['size', 'padding', 'fill'].includes(n))
-          : [];
-        for (const n of extra) issues.push(`\`${where}.${n}\` is not a known option`);
-        const hw = size(spec.size);
-        const padding = spec.padding ?? 0;
-        const fill = spec.fill ?? 0;
-        if (hw === undefined) bad(isRecord(value) ? `${where}.size` : where, SIZE, spec.size);
-        const paddingOk = Number.isSafeInteger(padding) && (padding as number) >= 0;
-        if (!paddingOk) bad(`${where}.padding`, 'a non-negative integer', padding);
-        const fillOk = Number.isInteger(fill) && (fill as number) >= 0 && (fill as number) <= 255;
-        if (!fillOk) bad(`${where}.fill`, 'an integer in [0, 255]', fill);
-        if (hw !== undefined && paddingOk && fillOk) {
-          steps.push({
-            op: 'randomCrop',
-            where,
-            height: hw[0],
-            width: hw[1],
-            padding: padding as number,
-            fill: fill as number,
-          });
-        }
-        return;
-      }
-      case 'randomHorizontalFlip':
-      case 'flip': {
-        if (typeof value !== 'number' || !(value >= 0 && value <= 1))
-          bad(where, 'a probability in [0, 1]', value);
-        else steps.push({ op: 'flip', where, p: value });
-        return;
-      }
-      case 'normalize': {
-        if (!isRecord(value)) {
-          bad(where, 'an object { mean, std } of numbers per channel', value);
-          return;
-        }
-        for (const n of Object.keys(value).filter((n) => n !== 'mean' && n !== 'std')) {
-          issues.push(`\`${where}.${n}\` is not a known option`);
-        }
-        const counts = channels === 1 ? '1 number' : `1 or ${channels} numbers (one per channel)`;
-        const list = (
-          field: 'mean' | 'std',
-          ok: (x: number) => boolean,
-          what: string,
-        ): number[] | undefined => {
-          const v = value[field];
-          if (
-            !Array.isArray(v) ||
-            (v.length !== 1 && v.length !== channels) ||
-            !v.every((x) => typeof x === 'number' && ok(x))
-          ) {
-            bad(`${where}.${field}`, `an array of ${counts}, ${what}`, v);
-            return undefined;
-          }
-          return Array.from({ length: channels }, (_, c) => v[v.length === 1 ? 0 : c] as number);
-        };
-        const mean = list('mean', Number.isFinite, 'each finite');
-        const std = list('std', (x) => Number.isFinite(x) && x > 0, 'each positive');
-        if (dtype === 'uint8') {
-          issues.push(`\`${where}\` needs \`dtype: 'float32'\`, got dtype ${describe(dtype)}`);
-        }
-        if (k !== transforms.length - 1) {
-          issues.push(
-            `\`${where}\` must be the last transform, got it at position ${k} of ${transforms.length}`,
-          );
-        }
-        if (mean !== undefined && std !== undefined) steps.push({ op: 'normalize', where, mean, std });
-        return;
-      }
-    }
+    const form = FORMS[channels][key];
+    const { value: planned, issues: own } = checkFields(
+      isRecord(value) ? form.long : form.short,
+      value,
+      where,
+    );
+    issues.push(...own);
+    if (key === 'normalize' && isRecord(value))
+      issues.push(...normalizeRelations(where, k, transforms.length, dtype));
+    if (planned !== undefined) steps.push({ ...planned, where } as Step);
   });
   return { steps, issues };
 }
