@@ -39,9 +39,20 @@ export function zodIssues(error: z.ZodError, input: unknown, prefix = ''): strin
   });
 }
 
-/** Throws one {@link ConfigError} carrying every issue. */
-export function fail(what: string, issues: readonly string[]): never {
-  throw new ConfigError(`invalid ${what}: ${issues.join('; ')}`, issues);
+/**
+ * Throws one {@link ConfigError} carrying every issue: `invalid <what>: a; b`, or `a; b` without `what`
+ * (a function's own arguments, where the issues already name them).
+ *
+ * @param what - names the options (`DataLoader options`), or `undefined`
+ * @param issues - every problem found, each naming its field and the value given
+ * @example
+ * ```ts
+ * if (issues.length > 0) fail('MySampler options', issues);
+ * ```
+ */
+export function fail(what: string | undefined, issues: readonly string[]): never {
+  const message = issues.join('; ');
+  throw new ConfigError(what === undefined ? message : `invalid ${what}: ${message}`, issues);
 }
 
 /**
@@ -134,10 +145,7 @@ export function parseArguments<S extends z.ZodType>(
   const input = { ...(isObject ? options : {}), ...args };
   const issues = isObject ? [] : [`\`options\` must be ${expected}, got ${describe(options)}`];
   issues.push(...issuesOf(schema, input, relations));
-  if (issues.length > 0) {
-    if (what !== undefined) fail(what, issues);
-    throw new ConfigError(issues.join('; '), issues);
-  }
+  if (issues.length > 0) fail(what, issues);
   return schema.parse(input) as z.output<S>;
 }
 

@@ -122,7 +122,7 @@ export function distributedEnv(env: Env = process.env, overrides: DistributedOve
   if (port !== undefined && (port < 1 || port > 65535)) {
     issues.push(`\`MASTER_PORT\` must be a port in [1, 65535], got ${JSON.stringify(env.MASTER_PORT)}`);
   }
-  if (issues.length > 0) throw new ConfigError(issues.join('; '), issues);
+  if (issues.length > 0) fail(undefined, issues);
   return {
     rank,
     worldSize,
@@ -158,5 +158,5 @@ function checkArguments(env: unknown, overrides: unknown): DistributedOverrides 
   // as a launcher variable's does.
   if (isObject && Object.keys(overrides).some((k) => !(k in overridesSchema.shape)))
     fail('overrides', issues);
-  throw new ConfigError(issues.join('; '), issues);
+  fail(undefined, issues);
 }

@@ -1,8 +1,8 @@
 // After an evaluation pass: the per-rank results, gathered by the user's framework, back in dataset order.
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
-import { ConfigError, WeftError } from '../core/errors.ts';
-import { issuesOf, nonNegativeInt } from '../core/validate.ts';
+import { WeftError } from '../core/errors.ts';
+import { fail, issuesOf, nonNegativeInt } from '../core/validate.ts';
 
 const isArrayLike = (v: unknown) =>
   typeof (v as { length?: unknown } | null | undefined)?.length === 'number';
@@ -38,7 +38,7 @@ export function gatherInOrder<T>(
   length: number,
 ): T[] {
   const issues = issuesOf(argumentsSchema, { parts, length });
-  if (issues.length > 0) throw new ConfigError(issues.join('; '), issues);
+  if (issues.length > 0) fail(undefined, issues);
   const out = new Array<T>(length);
   const owner = new Int32Array(length).fill(-1);
   parts.forEach(({ indices, values }, r) => {

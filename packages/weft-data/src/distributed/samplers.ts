@@ -155,7 +155,7 @@ export function distributedSamplers(options: DistributedSamplersOptions): {
     }
     return { ...interval, sampler: new ShardedEvalSampler(dataset, { ...shard, pad: padEval }) };
   });
-  if (emptied.length > 0) throw new ConfigError(emptied.join('; '), emptied);
+  if (emptied.length > 0) fail(undefined, emptied);
   return { trainSampler, callbackSamplers };
 }
 
@@ -175,7 +175,7 @@ export function distributedSamplers(options: DistributedSamplersOptions): {
 export function rankBatchSize(globalBatchSize: number, worldSize: number): number {
   const args = { globalBatchSize, worldSize };
   const issues = issuesOf(rankBatchSizeSchema, args, [divides]);
-  if (issues.length > 0) throw new ConfigError(issues.join('; '), issues);
+  if (issues.length > 0) fail(undefined, issues);
   return globalBatchSize / worldSize;
 }
 
