@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import type { DType } from '../core/dtype.ts';
 import { ConfigError } from '../core/errors.ts';
-import { fail, fn, issuesOf } from '../core/validate.ts';
+import { checkFields, fail, fn, issuesOf } from '../core/validate.ts';
 import type { TfCore, TfWithData } from './types.ts';
 
 /**
@@ -73,30 +73,19 @@ const dtypeOf = <const D extends readonly [TfDType, ...TfDType[]]>(dtypes: D) =>
 
 const tfDType = dtypeOf(['float32', 'int32', 'bool']);
 
-/**
- * An options schema and a strict schema of its keys alone, checked first: unknown options lead the list
- * of problems, as they always have (zod reports them last).
- */
-const withKeys = <S extends z.ZodObject>(fields: S) => ({
-  fields,
-  keys: z.strictObject(Object.fromEntries(Object.keys(fields.shape).map((k) => [k, z.unknown().optional()]))),
+/** The fields of {@link ToTensorsOptions}; each entry of `dtypes` is checked by {@link dtypeIssues}. */
+export const TO_TENSORS = z.strictObject({
+  float64: dtypeOf(['float32', 'int32']).optional(),
+  uint8: dtypeOf(['int32', 'bool']).optional(),
+  dtypes: z
+    .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+      error: 'must be an object of field paths to dtypes',
+    })
+    .optional(),
 });
 
-/** The fields of {@link ToTensorsOptions}; each entry of `dtypes` is checked by {@link dtypeIssues}. */
-export const TO_TENSORS = withKeys(
-  z.object({
-    float64: dtypeOf(['float32', 'int32']).optional(),
-    uint8: dtypeOf(['int32', 'bool']).optional(),
-    dtypes: z
-      .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
-        error: 'must be an object of field paths to dtypes',
-      })
-      .optional(),
-  }),
-);
-
 /** The fields of {@link InterleavedDatasetOptions}: the dtype rules and `onCallback`. */
-export const INTERLEAVED_DATASET = withKeys(TO_TENSORS.fields.extend({ onCallback: fn.optional() }));
+export const INTERLEAVED_DATASET = TO_TENSORS.extend({ onCallback: fn.optional() });
 
 /** Each entry of `dtypes` as its own field, named as the user wrote it: `dtypes["inputs.image"]`. */
 function dtypeIssues(raw: Record<string, unknown>): string[] {
@@ -127,7 +116,9 @@ export function resolveOptions(
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ConfigError(`\`${what}\` options must be an object, got ${describe(options)}`);
   }
-  const issues = [...issuesOf(schema.keys, options), ...issuesOf(schema.fields, options, [dtypeIssues])];
+  // checkFields lists unknown options first, as these messages always have.
+  const { issues } = checkFields(schema, options);
+  issues.push(...dtypeIssues(options as Record<string, unknown>));
   if (issues.length > 0) fail(`\`${what}\` options`, issues);
   const { float64 = 'float32', uint8 = 'int32', dtypes = {} } = options as ToTensorsOptions;
   return { float64, uint8, dtypes: new Map(Object.entries(dtypes)) };
