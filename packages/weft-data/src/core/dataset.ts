@@ -1,3 +1,4 @@
+import type { DType, TypedArray } from './dtype.ts';
 import type { SampleContext } from './worker-info.ts';
 
 /**
@@ -18,7 +19,47 @@ export interface Dataset<T> {
    * `random()` makes augmentations depend only on (seed, epoch, index), not on the worker.
    */
   get(index: number, context?: SampleContext): T | Promise<T>;
+  /**
+   * Optional: the dtype (and, when every item has the same, the shape) of each field of an item. The default
+   * collate gives each field's batch that dtype, so a dtype declared by the dataset reaches the batch.
+   */
+  readonly layout?: ItemLayout;
+  /**
+   * Optional: writes item `index` straight into row `row` of a batch, one flat typed array per field of
+   * `layout` (row `row` of field `f` starts at `row * product(layout[f].shape)`). Used by the default collate
+   * when every field of `layout` has a `shape`; it must write exactly what `get` followed by collating gives.
+   */
+  writeItem?(
+    index: number,
+    batch: Readonly<Record<string, TypedArray>>,
+    row: number,
+    context?: SampleContext,
+  ): void | Promise<void>;
 }
+
+/**
+ * One field of an {@link ItemLayout}: its dtype, and the shape of one item's value when it is fixed
+ * (`[]` for a scalar such as a label).
+ *
+ * @example
+ * ```ts
+ * const image: FieldLayout = { dtype: 'float32', shape: [3, 224, 224] };
+ * ```
+ */
+export interface FieldLayout {
+  readonly dtype: DType;
+  readonly shape?: readonly number[];
+}
+
+/**
+ * What a dataset declares about the fields of its (object) items, by field name.
+ *
+ * @example
+ * ```ts
+ * const layout: ItemLayout = { image: { dtype: 'uint8', shape: [28, 28, 1] }, label: { dtype: 'int32', shape: [] } };
+ * ```
+ */
+export type ItemLayout = Readonly<Record<string, FieldLayout>>;
 
 /** Anything with a length: what samplers need to know of the data they index. */
 export interface Sized {
