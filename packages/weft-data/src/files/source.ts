@@ -2,6 +2,7 @@
 // an http(s):// URL and an s3:// URL open through the same call; the remote kinds (and their node-wide cache
 // in `cacheDir`) plug in here. A source's state is plain data, so each worker reopens it from the state the
 // dataset sends.
+import { join } from 'node:path';
 import { FileError } from '../core/errors.ts';
 import { type FileStamp, PositionalFile, stampFile } from './file.ts';
 
@@ -97,6 +98,24 @@ class LocalSource implements ByteSource {
  */
 export async function openSource(location: string, _options: SourceOptions = {}): Promise<ByteSource> {
   return new LocalSource(location, stampFile(location));
+}
+
+/**
+ * The location of `name` beside or under `base`: a path joined to a directory path, or a URL resolved
+ * against a URL's "directory" (for formats spread over several objects, such as an index and its shards).
+ *
+ * @param base - a directory path or a URL (a trailing `/` is optional)
+ * @param name - a relative name, e.g. `shard.00000.mds`
+ * @returns the joined location
+ * @example
+ * ```ts
+ * joinLocation('s3://bucket/train', 'index.json'); // 's3://bucket/train/index.json'
+ * ```
+ */
+export function joinLocation(base: string, name: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(base))
+    return new URL(name, base.endsWith('/') ? base : `${base}/`).href;
+  return join(base, name);
 }
 
 /**
