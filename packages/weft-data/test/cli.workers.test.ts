@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { fold } from '../src/cli/command.ts';
 
 const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const planJson = fileURLToPath(new URL('../examples/plan.json', import.meta.url));
@@ -30,24 +31,55 @@ const file = (name: string, text: string) => {
 };
 
 describe('weft command line', () => {
-  it('prints help with --help and with no command', async () => {
-    for (const args of [['--help'], []]) {
-      const r = await weft(args);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain('weft plan CONFIG [--out DIR]');
-      expect(r.stderr).toBe('');
+  it('prints help with --help (exit 0) and, as an error, with no command (exit 2)', async () => {
+    const help = await weft(['--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toContain('  weft plan CONFIG [--out DIR]\n');
+    expect(help.stdout).toContain('  --version   print the version of weft-data\n');
+    const bare = await weft([]);
+    expect(bare).toMatchObject({ code: 2, stdout: '', stderr: help.stdout });
+    const plan = await weft(['plan', '--help']);
+    expect(plan).toMatchObject({ code: 0, stderr: '' });
+    expect(plan.stdout).toMatch(/^Usage: weft plan CONFIG \[--out DIR\]\n/);
+    expect(plan.stdout).toContain('  --out DIR   also draw the timeline as DIR/plan.svg');
+  });
+
+  it('prints the version of the package with --version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await weft(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('rejects unknown commands and flags with exit code 2 and one line naming them', async () => {
+    const cases: [string[], string][] = [
+      [['train'], 'unknown command "train"; see weft --help'],
+      [['plna', planJson], 'unknown command "plna"; did you mean plan?'],
+      [['--bogus'], 'unknown option --bogus; see weft --help'],
+      [['--verison'], 'unknown option --verison; did you mean --version?'],
+      [['-x'], 'unknown option -x; see weft --help'],
+      [['plan', planJson, '--nope'], 'unknown option --nope for weft plan; see weft plan --help'],
+      [['plan', planJson, '--outt', dir], 'unknown option --outt for weft plan; did you mean --out?'],
+      [['plan', planJson, '--out'], '--out needs a value: weft plan … --out DIR'],
+      [['plan', planJson, '--out', '--help'], '--out needs a value: weft plan … --out DIR'],
+      [['plan', '--help=yes'], '--help takes no value, got "yes"'],
+      [['--help', 'plan'], 'the command comes first: weft plan --help'],
+      [['plan'], 'weft plan needs a CONFIG file; see weft plan --help'],
+      [['plan', 'a.json', 'b.json'], 'weft plan takes one CONFIG file, got 2: a.json b.json'],
+      [['schema', 'x'], 'weft schema takes no arguments, got ["x"]'],
+    ];
+    for (const [args, message] of cases) {
+      expect(await weft(args), args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `weft: ${message}\n` });
     }
   });
 
-  it('rejects unknown commands and flags with exit code 2 and one line', async () => {
-    const cmd = await weft(['train']);
-    expect(cmd).toMatchObject({ code: 2, stdout: '' });
-    expect(cmd.stderr).toBe('weft: unknown command "train"; see weft --help\n');
-    const flag = await weft(['plan', planJson, '--nope']);
-    expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/^weft: Unknown option '--nope'/);
-    const two = await weft(['plan', 'a.json', 'b.json']);
-    expect(two.stderr).toBe('weft: weft plan takes one CONFIG file, got 2\n');
+  it('folds long lines on a narrow terminal under their own column, keeping aligned spaces', () => {
+    expect(fold('quick       15  40, 80, 120, 160', 27, 0, 18)).toBe(
+      'quick       15  40, 80,\n                  120, 160\n',
+    );
+    expect(fold('  `a` must be a positive integer, got 0', 30, 2, 4)).toBe(
+      '  `a` must be a positive\n    integer, got 0\n',
+    );
+    expect(fold('short  line', 30, 0)).toBe('short  line\n');
   });
 
   it('plans a run from a JSON file and writes the timeline', async () => {

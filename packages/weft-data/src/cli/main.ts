@@ -1,69 +1,103 @@
 #!/usr/bin/env node
-// The `weft` command: `weft plan CONFIG` and `weft schema`. It loads no machine-learning framework, so it
+// The `weft` command: `weft COMMAND …`, one module per command (command.ts says what a command is). It loads
+// no machine-learning framework, and each command loads its own dependencies only when it runs, so it
 // starts fast; the training demo is a package of its own (examples/mnist).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/errors.ts';
+import { closest } from '../core/suggest.ts';
+import { type Command, type CommandOption, fold, parseCommandLine, UsageError } from './command.ts';
 
-const HELP = `weft — data loading for training loops (weft-data)
+/** The subcommands by name. A new command is a module of this folder exporting `command`, and one line here. */
+const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = {
+  plan: () => import('./plan.ts'),
+  schema: () => import('./schema.ts'),
+};
 
-Usage:
-  weft plan CONFIG [--out DIR]
-                 print the schedule of a run described by a JSON or YAML
-                 file (.json, .yaml, .yml; YAML needs the package yaml);
-                 with --out, also draw its timeline as DIR/plan.svg (needs
-                 the packages vega and vega-lite)
-  weft schema    print the JSON Schema of plan config files
-                 (also in the package: schema/plan-config.schema.json)
-  weft --help    this text
+const HELP_OPTION: CommandOption = { type: 'boolean', short: 'h', help: 'print this help' };
+const GLOBAL_OPTIONS: Readonly<Record<string, CommandOption>> = {
+  help: HELP_OPTION,
+  version: { type: 'boolean', help: 'print the version of weft-data' },
+};
 
-A plan config: { "trainSize": 60000, "config": { "batchSize": 32, "maxEpochs": 5 },
-                 "callbacks": [{ "name": "test", "size": 10000, "everyNEpochs": 1 }] }
-`;
+const version = (): string =>
+  (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 
-/** A bad command line: exit code 2. */
-class UsageError extends Error {}
+/** The help's width: the terminal's less one column, at most 79 and at least 40. */
+const WIDTH = Math.max(40, Math.min(79, (process.stdout.columns ?? process.stderr.columns ?? 80) - 1));
 
-async function main(argv: string[]): Promise<void> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+const wrap = (text: string, indent: number): string => fold(text, WIDTH, indent);
+
+/** The options of a help text: name and value, then what it does, aligned (or below, when narrow). */
+function optionsHelp(options: Readonly<Record<string, CommandOption>>): string {
+  const names = Object.entries(options).map(
+    ([name, o]) =>
+      `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`,
+  );
+  const column = Math.max(...names.map((n) => n.length)) + 4;
+  return Object.values(options)
+    .map((o, i) => {
+      const name = names[i] as string;
+      if (WIDTH - column < 30) return `  ${name}\n${wrap(o.help, 6)}`;
+      return `  ${name.padEnd(column - 2)}${wrap(o.help, column).trimStart()}`;
+    })
+    .join('');
+}
+
+async function mainHelp(): Promise<string> {
+  let text = `${wrap(`weft ${version()}: data loading for training loops (weft-data)`, 0)}\nUsage: weft COMMAND [OPTIONS]\n\nCommands:\n`;
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const { command } = await load();
+    text += `  ${['weft', name, command.usage].filter(Boolean).join(' ')}\n${wrap(command.summary, 6)}`;
   }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(HELP);
+  return `${text}\nOptions:\n${optionsHelp(GLOBAL_OPTIONS)}\nweft COMMAND --help: the options of a command.\n`;
+}
+
+function commandHelp(name: string, command: Command): string {
+  const example = command.example === undefined ? '' : `\n${command.example}`;
+  return `Usage: ${['weft', name, command.usage].filter(Boolean).join(' ')}\n\n${wrap(command.summary, 0)}\nOptions:\n${optionsHelp(
+    {
+      ...command.options,
+      help: HELP_OPTION,
+    },
+  )}${example}`;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    // A bare `weft` did not do what was asked of it: the help, but as an error.
+    process.stderr.write(await mainHelp());
+    process.exitCode = 2;
     return;
   }
-  if (command === 'plan') {
-    if (rest.length !== 1) throw new UsageError(`weft plan takes one CONFIG file, got ${rest.length}`);
-    const { planFile } = await import('./plan-config.ts'); // zod and the sampler only when needed
-    const { plan, table } = await planFile(rest[0] as string);
-    console.log(table);
-    if (typeof values.out === 'string') {
-      const { renderSvg, timelineSpec } = await import('./timeline.ts');
-      const svg = await renderSvg(timelineSpec(plan));
-      mkdirSync(values.out, { recursive: true });
-      const svgPath = join(values.out, 'plan.svg');
-      writeFileSync(svgPath, svg);
-      console.log(`timeline written to ${svgPath}`);
+  if (first.startsWith('-')) {
+    const { values, positionals } = parseCommandLine('weft', argv, GLOBAL_OPTIONS);
+    if (positionals.length > 0) {
+      throw new UsageError(
+        `the command comes first: weft ${positionals[0]} ${argv.filter((a) => a !== positionals[0]).join(' ')}`,
+      );
     }
+    if (values.help) process.stdout.write(await mainHelp());
+    else if (values.version) process.stdout.write(`${version()}\n`);
     return;
   }
-  if (command === 'schema') {
-    if (rest.length > 0) throw new UsageError(`weft schema takes no arguments, got ${JSON.stringify(rest)}`);
-    const { planConfigJsonSchema } = await import('./plan-config.ts');
-    console.log(JSON.stringify(planConfigJsonSchema(), null, 2));
+  const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (load === undefined) {
+    const near = closest(first, Object.keys(COMMANDS));
+    const hint = near === undefined ? 'see weft --help' : `did you mean ${near}?`;
+    throw new UsageError(`unknown command ${JSON.stringify(first)}; ${hint}`);
+  }
+  const { command } = await load();
+  const { values, positionals } = parseCommandLine(`weft ${first}`, rest, {
+    ...command.options,
+    help: HELP_OPTION,
+  });
+  if (values.help) {
+    process.stdout.write(commandHelp(first, command));
     return;
   }
-  throw new UsageError(`unknown command ${JSON.stringify(command)}; see weft --help`);
+  await command.run({ values, positionals });
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
@@ -75,7 +109,20 @@ main(process.argv.slice(2)).catch((e: unknown) => {
     name === 'PlanFileError' ||
     name === 'MissingPackageError'
   ) {
-    console.error(`weft: ${(e as Error).message}`);
+    const message = `weft: ${(e as Error).message}`;
+    // On a terminal, long lines fold under their own text instead of at the edge; piped, they stay whole.
+    const columns = process.stderr.isTTY ? process.stderr.columns : undefined;
+    process.stderr.write(
+      columns === undefined
+        ? `${message}\n`
+        : message
+            .split('\n')
+            .map((line, i) => {
+              const indent = line.length - line.trimStart().length;
+              return fold(line, columns - 1, indent, i === 0 ? 6 : indent + 2);
+            })
+            .join(''),
+    );
     process.exitCode = 2;
     return;
   }

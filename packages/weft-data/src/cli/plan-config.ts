@@ -83,12 +83,7 @@ async function readConfig(file: string): Promise<unknown> {
       throw new PlanFileError(`${file}: invalid JSON: ${(e as Error).message}`);
     }
   }
-  let yaml: typeof import('yaml');
-  try {
-    yaml = await import('yaml');
-  } catch {
-    throw new PlanFileError(`${file}: reading YAML needs the optional package yaml (npm install yaml)`);
-  }
+  const yaml = await import('yaml'); // a dependency, loaded only for YAML files
   try {
     return yaml.parse(text, { prettyErrors: false });
   } catch (e) {
