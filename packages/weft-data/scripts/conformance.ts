@@ -1,10 +1,11 @@
 /**
- * Runs the interleaved-sampler conformance vectors (format: ../shared/conformance/README.md) against the
- * public API. Usage: `npm run conformance -- DIR`. Last line: `N passed, M failed`; exit 1 on any failure.
+ * Runs the interleaved-sampler conformance vectors (format: test/conformance-vectors/README.md) against the
+ * public API. Usage: `npm run conformance [-- DIR]`; without DIR, the library's own copy of the vectors.
+ * Last line: `N passed, M failed`; exit 1 on any failure, 2 when DIR holds no vectors.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   type Dataset,
   InterleavedSampler,
@@ -102,13 +103,28 @@ export function runConformance(dir: string): { passed: number; failed: number; f
   return { passed, failed: failures.length, failures };
 }
 
+/** The library's copy of the vectors generated from the Python implementation (noether's sampler). */
+const OWN_VECTORS = fileURLToPath(new URL('../test/conformance-vectors', import.meta.url));
+
+/** Why `dir` cannot be run (one line naming it and where vectors come from), or undefined if it can. */
+function vectorDirProblem(dir: string, given: string): string | undefined {
+  const fix = `run \`npm run conformance\` without DIR for the library's copy (${relative(process.cwd(), OWN_VECTORS)}), or give a folder of *.json vectors generated from the Python implementation`;
+  if (!existsSync(dir)) return `no such directory ${given}: ${fix}`;
+  if (!statSync(dir).isDirectory()) return `${given} is not a directory: ${fix}`;
+  if (!readdirSync(dir).some((f) => f.endsWith('.json'))) return `${given} holds no *.json vectors: ${fix}`;
+  return undefined;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const dir = process.argv[2];
-  if (dir === undefined) {
-    console.error('usage: npm run conformance -- DIR');
+  const given = process.argv[2];
+  // `npm run` starts scripts in the workspace root: a relative DIR is the caller's, from INIT_CWD.
+  const dir = given === undefined ? OWN_VECTORS : resolve(process.env.INIT_CWD ?? process.cwd(), given);
+  const problem = vectorDirProblem(dir, given ?? dir);
+  if (problem !== undefined) {
+    console.error(`conformance: ${problem}`);
     process.exit(2);
   }
-  const { passed, failed, failures } = runConformance(resolve(dir));
+  const { passed, failed, failures } = runConformance(dir);
   for (const line of failures) console.log(line);
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed === 0 ? 0 : 1;

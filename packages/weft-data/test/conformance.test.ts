@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { check, runConformance } from '../scripts/conformance.ts';
@@ -34,5 +36,32 @@ describe('conformance vectors', () => {
     expect(check({ ...v, expect: { error: true } })).toBe(
       'expected an error at construction, none was thrown',
     );
+  });
+
+  it('runs the own copy without DIR, and names a missing DIR in one line (exit 2) instead of a stack', () => {
+    const root = resolve(import.meta.dirname, '../../..');
+    const script = resolve(import.meta.dirname, '../scripts/conformance.ts');
+    const conformance = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, INIT_CWD: root },
+      });
+    const own = conformance();
+    expect(own.status).toBe(0);
+    expect(own.stdout).toBe(`${vectorCount} passed, 0 failed\n`);
+    const fix =
+      "run `npm run conformance` without DIR for the library's copy (packages/weft-data/test/conformance-vectors), or give a folder of *.json vectors generated from the Python implementation";
+    const empty = mkdtempSync(join(tmpdir(), 'weft-vectors-'));
+    for (const [dir, problem] of [
+      ['../shared/conformance', 'no such directory ../shared/conformance'],
+      ['README.md', 'README.md is not a directory'],
+      [empty, `${empty} holds no *.json vectors`],
+    ]) {
+      const r = conformance(dir as string);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`conformance: ${problem}: ${fix}\n`);
+    }
   });
 });

@@ -20,7 +20,7 @@ const SLOW = 600_000;
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-/** The production dependency tree of an install must stay small: the library needs only zod. */
+/** The production dependency tree of an install must stay small: the library needs only zod and yaml. */
 const MAX_INSTALL_BYTES = 20 * 1024 * 1024;
 
 interface Block {
@@ -79,7 +79,7 @@ let installed: string[] = [];
 describe('the packed library in a fresh project', () => {
   beforeAll(() => {
     const work = mkdtempSync(join(tmpdir(), 'weft-consumer-'));
-    // `npm pack` runs prepack: a fresh build of dist, and README.md copied into the package.
+    // `npm pack` runs prepack: a fresh build of dist.
     const packed = JSON.parse(
       execFileSync(npm, ['pack', '--json', '--pack-destination', work], { cwd: pkg, encoding: 'utf8' }),
     ) as { filename: string; files: { path: string }[] }[];
@@ -96,8 +96,8 @@ describe('the packed library in a fresh project', () => {
     installBytes = treeBytes(join(project, 'node_modules'));
     console.log(`installed production tree: ${(installBytes / 2 ** 20).toFixed(2)} MiB`);
     installed = readdirSync(join(project, 'node_modules')).filter((d) => !d.startsWith('.'));
-    // What a user adds for TypeScript and YAML plan files; weft-data itself needs none of it.
-    run(npm, ['install', ...quiet, '--save-dev', 'typescript@~5.9.3', '@types/node@^20', 'yaml@^2'], project);
+    // What a user adds for TypeScript; weft-data itself needs none of it (YAML plan files need nothing).
+    run(npm, ['install', ...quiet, '--save-dev', 'typescript@~5.9.3', '@types/node@^20'], project);
     for (const b of blocks) {
       const [kind, ...names] = b.marker.split(' ');
       if (kind === 'run' || kind === 'file') {
@@ -112,13 +112,82 @@ describe('the packed library in a fresh project', () => {
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('schema/plan-config.schema.json');
     expect(files).toContain('README.md');
+    expect(files).toContain('LICENSE');
+    expect(files).toContain('package.json');
+    expect(files).toContain('cjs/index.cjs');
     expect(files.filter((f) => /mnist|tfjs-backend|model\.|train\./.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
 
-  it(`installs a production tree under ${MAX_INSTALL_BYTES / 2 ** 20} MiB with zod as the only dependency`, () => {
-    expect(installed.sort()).toEqual(['weft-data', 'zod']);
+  it(`installs a production tree under ${MAX_INSTALL_BYTES / 2 ** 20} MiB with zod and yaml as the only dependencies`, () => {
+    expect(installed.sort()).toEqual(['weft-data', 'yaml', 'zod']);
     expect(installBytes).toBeLessThan(MAX_INSTALL_BYTES);
+  });
+
+  it('ships a README of its own for npm users, a LICENSE and the repository', () => {
+    const installedPkg = join(project, 'node_modules', 'weft-data');
+    const files = JSON.parse(readFileSync(join(project, '..', 'files.json'), 'utf8')) as string[];
+    const manifest = JSON.parse(readFileSync(join(installedPkg, 'package.json'), 'utf8'));
+    expect(manifest.repository).toEqual({
+      type: 'git',
+      url: 'git+https://github.com/weft-ml/weft.git',
+      directory: 'packages/weft-data',
+    });
+    expect(manifest.license).toBe('MIT');
+    expect(readFileSync(join(installedPkg, 'LICENSE'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) \d{4} the weft authors\n/,
+    );
+    const text = readFileSync(join(installedPkg, 'README.md'), 'utf8');
+    expect(text).toMatch(/^# weft-data\n/);
+    expect(text).toContain('npm install weft-data');
+    expect(text).not.toContain('npm start');
+    // Links and images: absolute URLs of the repository, or files that are in the tarball.
+    const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] as string);
+    expect(targets.length).toBeGreaterThanOrEqual(3);
+    const repository = 'https://github.com/weft-ml/weft';
+    const broken = targets.filter(
+      (t) => !(t.startsWith(`${repository}/`) || t.startsWith(`${repository}#`) || files.includes(t)),
+    );
+    expect(broken).toEqual([]);
+    // Its programs run as written.
+    const programs = [...text.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+    expect(programs.length).toBeGreaterThanOrEqual(1);
+    programs.forEach((code, i) => {
+      writeFileSync(join(project, `package-readme-${i}.mjs`), code);
+      expect(run(process.execPath, [`package-readme-${i}.mjs`], project)).toMatch(/after update \d+/);
+    });
+  });
+
+  it('can be required from CommonJS, and says it is ESM-only where Node cannot require ES modules', () => {
+    writeFileSync(
+      join(project, 'require.cjs'),
+      `const weft = require('weft-data');
+const tfjs = require('weft-data/tfjs');
+const sampler = new weft.InterleavedSampler({
+  trainSampler: new weft.SequentialSampler(new weft.ArrayDataset([1, 2, 3, 4])),
+  config: { batchSize: 2, maxEpochs: 1 },
+});
+import('weft-data').then((esm) => {
+  console.log(JSON.stringify({
+    updates: sampler.plan().updates,
+    tfjs: typeof tfjs.loaderDataset,
+    sameModule: esm === weft && esm.WeftError === weft.WeftError,
+  }));
+});
+`,
+    );
+    const out = spawnSync(process.execPath, ['require.cjs'], { cwd: project, encoding: 'utf8' });
+    expect(out.stderr).toBe(''); // no ExperimentalWarning either
+    expect(JSON.parse(out.stdout)).toEqual({ updates: 2, tfjs: 'function', sameModule: true });
+    // A Node.js that cannot require ES modules (as before 20.19): weft's message, not Node's advice.
+    const old = spawnSync(process.execPath, ['--no-experimental-require-module', 'require.cjs'], {
+      cwd: project,
+      encoding: 'utf8',
+    });
+    expect(old.status).toBe(1);
+    expect(old.stderr).toContain(
+      `Error: weft-data is ESM-only and this Node.js (${process.version}) cannot require() ES modules: use \`import\` (from CommonJS: \`await import('weft-data')\`), or Node.js ≥ 20.19 or ≥ 22.12\n`,
+    );
   });
 
   it('gives every README code block a test marker', () => {
