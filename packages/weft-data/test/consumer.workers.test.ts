@@ -8,7 +8,15 @@
 //   same-as P   the block is the file P of the repository, verbatim (an example that another test runs)
 //   fragment    not run (an excerpt, or a command for the repository itself)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,7 +215,11 @@ import('weft-data').then((esm) => {
     for (const name of programs) {
       const out = run(process.execPath, [name], project);
       expect(out.length, name).toBeGreaterThan(0);
+      // Run again, a user's second try: the same output, nothing left behind that changes it (a
+      // train-loop.mjs that left its loader.json would silently resume a finished run).
+      expect(run(process.execPath, [name], project), `${name}, second run`).toBe(out);
     }
+    expect(existsSync(join(project, 'loader.json'))).toBe(false);
   });
 
   it(
