@@ -1,15 +1,17 @@
 // A complete data-parallel program: linear regression (y = 3x + 1) trained with SGD on every rank, the
 // gradients summed over the ranks after every update, the test set evaluated in shards after every epoch
 // and the per-item errors gathered in dataset order. weft does not communicate between processes, so this
-// program all-gathers through files in a shared directory; a real one would use its framework's collectives.
+// program all-gathers through files in a shared directory, in a folder of its own run (the launcher's job
+// id), so that an earlier run's files in the same OUT are never read; a real program would use its
+// framework's collectives.
 //
 //   npm run build -w weft-data
 //   mpirun -n 4 node packages/weft-data/examples/distributed.mjs --out /tmp/ddp
-//   (as root: mpirun --allow-run-as-root --oversubscribe -n 4 …; also under torchrun or srun)
+//   (as root: mpirun --allow-run-as-root --oversubscribe -n 4 …; also under torchrun --standalone or srun)
 //
-// It is the README's distributed example and what test/distributed-mpirun.workers.test.ts runs under a real
+// It is the README's distributed example and what test/distributed.workers.test.ts runs under a real
 // mpirun. Each rank writes what it saw to OUT/report.rank<r>.json for that test.
-import { existsSync, mkdirSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -29,6 +31,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '3' },
     'global-batch': { type: 'string', default: '12' },
     workers: { type: 'string', default: '1' },
+    'run-id': { type: 'string' }, // where the launcher gives none: the same new value on every rank
   },
 });
 const out = args.out;
@@ -39,6 +42,7 @@ mkdirSync(out, { recursive: true });
 const env = distributedEnv();
 const { rank, worldSize } = env;
 const log = (...line) => console.log(`[rank ${rank}/${worldSize}]`, ...line);
+const ranks = Array.from({ length: worldSize }, (_, r) => r);
 
 // The same full datasets on every rank; each rank loads only its shard of them.
 const point = (x) => ({ x, y: 3 * x + 1 });
@@ -66,35 +70,73 @@ const sampler = new InterleavedSampler({
 // Every rank computes the same plan: updates, passes, and batches per pass.
 if (rank === 0) log(`plan: ${sampler.plan().updates} updates, global batch ${sampler.batchSize * worldSize}`);
 
+// This run's key, the same on every rank and new for every launch: the launcher's job id (torchrun's run id
+// and restart, Open MPI's or PMIx's namespace, Slurm's job step), or --run-id.
+const vars = process.env;
+const runId =
+  args['run-id'] ??
+  (vars.TORCHELASTIC_RUN_ID && vars.TORCHELASTIC_RUN_ID !== 'none'
+    ? `${vars.TORCHELASTIC_RUN_ID}-${vars.TORCHELASTIC_RESTART_COUNT ?? 0}`
+    : undefined) ??
+  vars.PMIX_NAMESPACE ??
+  vars.OMPI_MCA_ess_base_jobid ??
+  (vars.SLURM_JOB_ID && vars.SLURM_STEP_ID ? `${vars.SLURM_JOB_ID}.${vars.SLURM_STEP_ID}` : undefined) ??
+  (worldSize === 1 ? `pid${process.pid}` : undefined);
+if (runId === undefined) {
+  throw new Error(
+    'the launcher gives no job id to tell this run from earlier ones: pass every rank the same new --run-id',
+  );
+}
+const runDir = join(out, `gather-${runId.replace(/[^\w.-]/g, '_')}`);
+if (rank === 0) {
+  try {
+    mkdirSync(runDir); // not recursive: fails if the folder is there
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    throw new Error(
+      `${runDir} is left from an earlier run with the same run id (it stopped before the end, or --run-id was reused): delete it, or pass a new --run-id`,
+    );
+  }
+}
+
 /**
- * All-gather through files: each rank writes its value under `key`, then waits until every rank's is there.
- * It never hangs silently: after `timeoutMs` it throws naming the ranks that did not arrive.
+ * Waits until `ready()` holds, watching the folder `dir` (and polling: shared disks may not notify). It never
+ * hangs silently: after `timeoutMs` it throws `what()`, which names what is missing.
  */
-async function allGather(key, value, timeoutMs = 60_000) {
-  const file = (r) => join(out, `${key}.rank${r}.json`);
+function waitUntil(dir, ready, what, timeoutMs = 60_000) {
+  if (ready()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = () => ready() && done(resolve);
+    const watcher = watch(dir, check);
+    const poll = setInterval(check, 250);
+    const timer = setTimeout(() => done(() => reject(new Error(what()))), timeoutMs);
+    function done(settle) {
+      watcher.close();
+      clearInterval(poll);
+      clearTimeout(timer);
+      settle();
+    }
+    check();
+  });
+}
+
+/** All-gather through files: each rank writes its value under `key`, then waits for every rank's. */
+async function allGather(key, value) {
+  const file = (r) => join(runDir, `${key}.rank${r}.json`);
+  const missing = () => ranks.filter((r) => !existsSync(file(r)));
+  await waitUntil(
+    out,
+    () => existsSync(runDir),
+    () => `rank 0 never created ${runDir}`,
+  );
   writeFileSync(`${file(rank)}.tmp`, JSON.stringify(value));
   renameSync(`${file(rank)}.tmp`, file(rank)); // atomic: readers never see half a file
-  const missing = () => Array.from({ length: worldSize }, (_, r) => r).filter((r) => !existsSync(file(r)));
-  if (missing().length > 0) {
-    await new Promise((resolve, reject) => {
-      const watcher = watch(out, () => {
-        if (missing().length === 0) done(resolve);
-      });
-      const poll = setInterval(() => missing().length === 0 && done(resolve), 250); // shared disks: no inotify
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`all-gather ${key}: ranks ${missing()} never arrived`))),
-        timeoutMs,
-      );
-      function done(settle) {
-        watcher.close();
-        clearInterval(poll);
-        clearTimeout(timer);
-        settle();
-      }
-      if (missing().length === 0) done(resolve);
-    });
-  }
-  return Array.from({ length: worldSize }, (_, r) => JSON.parse(readFileSync(file(r), 'utf8')));
+  await waitUntil(
+    runDir,
+    () => missing().length === 0,
+    () => `all-gather ${key}: ranks ${missing()} never arrived`,
+  );
+  return ranks.map((r) => JSON.parse(readFileSync(file(r), 'utf8')));
 }
 const allReduceSum = async (key, numbers) =>
   (await allGather(key, numbers)).reduce(
@@ -157,7 +199,8 @@ try {
       report.schedule.push(`${key} after update ${batch.afterUpdate}: ${tally.batches} batches`);
       if (rank === 0) {
         log(`${key} after update ${batch.afterUpdate}: mse ${mse.toFixed(4)} over ${errors.length} items`);
-        writeFileSync(join(out, `${key}.gathered.json`), JSON.stringify({ mse, sum, items: errors.length }));
+        const gathered = { mse, sum, items: errors.length, ranks: parts.length };
+        writeFileSync(join(out, `${key}.gathered.json`), JSON.stringify(gathered));
         // Checkpoint from rank 0: the loader state is the same on every rank.
         writeFileSync(join(out, 'checkpoint.json'), JSON.stringify({ w, b, state: loader.state() }));
       }
@@ -168,4 +211,15 @@ try {
   await loader.close(); // Node 20 has no `await using`
 }
 writeFileSync(join(out, `report.rank${rank}.json`), JSON.stringify({ ...report, w, b }));
-if (rank === 0) log(`done: w ${w.toFixed(3)}, b ${b.toFixed(3)} (target 3, 1)`);
+// The run's files are of no use after it: each rank says it is done with them, and rank 0 removes them.
+writeFileSync(join(runDir, `left.rank${rank}`), '');
+if (rank === 0) {
+  const left = () => ranks.filter((r) => !existsSync(join(runDir, `left.rank${r}`)));
+  await waitUntil(
+    runDir,
+    () => left().length === 0,
+    () => `ranks ${left()} never finished`,
+  );
+  rmSync(runDir, { recursive: true });
+  log(`done: w ${w.toFixed(3)}, b ${b.toFixed(3)} (target 3, 1)`);
+}

@@ -2,7 +2,7 @@
 // environment around mpirun's), and a real Open MPI `mpirun` running the README's program
 // (examples/distributed.mjs) on 3 and 4 ranks, each rank with a worker thread.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,17 +150,28 @@ interface ExampleReport {
   train: number[][];
   schedule: string[];
   passes: Record<string, { batches: number; real: number; globalReal: number }>;
+  w: number;
+  b: number;
 }
 
-async function mpirun(n: number, testItems: number): Promise<{ out: string; reports: ExampleReport[] }> {
+/** Runs the example on `n` ranks into `out` (a new folder unless given). */
+async function mpirun(
+  n: number,
+  testItems: number,
+  out = mkdtempSync(join(tmpdir(), `weft-mpirun-${n}-`)),
+  extra: string[] = [],
+): Promise<{ out: string; reports: ExampleReport[] }> {
   if (!existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))) {
     throw new Error(
       'examples/distributed.mjs imports the built package: run `npm run build -w weft-data` first',
     );
   }
-  const out = mkdtempSync(join(tmpdir(), `weft-mpirun-${n}-`));
   const args = ['--allow-run-as-root', '--oversubscribe', '-n', String(n), process.execPath, example];
-  await run('mpirun', [...args, '--out', out, '--test', String(testItems), '--workers', '1'], clean);
+  await run(
+    'mpirun',
+    [...args, '--out', out, '--test', String(testItems), '--workers', '1', ...extra],
+    clean,
+  );
   const reports = range(n).map(
     (r) => JSON.parse(readFileSync(join(out, `report.rank${r}.json`), 'utf8')) as ExampleReport,
   );
@@ -168,6 +179,8 @@ async function mpirun(n: number, testItems: number): Promise<{ out: string; repo
 }
 
 describe(`a real mpirun (Open MPI) running examples/distributed.mjs${why}`, () => {
+  /** The model each run trained in a fresh folder, by `${n}-${testItems}`, for the reruns below. */
+  const fresh = new Map<string, { out: string; w: number; b: number }>();
   for (const [n, testItems] of [
     [3, 17],
     [4, 17],
@@ -177,6 +190,14 @@ describe(`a real mpirun (Open MPI) running examples/distributed.mjs${why}`, () =
       `${n} ranks, ${testItems} test items: disjoint shards, one schedule, every item once, no hang`,
       async () => {
         const { out, reports } = await mpirun(n, testItems);
+        fresh.set(`${n}-${testItems}`, {
+          out,
+          w: reports[0]?.w ?? Number.NaN,
+          b: reports[0]?.b ?? Number.NaN,
+        });
+        // One model on every rank, trained towards y = 3x + 1.
+        for (const r of reports) expect([r.w, r.b]).toEqual([reports[0]?.w, reports[0]?.b]);
+        expect(reports[0]?.b).toBeGreaterThan(0.5);
         expect(reports.map((r) => [r.env.rank, r.env.worldSize, r.env.source])).toEqual(
           range(n).map((r) => [r, n, 'openmpi']),
         );
@@ -199,9 +220,10 @@ describe(`a real mpirun (Open MPI) running examples/distributed.mjs${why}`, () =
           for (const c of counts) expect(c?.globalReal).toBe(testItems); // the per-batch all-reduces agree
           const gathered = JSON.parse(readFileSync(join(out, `${key}.gathered.json`), 'utf8'));
           expect(gathered.items).toBe(testItems); // gatherInOrder saw each item exactly once
-          // The all-gather after the pass: every rank arrived.
-          expect(readdirSync(out).filter((f) => f.startsWith(`${key}-gather.rank`))).toHaveLength(n);
+          expect(gathered.ranks).toBe(n); // the all-gather after the pass: every rank arrived
         }
+        // The run's exchange files are gone: only its results stay in OUT.
+        expect(readdirSync(out).filter((f) => f.startsWith('gather-'))).toEqual([]);
         if (testItems < n) {
           // Ranks without a test item still ran every pass, with all-masked batches.
           for (const r of reports.slice(testItems))
@@ -210,4 +232,34 @@ describe(`a real mpirun (Open MPI) running examples/distributed.mjs${why}`, () =
       },
     );
   }
+
+  mpiIt(
+    'rerun into the same OUT, on as many or on other ranks: the same model as in a fresh folder',
+    async () => {
+      const four = fresh.get('4-17');
+      const three = fresh.get('3-17');
+      if (four === undefined || three === undefined)
+        throw new Error('the 3- and 4-rank runs above must run first');
+      const again = await mpirun(4, 17, four.out);
+      expect(again.reports.map((r) => [r.w, r.b])).toEqual(range(4).map(() => [four.w, four.b]));
+      const fewer = await mpirun(3, 17, four.out);
+      expect(fewer.reports.map((r) => [r.w, r.b])).toEqual(range(3).map(() => [three.w, three.b]));
+      expect(readdirSync(four.out).filter((f) => f.startsWith('gather-'))).toEqual([]);
+    },
+  );
+
+  mpiIt('refuses the exchange folder of an earlier run with the same run id, naming it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'weft-mpirun-stale-'));
+    mkdirSync(join(out, 'gather-r1')); // as a run that stopped midway leaves it
+    const failed = await mpirun(2, 17, out, ['--run-id', 'r1']).then(
+      () => 'no error',
+      (e: Error) => e.message,
+    );
+    expect(failed).toContain(
+      `Error: ${join(out, 'gather-r1')} is left from an earlier run with the same run id (it stopped before the end, or --run-id was reused): delete it, or pass a new --run-id\n`,
+    );
+    // A new run id runs.
+    const { reports } = await mpirun(2, 17, out, ['--run-id', 'r2']);
+    expect(reports.map((r) => r.env.worldSize)).toEqual([2, 2]);
+  });
 });
