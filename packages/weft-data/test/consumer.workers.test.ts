@@ -294,5 +294,9 @@ import('weft-data').then((esm) => {
     }
     const help = run(npm, ['exec', '--', 'weft', '--help'], project);
     expect(help).toContain('weft plan CONFIG [--out DIR]');
+    const { version } = JSON.parse(
+      readFileSync(join(project, 'node_modules/weft-data/package.json'), 'utf8'),
+    );
+    expect(run(npm, ['exec', '--', 'weft', '--version'], project)).toBe(`${version}\n`);
   });
 });
