@@ -47,7 +47,9 @@ export interface Dataset<T> {
  * ```
  */
 export interface FieldLayout {
+  /** The element type of the field's batch array. */
   readonly dtype: DType;
+  /** The shape of one item's value, when every item has it (`[]` for a scalar); absent when it varies. */
   readonly shape?: readonly number[];
 }
 
