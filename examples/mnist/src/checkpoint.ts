@@ -140,16 +140,17 @@ function quote(word: string): string {
 }
 
 /**
- * The command that continues the run in `out`, as this process was started: `npm start -- …` under npm,
- * else `node <script> …` with the script relative to the working directory when it is below it.
+ * The command that continues the run in `out`, as this process was started (`npm start -- …` under npm, else
+ * `node <script> …` with the script relative to the working directory when it is below it), in pieces a
+ * line may break between: the program, then each flag with its value. Each word is quoted for the shell.
  */
-export function continueCommand(out: string, workers: string | undefined): string {
-  const flags = ['--resume', '--out', out, ...(workers === undefined ? [] : ['--workers', workers])];
+export function continueCommand(out: string, workers: string | undefined): string[] {
   const script = process.argv[1] ?? 'main.js';
   const below = relative(process.cwd(), script);
   const start =
     process.env.npm_lifecycle_event === 'start'
       ? ['npm', 'start', '--']
       : ['node', below.startsWith('..') || isAbsolute(below) ? script : below];
-  return [...start, ...flags].map(quote).join(' ');
+  const flags = [['--resume'], ['--out', out], ...(workers === undefined ? [] : [['--workers', workers]])];
+  return [start, ...flags].map((words) => words.map(quote).join(' '));
 }

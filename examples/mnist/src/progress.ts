@@ -130,6 +130,24 @@ export function printLines(stream: TerminalStream, lines: readonly string[]): vo
   for (const line of lines) for (const part of wrap(line, width)) stream.write(`${part}\n`);
 }
 
+/**
+ * A shell command indented by two, in lines of at most `width` characters where its pieces (quoted words
+ * that stay together) allow: each broken line ends with ` \\` and the next is indented by four, so that
+ * the lines pasted are the command.
+ */
+export function shellLines(pieces: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = ' ';
+  for (const word of pieces) {
+    if (line.trim() !== '' && line.length + 1 + word.length + 2 > width) {
+      lines.push(`${line} \\`);
+      line = '   ';
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line];
+}
+
 interface TrainState {
   from: number;
   total: number;

@@ -29,7 +29,7 @@ import {
 import { defaultCacheDir, ensureDigitFiles } from './digit-files.ts';
 import { initBackend, type Labels, Mlp } from './model.ts';
 import { type LogRecord, render, trainingSpec } from './plot.ts';
-import { createProgress, printLines } from './progress.ts';
+import { createProgress, printLines, shellLines } from './progress.ts';
 
 type Batch = { image: Tensor<Float32Array>; label: Labels };
 
@@ -194,13 +194,16 @@ export async function train(
       `interrupted: checkpoint saved after update ${saved.state.update}`,
       'to continue the run:',
     ]);
-    // The command on a line of its own, unbroken, to be copied whole.
-    console.log(`  ${continueCommand(o.out, workersFlag)}`);
+    // The command on lines of its own, broken only between words with a shell continuation: copied whole.
+    const width = process.stdout.isTTY ? (process.stdout.columns ?? 80) - 1 : Number.POSITIVE_INFINITY;
+    for (const line of shellLines(continueCommand(o.out, workersFlag), width)) console.log(line);
     process.exitCode = 130;
     return { accuracy, updates: update };
   }
+  // Saved once more at the end, so that a resume of the finished run repeats this very line.
+  const final = save();
   await writePlots(logPath, o.out, updatesPerEpoch);
-  printLines(process.stdout, [doneLine(update, elapsed(), accuracy)]);
+  printLines(process.stdout, [doneLine(update, final.elapsed, final.accuracy)]);
   return { accuracy, updates: update };
 
   function evaluate(batch: Extract<InterleavedBatch<Batch>, { source: 'callback' }>) {
@@ -239,11 +242,19 @@ export async function train(
   }
 }
 
-/** The plan's table, listing as many updates as the terminal's width shows unbroken. */
+/**
+ * The plan's table, listing as many updates as the terminal's width shows unbroken; on a terminal too narrow
+ * for even one, without the column of updates.
+ */
 function plan(p: Plan): string[] {
   const width = process.stdout.isTTY ? (process.stdout.columns ?? 80) - 1 : Number.POSITIVE_INFINITY;
+  const fits = (t: string[]) => t.every((l) => l.length <= width);
   const tables = [6, 5, 4, 3, 2, 1].map((k) => formatPlan(p, k).split('\n'));
-  return tables.find((t) => t.every((l) => l.length <= width)) ?? (tables.at(-1) as string[]);
+  const table = tables.find(fits) ?? (tables.at(-1) as string[]);
+  if (fits(table)) return table;
+  const column = (table[0] as string).indexOf('runs after updates');
+  const rows = table.indexOf('');
+  return table.map((l, i) => (i < rows ? l.slice(0, column).trimEnd() : l));
 }
 
 /** Writes training.svg and training.png from the log. */

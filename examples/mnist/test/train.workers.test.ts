@@ -146,10 +146,12 @@ describe('weft-mnist, the demo', () => {
       .elapsed;
     const again = await weft(['--resume', '--out', dir]);
     expect(again.code, again.stderr).toBe(0);
+    const done = `done: 54 updates in ${seconds.toFixed(1)} s, ${summary(result.stdout)}`;
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(done);
     expect(again.stdout).toBe(
       [
         `weft-mnist: the run in ${dir} is finished`,
-        `done: 54 updates in ${seconds.toFixed(1)} s, ${summary(result.stdout)}`,
+        done,
         'to train it longer, add --epochs 4 (or more)',
         '',
       ].join('\n'),
