@@ -11,7 +11,7 @@ import {
   type TrainOptions,
   UsageError,
 } from './checkpoint.ts';
-import { printLines } from './progress.ts';
+import { printLines, wrap } from './progress.ts';
 
 const HELP = `weft-mnist — weft's demo: a 784-128-10 network trained on MNIST with interleaved evaluation
 
@@ -63,6 +63,34 @@ function optionalInt(values: Record<string, unknown>, name: string, min: number)
   return n;
 }
 
+/**
+ * The help as written when it fits the terminal; on a narrower one, each option's description (its lines
+ * joined) broken at spaces and continued under itself.
+ */
+function printHelp(): void {
+  const width = process.stdout.isTTY ? (process.stdout.columns ?? 80) - 1 : Number.POSITIVE_INFINITY;
+  const lines = HELP.split('\n');
+  if (lines.every((l) => l.length <= width)) {
+    console.log(HELP);
+    return;
+  }
+  // A line indented as far as the descriptions continues the one before it.
+  const column = (HELP.match(/^ {2}--epochs N +/m)?.[0] ?? '').length;
+  const entries: string[] = [];
+  for (const line of lines) {
+    const continued = column > 0 && line.startsWith(' '.repeat(column)) && entries.length > 0;
+    if (continued) entries[entries.length - 1] += ` ${line.trim()}`;
+    else entries.push(line);
+  }
+  for (const entry of entries) {
+    const indent = ' '.repeat(entry.startsWith('  -') ? column : (entry.match(/^ */)?.[0].length ?? 0));
+    const first = wrap(entry, width)[0] ?? '';
+    const rest = entry.slice(first.length).trimStart();
+    const more = rest === '' ? [] : wrap(rest, Math.max(10, width - indent.length));
+    console.log([first, ...more.map((l) => indent + l)].join('\n'));
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -85,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    console.log(HELP);
+    printHelp();
     return;
   }
   if (positionals.length > 0)
