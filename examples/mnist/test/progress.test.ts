@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import xterm from '@xterm/headless';
 import { describe, expect, it } from 'vitest';
-import { createProgress, Rate } from '../src/progress.ts';
+import { createProgress, Rate, shellLines } from '../src/progress.ts';
 
 /** A stream that keeps what is written to it as strings. */
 function collect(isTTY = false) {
@@ -75,12 +75,12 @@ describe.each([80, 50])('progress on a %i-column terminal', (cols) => {
 
     p.passBatch(4);
     p.passEnd();
-    p.log('[test] update 250: loss 0.1234, accuracy 0.9650 (2000 digits)');
+    p.log('[test] update 250: loss 0.1234, accuracy 0.9650', '(2000 digits)');
     p.render();
     lines = await screen();
+    // The detail goes where it does not fit, rather than wrap onto a line of its own.
     const result = '[test] update 250: loss 0.1234, accuracy 0.9650 (2000 digits)';
-    const resultLines =
-      cols > result.length ? [result] : ['[test] update 250: loss 0.1234, accuracy 0.9650', '(2000 digits)'];
+    const resultLines = cols > result.length ? [result] : ['[test] update 250: loss 0.1234, accuracy 0.9650'];
     expect(lines.slice(0, resultLines.length)).toEqual(resultLines);
     const bars = lines.slice(resultLines.length);
     expect(bars).toHaveLength(1);
@@ -136,6 +136,20 @@ describe('progress when the output is not a terminal', () => {
     );
     expect(out.join('')).toBe('[test] update 10\n[test] update 20\n[test] update 30\n');
     expect(err.join('') + out.join('')).not.toContain(String.fromCharCode(27)); // no escape codes
+  });
+});
+
+describe('a shell command on a narrow terminal', () => {
+  it('breaks between its pieces with a continuation, and not at all when it fits', () => {
+    const pieces = ['node examples/mnist/dist/main.js', '--resume', "--out 'my runs/a'", '--workers 1'];
+    expect(shellLines(pieces, 79)).toEqual([
+      "  node examples/mnist/dist/main.js --resume --out 'my runs/a' --workers 1",
+    ]);
+    expect(shellLines(pieces, 49)).toEqual([
+      '  node examples/mnist/dist/main.js --resume \\',
+      "    --out 'my runs/a' --workers 1",
+    ]);
+    for (const line of shellLines(pieces, 49)) expect(line.length).toBeLessThanOrEqual(49);
   });
 });
 
