@@ -110,7 +110,7 @@ function seriesNames(plan: Plan): string[] {
  * rect would be narrower than {@link THIN} pixels (a pass of one batch in a run of thousands of updates).
  */
 function panel(
-  title: string,
+  title: string | undefined,
   data: Segment[],
   rows: string[],
   domain: [number, number],
@@ -124,7 +124,9 @@ function panel(
       : 'update (a pass is drawn as wide as its batches, one step each)';
   const names = seriesNames(plan);
   return {
-    title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal' },
+    ...(title === undefined
+      ? {}
+      : { title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal' } }),
     width: WIDTH,
     height: 26 * rows.length,
     data: {
@@ -176,8 +178,11 @@ export function timelineSpec(plan: Plan): object {
   const share = `${(plan.evaluationShare * 100).toFixed(1)}%`;
   // The passes after the last update run past it: the axis goes on to them, its last label at the update.
   const lastTick = plan.updates === 0 ? end : plan.end.update;
-  const panels = [panel('whole run', data, rows, [plan.start.update, end], lastTick, plan)];
   const dense = plan.callbacks.filter((c) => c.passes > DENSE && c.afterUpdates.length > 0);
+  // A title for the whole run only beside a zoom: alone, it would repeat the chart's.
+  const panels = [
+    panel(dense.length > 0 ? 'whole run' : undefined, data, rows, [plan.start.update, end], lastTick, plan),
+  ];
   if (dense.length > 0) {
     // The densest row's first dozen passes, with room to see each one (read lazily: only those).
     const densest = dense.reduce((a, b) => (b.passes > a.passes ? b : a));
