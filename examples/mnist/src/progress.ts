@@ -7,8 +7,11 @@ import { MultiBar, type SingleBar } from 'cli-progress';
 
 /** The demo's view of progress; see {@link createProgress}. */
 export interface Progress {
-  /** The run covers updates (from, total], starting in `epoch` (1-based) of `epochs`. */
-  start(from: number, total: number, epochs: number, epoch: number): void;
+  /**
+   * The run covers updates (from, total], starting in `epoch` (1-based) of `epochs`, after `elapsed` seconds
+   * of earlier sessions (a resumed run).
+   */
+  start(from: number, total: number, epochs: number, epoch: number, elapsed?: number): void;
   /** A training update is done. */
   train(update: number, epoch: number): void;
   /** An evaluation pass of `batches` batches starts. */
@@ -17,8 +20,11 @@ export interface Progress {
   passBatch(done: number): void;
   /** The current pass is over. */
   passEnd(): void;
-  /** A line that stays: above the bars on a terminal, on `out` otherwise. */
-  log(line: string): void;
+  /**
+   * A line that stays: above the bars on a terminal, on `out` otherwise. `detail` follows it when the
+   * terminal is wide enough, so that a narrow one shows the line unbroken.
+   */
+  log(line: string, detail?: string): void;
   /** Draws the bars now (the library otherwise redraws on its own clock). */
   render(): void;
   /** Removes the bars; later lines go out plainly. */
@@ -31,26 +37,47 @@ export interface TerminalStream extends NodeJS.WritableStream {
   columns?: number;
 }
 
-/** Updates per second over the last few seconds, so that the start-up does not weigh on the rate for long. */
-class Rate {
+/** When {@link Rate} starts to estimate, and over what. */
+export interface RateOptions {
+  /** Updates left out at the start: they wait for workers to start and decode, and are no guide. */
+  skip: number;
+  /** Updates, after the skipped ones, before there is an estimate. */
+  minUpdates: number;
+  /** Milliseconds, after the skipped updates, before there is an estimate. */
+  minMs: number;
+  /** The estimate covers the last this many milliseconds: long enough to average evaluation pauses. */
+  windowMs: number;
+}
+
+/**
+ * Updates per second for the ETA and the rate shown: nothing until the run has warmed up and a minimum of
+ * updates has passed (a first estimate from a few slow updates promised a run many times too long), then
+ * over a moving window of the last {@link RateOptions.windowMs}.
+ */
+export class Rate {
   readonly #times: number[] = [];
   readonly #values: number[] = [];
-  constructor(readonly windowMs = 5000) {}
+  #from: number | undefined;
+  constructor(readonly options: RateOptions = { skip: 5, minUpdates: 30, minMs: 3000, windowMs: 30_000 }) {}
 
   add(now: number, value: number): void {
+    this.#from ??= value;
+    if (value - this.#from < this.options.skip) return;
     this.#times.push(now);
     this.#values.push(value);
-    while (this.#times.length > 2 && now - (this.#times[0] as number) > this.windowMs) {
+    while (this.#times.length > 2 && now - (this.#times[1] as number) >= this.options.windowMs) {
       this.#times.shift();
       this.#values.shift();
     }
   }
 
+  /** Updates per second, or undefined while estimating. */
   perSecond(): number | undefined {
     const n = this.#times.length;
     if (n < 2) return undefined;
     const dt = (this.#times[n - 1] as number) - (this.#times[0] as number);
-    return dt > 0 ? (((this.#values[n - 1] as number) - (this.#values[0] as number)) * 1000) / dt : undefined;
+    const du = (this.#values[n - 1] as number) - (this.#values[0] as number);
+    return du >= this.options.minUpdates && dt >= this.options.minMs && dt > 0 ? (du * 1000) / dt : undefined;
   }
 }
 
@@ -97,22 +124,46 @@ export function wrap(text: string, width: number): string[] {
   return lines;
 }
 
+/** Writes `lines` to `stream`, each broken at spaces to the width of the terminal, when it is one. */
+export function printLines(stream: TerminalStream, lines: readonly string[]): void {
+  const width = stream.isTTY ? (stream.columns ?? 80) - 1 : Number.POSITIVE_INFINITY;
+  for (const line of lines) for (const part of wrap(line, width)) stream.write(`${part}\n`);
+}
+
+/**
+ * A shell command indented by two, in lines of at most `width` characters where its pieces (quoted words
+ * that stay together) allow: each broken line ends with ` \\` and the next is indented by four, so that
+ * the lines pasted are the command.
+ */
+export function shellLines(pieces: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = ' ';
+  for (const word of pieces) {
+    if (line.trim() !== '' && line.length + 1 + word.length + 2 > width) {
+      lines.push(`${line} \\`);
+      line = '   ';
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line];
+}
+
 interface TrainState {
   from: number;
   total: number;
   epochs: number;
   update: number;
   epoch: number;
+  /** When this session started, less the seconds of earlier sessions: the elapsed time counts the whole run. */
   started: number;
   rate: Rate;
 }
 
 function trainFields(s: TrainState, now: number): string[] {
   const perSecond = s.rate.perSecond();
-  const eta = perSecond ? (s.total - s.update) / perSecond : Number.NaN;
   return [
     `${s.update}/${s.total}`,
-    `ETA ${clock(eta)}`,
+    perSecond ? `ETA ${clock((s.total - s.update) / perSecond)}` : 'ETA estimating…',
     `epoch ${s.epoch}/${s.epochs}`,
     perSecond === undefined ? '' : `${perSecond.toFixed(0)}/s`,
     `${clock((now - s.started) / 1000)} elapsed`,
@@ -127,6 +178,7 @@ export function createProgress(
   stream: TerminalStream,
   out: NodeJS.WritableStream,
   now: () => number = () => performance.now(),
+  rate: Rate = new Rate(),
 ): Progress {
   const state: TrainState = {
     from: 0,
@@ -135,13 +187,14 @@ export function createProgress(
     update: 0,
     epoch: 0,
     started: now(),
-    rate: new Rate(),
+    rate,
   };
   if (!stream.isTTY) {
     let lastEpoch = -1;
     return {
-      start(from, total, epochs, epoch) {
-        Object.assign(state, { from, total, epochs, epoch, update: from, started: now() });
+      start(from, total, epochs, epoch, elapsed = 0) {
+        Object.assign(state, { from, total, epochs, epoch, update: from, started: now() - elapsed * 1000 });
+        state.rate.add(now(), from);
       },
       train(update, epoch) {
         state.update = update;
@@ -157,8 +210,8 @@ export function createProgress(
       passStart() {},
       passBatch() {},
       passEnd() {},
-      log(line) {
-        out.write(`${line}\n`);
+      log(line, detail) {
+        out.write(`${detail === undefined ? line : `${line} ${detail}`}\n`);
       },
       render() {},
       stop() {},
@@ -187,8 +240,8 @@ export function createProgress(
   let pass: { bar: SingleBar; name: string; batches: number; done: number; started: number } | undefined;
 
   return {
-    start(from, total, epochs, epoch) {
-      Object.assign(state, { from, total, epochs, epoch, update: from, started: now() });
+    start(from, total, epochs, epoch, elapsed = 0) {
+      Object.assign(state, { from, total, epochs, epoch, update: from, started: now() - elapsed * 1000 });
       state.rate.add(now(), from);
       trainBar = multibar.create(total, from, {
         line: () =>
@@ -222,10 +275,11 @@ export function createProgress(
       multibar.remove(pass.bar);
       pass = undefined;
     },
-    log(line) {
+    log(line, detail) {
+      const full = detail === undefined ? line : `${line} ${detail}`;
       // Line wrapping is off while the bars are drawn, so a long line is wrapped here, at spaces.
       multibar.log(
-        wrap(line, columns() - 1)
+        wrap(full.length <= columns() - 1 ? full : line, columns() - 1)
           .map((l) => `${l}\n`)
           .join(''),
       );

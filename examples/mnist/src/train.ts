@@ -1,7 +1,7 @@
 // The training demo: MNIST digits read from PNG files through one interleaved loader — training images
 // decoded and augmented in workers, a quick test on a subset every N updates and the full test set every
 // epoch, checkpoints and exact resume.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -10,46 +10,28 @@ import {
   ImageFolder,
   type ImageItem,
   type ImageTransform,
+  type InterleavedBatch,
   InterleavedSampler,
+  type Plan,
   Random,
   RandomSampler,
-  type ResumeState,
   SequentialSampler,
   Subset,
   type Tensor,
 } from 'weft-data';
+import {
+  type Checkpoint,
+  continueCommand,
+  doneLine,
+  type TrainOptions,
+  writeCheckpoint,
+} from './checkpoint.ts';
 import { defaultCacheDir, ensureDigitFiles } from './digit-files.ts';
-import { initBackend, Mlp, type SavedWeights } from './model.ts';
+import { initBackend, type Labels, Mlp } from './model.ts';
 import { type LogRecord, render, trainingSpec } from './plot.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, printLines, shellLines } from './progress.ts';
 
-/** Settings of a training run; all of them are saved in checkpoints. */
-export interface TrainOptions {
-  epochs: number;
-  batchSize: number;
-  workers: number;
-  seed: number;
-  out: string;
-  quickEvery: number;
-  quickSize: number;
-  /** Training images to use, of the folder's (all when undefined). */
-  trainSize: number | undefined;
-  /** Test images to use, of the folder's (all when undefined). */
-  testSize: number | undefined;
-  /** An image folder with `train/` and `test/`; undefined: the shipped digits, cached as PNG files. */
-  data: string | undefined;
-  lr: number;
-}
-
-interface Checkpoint {
-  options: TrainOptions;
-  weights: SavedWeights;
-  state: ResumeState;
-  /** Lines of the JSONL log written up to this checkpoint (later ones are dropped on resume). */
-  logLines: number;
-}
-
-type Batch = { image: Tensor<Float32Array>; label: Float64Array };
+type Batch = { image: Tensor<Float32Array>; label: Labels };
 
 /** A seeded choice of `n` of `dataset`'s items (all of them, in order, when `n` is undefined or all). */
 function choose<T>(dataset: Dataset<T>, n: number | undefined, seed: number, what: string): Dataset<T> {
@@ -92,25 +74,20 @@ async function openDigits(o: TrainOptions): Promise<{ train: Dataset<ImageItem>;
 }
 
 /**
- * Trains the network; with `resume`, continues from `out/checkpoint.json` exactly (its saved settings win,
- * except the number of workers). Returns the last full-test accuracy.
+ * Trains the network; with `checkpoint`, continues the run saved in it exactly (`o` is then the checkpoint's
+ * settings as main.ts checked them). On SIGINT, saves a checkpoint after the batch at hand and prints the
+ * command that continues the run. Returns the last full-test accuracy.
+ *
+ * @param workersFlag - `--workers` as given, repeated in the command that continues an interrupted run
  */
 export async function train(
-  given: TrainOptions,
-  resume: boolean,
+  o: TrainOptions,
+  checkpoint: Checkpoint | undefined,
+  workersFlag?: string,
 ): Promise<{ accuracy: number; updates: number }> {
-  const checkpointPath = join(given.out, 'checkpoint.json');
-  const logPath = join(given.out, 'log.jsonl');
-  let checkpoint: Checkpoint | undefined;
-  if (resume) {
-    if (!existsSync(checkpointPath)) throw new Error(`--resume: no checkpoint at ${checkpointPath}`);
-    checkpoint = JSON.parse(readFileSync(checkpointPath, 'utf8')) as Checkpoint;
-  }
-  const o: TrainOptions = checkpoint
-    ? { ...checkpoint.options, workers: given.workers, out: given.out }
-    : given;
+  const logPath = join(o.out, 'log.jsonl');
   mkdirSync(o.out, { recursive: true });
-  if (checkpoint) {
+  if (checkpoint && existsSync(logPath)) {
     const kept = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).slice(0, checkpoint.logLines);
     writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
   } else {
@@ -148,34 +125,89 @@ export async function train(
     seed: o.seed,
     ...(checkpoint ? { resume: checkpoint.state } : {}),
   });
-  console.log(checkpoint ? `resuming after update ${checkpoint.state.update}` : formatPlan(loader.plan));
+  printLines(
+    process.stdout,
+    checkpoint ? [`resuming after update ${checkpoint.state.update}`] : plan(loader.plan),
+  );
   const progress = createProgress(process.stderr, process.stdout);
   const updatesPerEpoch = Math.floor(trainSet.length / o.batchSize);
 
   // Fault injection for the resume test: a crash right after the n-th checkpoint of this process.
   const crashAfterCheckpoint = Number(process.env.WEFT_MNIST_CRASH_AFTER_CHECKPOINT ?? 0);
   let checkpoints = 0;
+  // Time counts over the whole run: the sessions before this one, as saved, and this one from here.
+  const elapsedBefore = checkpoint?.elapsed ?? 0;
   const started = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+  let accuracy = checkpoint?.accuracy ?? Number.NaN;
+  const save = () => {
+    const saved: Checkpoint = {
+      options: o,
+      weights: model.save(),
+      state: loader.state(),
+      logLines,
+      updatesPerEpoch,
+      elapsed: elapsed(),
+      accuracy: Number.isNaN(accuracy) ? null : accuracy,
+    };
+    writeCheckpoint(o.out, saved);
+    return saved;
+  };
+  // Ctrl-C: the batch at hand is finished, then saved; a second Ctrl-C ends the process at once.
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
   let evalLoss = 0;
   let correct = 0;
   let seen = 0;
-  let accuracy = Number.NaN;
   let update = loader.sampler.start.update;
   progress.start(
     update,
     loader.totalUpdates,
     o.epochs,
     Math.min(o.epochs, Math.floor(update / updatesPerEpoch) + 1),
+    elapsedBefore,
   );
-  for await (const batch of loader) {
-    const { image: x, label: y } = batch.data;
-    if (batch.source === 'train') {
-      const loss = model.train(x.data, y, o.lr);
-      update = batch.position.update;
-      log({ type: 'train', update, epoch: batch.epoch, loss });
-      progress.train(update, batch.epoch + 1);
-      continue;
+  try {
+    for await (const batch of loader) {
+      if (batch.source === 'train') {
+        const { image: x, label: y } = batch.data;
+        const loss = model.train(x.data, y, o.lr);
+        update = batch.position.update;
+        log({ type: 'train', update, epoch: batch.epoch, loss });
+        progress.train(update, batch.epoch + 1);
+      } else {
+        evaluate(batch);
+      }
+      if (interrupted) break;
     }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  progress.stop();
+  if (interrupted) {
+    const saved = save();
+    printLines(process.stdout, [
+      `interrupted: checkpoint saved after update ${saved.state.update}`,
+      'to continue the run:',
+    ]);
+    // The command on lines of its own, broken only between words with a shell continuation: copied whole.
+    const width = process.stdout.isTTY ? (process.stdout.columns ?? 80) - 1 : Number.POSITIVE_INFINITY;
+    for (const line of shellLines(continueCommand(o.out, workersFlag), width)) console.log(line);
+    process.exitCode = 130;
+    return { accuracy, updates: update };
+  }
+  // Saved once more at the end, so that a resume of the finished run repeats this very line.
+  const final = save();
+  await writePlots(logPath, o.out, updatesPerEpoch);
+  printLines(process.stdout, [doneLine(update, final.elapsed, final.accuracy)]);
+  return { accuracy, updates: update };
+
+  function evaluate(batch: Extract<InterleavedBatch<Batch>, { source: 'callback' }>) {
+    const { image: x, label: y } = batch.data;
     if (batch.batch === 0)
       progress.passStart(batch.name, loader.plan.callbacks[batch.callback]?.batchesPerPass ?? 1);
     const r = model.evaluate(x.data, y);
@@ -183,7 +215,7 @@ export async function train(
     correct += r.correct;
     seen += y.length;
     progress.passBatch(batch.batch + 1);
-    if (!batch.last) continue;
+    if (!batch.last) return;
     progress.passEnd();
     const result = {
       type: 'eval',
@@ -191,16 +223,16 @@ export async function train(
       update: batch.afterUpdate,
       loss: evalLoss / seen,
       accuracy: correct / seen,
+      digits: seen,
     };
     log(result);
     progress.log(
-      `[${batch.name}] update ${batch.afterUpdate}: loss ${result.loss.toFixed(4)}, accuracy ${result.accuracy.toFixed(4)} (${seen} digits)`,
+      `[${batch.name}] update ${batch.afterUpdate}: loss ${result.loss.toFixed(4)}, accuracy ${result.accuracy.toFixed(4)}`,
+      `(${seen} digits)`,
     );
     if (batch.name === 'test') {
       accuracy = result.accuracy;
-      const saved: Checkpoint = { options: o, weights: model.save(), state: loader.state(), logLines };
-      writeFileSync(`${checkpointPath}.tmp`, JSON.stringify(saved));
-      renameSync(`${checkpointPath}.tmp`, checkpointPath); // never a half-written checkpoint
+      const saved = save();
       progress.log(`checkpoint saved after update ${saved.state.update}`);
       if (++checkpoints === crashAfterCheckpoint) process.kill(process.pid, 'SIGKILL');
     }
@@ -208,11 +240,21 @@ export async function train(
     correct = 0;
     seen = 0;
   }
-  progress.stop();
-  await writePlots(logPath, o.out, updatesPerEpoch);
-  const seconds = (performance.now() - started) / 1000;
-  console.log(`done: ${update} updates in ${seconds.toFixed(1)} s, test accuracy ${accuracy.toFixed(4)}`);
-  return { accuracy, updates: update };
+}
+
+/**
+ * The plan's table, listing as many updates as the terminal's width shows unbroken; on a terminal too narrow
+ * for even one, without the column of updates.
+ */
+function plan(p: Plan): string[] {
+  const width = process.stdout.isTTY ? (process.stdout.columns ?? 80) - 1 : Number.POSITIVE_INFINITY;
+  const fits = (t: string[]) => t.every((l) => l.length <= width);
+  const tables = [6, 5, 4, 3, 2, 1].map((k) => formatPlan(p, k).split('\n'));
+  const table = tables.find(fits) ?? (tables.at(-1) as string[]);
+  if (fits(table)) return table;
+  const column = (table[0] as string).indexOf('runs after updates');
+  const rows = table.indexOf('');
+  return table.map((l, i) => (i < rows ? l.slice(0, column).trimEnd() : l));
 }
 
 /** Writes training.svg and training.png from the log. */

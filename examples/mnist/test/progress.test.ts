@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import xterm from '@xterm/headless';
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../src/progress.ts';
+import { createProgress, Rate, shellLines } from '../src/progress.ts';
 
 /** A stream that keeps what is written to it as strings. */
 function collect(isTTY = false) {
@@ -51,16 +51,20 @@ describe.each([80, 50])('progress on a %i-column terminal', (cols) => {
     let t = 0;
     const { stream: sink, chunks: out } = collect();
     const p = createProgress(stream, sink, () => t);
-    p.start(0, 7500, 30, 1);
-    for (let u = 1; u <= 250; u++) {
-      t += 4; // 250 updates/s
-      p.train(u, Math.floor(u / 250));
+    // A resumed run: 60 s of earlier sessions count in the elapsed time.
+    p.start(0, 7500, 30, 1, 60);
+    p.train(1, 1);
+    p.render();
+    expect((await screen())[0]).toMatch(/^train [█░]+ 1\/7500 {2}ETA estimating…/);
+    for (let u = 2; u <= 250; u++) {
+      t += 20; // 50 updates/s
+      p.train(u, Math.floor(u / 250) + 1);
     }
     p.render();
     let lines = await screen();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^train [█░]+ 250\/7500 {2}ETA 0:29/);
-    if (cols >= 80) expect(lines[0]).toContain('epoch 1/30  250/s  0:01 elapsed');
+    expect(lines[0]).toMatch(/^train [█░]+ 250\/7500 {2}ETA 2:25/);
+    if (cols >= 80) expect(lines[0]).toContain('epoch 2/30  50/s  1:05 elapsed');
 
     p.passStart('test', 4);
     p.passBatch(1);
@@ -71,12 +75,12 @@ describe.each([80, 50])('progress on a %i-column terminal', (cols) => {
 
     p.passBatch(4);
     p.passEnd();
-    p.log('[test] update 250: loss 0.1234, accuracy 0.9650 (2000 digits)');
+    p.log('[test] update 250: loss 0.1234, accuracy 0.9650', '(2000 digits)');
     p.render();
     lines = await screen();
+    // The detail goes where it does not fit, rather than wrap onto a line of its own.
     const result = '[test] update 250: loss 0.1234, accuracy 0.9650 (2000 digits)';
-    const resultLines =
-      cols > result.length ? [result] : ['[test] update 250: loss 0.1234, accuracy 0.9650', '(2000 digits)'];
+    const resultLines = cols > result.length ? [result] : ['[test] update 250: loss 0.1234, accuracy 0.9650'];
     expect(lines.slice(0, resultLines.length)).toEqual(resultLines);
     const bars = lines.slice(resultLines.length);
     expect(bars).toHaveLength(1);
@@ -112,7 +116,9 @@ describe('progress when the output is not a terminal', () => {
     const { stream, chunks: err } = collect();
     const { stream: sink, chunks: out } = collect();
     let t = 0;
-    const p = createProgress(stream, sink, () => t);
+    // A rate from the first update on, as a short run needs to show one.
+    const rate = new Rate({ skip: 0, minUpdates: 1, minMs: 0, windowMs: 5000 });
+    const p = createProgress(stream, sink, () => t, rate);
     p.start(0, 30, 3, 1);
     for (let u = 1; u <= 30; u++) {
       t += 100;
@@ -130,5 +136,81 @@ describe('progress when the output is not a terminal', () => {
     );
     expect(out.join('')).toBe('[test] update 10\n[test] update 20\n[test] update 30\n');
     expect(err.join('') + out.join('')).not.toContain(String.fromCharCode(27)); // no escape codes
+  });
+});
+
+describe('a shell command on a narrow terminal', () => {
+  it('breaks between its pieces with a continuation, and not at all when it fits', () => {
+    const pieces = ['node examples/mnist/dist/main.js', '--resume', "--out 'my runs/a'", '--workers 1'];
+    expect(shellLines(pieces, 79)).toEqual([
+      "  node examples/mnist/dist/main.js --resume --out 'my runs/a' --workers 1",
+    ]);
+    expect(shellLines(pieces, 49)).toEqual([
+      '  node examples/mnist/dist/main.js --resume \\',
+      "    --out 'my runs/a' --workers 1",
+    ]);
+    for (const line of shellLines(pieces, 49)) expect(line.length).toBeLessThanOrEqual(49);
+  });
+});
+
+describe('the ETA', () => {
+  /** Times (ms) after each update of a synthetic run: a slow start, then steady updates with evaluation pauses. */
+  function run(total: number): number[] {
+    const times = [0];
+    let t = 0;
+    for (let u = 1; u <= total; u++) {
+      t += u === 1 ? 1500 : u <= 5 ? 80 : 10; // workers starting, then decoding ahead
+      if (u % 100 === 0) t += 400; // a quick test
+      if (u % 500 === 0) t += 1000; // a full test
+      times.push(t);
+    }
+    return times;
+  }
+
+  it('says nothing until the run has warmed up, then predicts the end within 25% all along', () => {
+    const total = 2000;
+    const times = run(total);
+    const end = times[total] as number;
+    const rate = new Rate();
+    rate.add(0, 0);
+    let first: number | undefined;
+    const misses: string[] = [];
+    for (let u = 1; u <= total; u++) {
+      const now = times[u] as number;
+      rate.add(now, u);
+      const perSecond = rate.perSecond();
+      if (perSecond === undefined) {
+        expect(first, `no estimate after update ${u}`).toBeUndefined();
+        continue;
+      }
+      first ??= u;
+      const predicted = now + ((total - u) / perSecond) * 1000;
+      if (Math.abs(predicted - end) > 0.25 * end) misses.push(`update ${u}: ${predicted} for ${end}`);
+    }
+    // At least 30 updates and 3 s after the 5 skipped ones.
+    expect(first).toBeGreaterThanOrEqual(35);
+    expect((times[first as number] as number) - (times[5] as number)).toBeGreaterThanOrEqual(3000);
+    expect(misses).toEqual([]);
+  });
+
+  it('is steady: read once a second, it never goes up by more than 15%', () => {
+    const total = 5000;
+    const times = run(total);
+    const rate = new Rate();
+    rate.add(0, 0);
+    const shown: number[] = [];
+    let nextRead = 0;
+    for (let u = 1; u <= total; u++) {
+      const now = times[u] as number;
+      rate.add(now, u);
+      const perSecond = rate.perSecond();
+      if (perSecond === undefined || now < nextRead) continue;
+      shown.push((total - u) / perSecond);
+      nextRead = now + 1000;
+    }
+    expect(shown.length).toBeGreaterThan(40);
+    // The largest rise: when the first full test (a pause the estimate has not seen yet) enters the window.
+    const rises = shown.slice(1).map((eta, i) => eta / (shown[i] as number) - 1);
+    expect(Math.max(...rises)).toBeLessThan(0.15);
   });
 });

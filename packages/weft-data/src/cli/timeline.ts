@@ -25,6 +25,35 @@ interface Segment {
   band?: true;
 }
 
+/** Width of a panel, in pixels. */
+const WIDTH = 640;
+/** A pass narrower than this many pixels is drawn as a tick at its start instead of its (invisible) rect. */
+const THIN = 2;
+
+/** `n` with thousands separators, as the axes write it: 5,000. */
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** 1, 2 or 5 times a power of ten: the smallest such step that cuts `span` into at most `parts` parts. */
+function niceStep(span: number, parts: number): number {
+  const raw = Math.max(1, span / parts);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) as number;
+}
+
+/**
+ * Tick values for `[from, to]`: multiples of a step of 1, 2 or 5 times a power of ten, as many as the labels'
+ * width allows, and always `to` itself, so that the axis ends at the run's last update with a label there.
+ */
+export function tickValues(from: number, to: number): number[] {
+  const labelPixels = 8 * thousands(to).length + 24;
+  const step = niceStep(to - from, Math.max(1, Math.min(10, Math.floor(WIDTH / labelPixels))));
+  const values: number[] = [];
+  for (let v = Math.ceil(from / step) * step; v < to; v += step) values.push(v);
+  // The last multiple gives way to `to` when their labels would touch.
+  if (values.length > 0 && to - (values.at(-1) as number) < step / 2) values.pop();
+  return [...values, to];
+}
+
 /**
  * Rows: training, then one per callback. The x axis counts loader steps in updates, and each pass is drawn
  * as wide as its batches (one batch, one step), so its length is visible next to the training it interrupts.
@@ -66,7 +95,7 @@ function segments(plan: Plan, until?: number): Segment[] {
 
 /** The legend's entries, in row order: what each row holds and how much of it. */
 function seriesNames(plan: Plan): string[] {
-  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const plural = (n: number, one: string, many: string) => `${thousands(n)} ${n === 1 ? one : many}`;
   return [
     ...(plan.updates > 0 ? [`train: ${plural(plan.updates, 'update', 'updates')}`] : []),
     ...plan.callbacks.map(
@@ -76,23 +105,43 @@ function seriesNames(plan: Plan): string[] {
   ];
 }
 
-function panel(title: string, data: Segment[], rows: string[], domain: [number, number], plan: Plan): object {
+/**
+ * One panel of the timeline over `domain`. Each pass is one mark: its rect, or a tick at its start when the
+ * rect would be narrower than {@link THIN} pixels (a pass of one batch in a run of thousands of updates).
+ */
+function panel(
+  title: string | undefined,
+  data: Segment[],
+  rows: string[],
+  domain: [number, number],
+  lastTick: number,
+  plan: Plan,
+): object {
+  const pixelsPerStep = WIDTH / Math.max(1, domain[1] - domain[0]);
   const axisTitle =
     plan.updates === 0
       ? 'evaluation batch'
       : 'update (a pass is drawn as wide as its batches, one step each)';
   const names = seriesNames(plan);
   return {
-    title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal' },
-    width: 640,
+    ...(title === undefined
+      ? {}
+      : { title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal' } }),
+    width: WIDTH,
     height: 26 * rows.length,
-    data: { values: data.filter((d) => d.to >= domain[0] && d.from <= domain[1]) },
+    data: {
+      values: data
+        .filter((d) => d.to >= domain[0] && d.from <= domain[1])
+        .map((d) => ({ ...d, thin: d.row !== 'train' && !d.band && (d.to - d.from) * pixelsPerStep < THIN })),
+    },
     layer: [
-      { mark: { type: 'rect', clip: true, height: { band: 0.7 } }, encoding: { x2: { field: 'to' } } },
-      // A pass of one batch in a run of thousands of updates is narrower than a pixel: a tick at its start
-      // keeps every pass visible.
       {
-        transform: [{ filter: "datum.row !== 'train' && !datum.band" }],
+        transform: [{ filter: '!datum.thin' }],
+        mark: { type: 'rect', clip: true, height: { band: 0.7 } },
+        encoding: { x2: { field: 'to' } },
+      },
+      {
+        transform: [{ filter: 'datum.thin' }],
         mark: { type: 'tick', clip: true, thickness: 1.5, bandSize: 18 },
       },
     ],
@@ -106,7 +155,7 @@ function panel(title: string, data: Segment[], rows: string[], domain: [number, 
         field: 'from',
         type: 'quantitative',
         scale: { domain, nice: false },
-        axis: { title: axisTitle, grid: true, format: 'd' },
+        axis: { title: axisTitle, grid: true, format: ',d', values: tickValues(domain[0], lastTick) },
       },
       color: {
         field: 'series',
@@ -126,26 +175,43 @@ export function timelineSpec(plan: Plan): object {
   const data = segments(plan);
   const rows = [...(plan.updates > 0 ? ['train'] : []), ...plan.callbacks.map((c) => c.name)];
   const end = Math.max(plan.end.update, ...data.map((d) => d.to), plan.start.update + 1);
-  const mode = plan.updates === 0 ? 'evaluation only, no training' : `${plan.updates} updates`;
   const share = `${(plan.evaluationShare * 100).toFixed(1)}%`;
-  const panels = [panel(`whole run: ${mode}`, data, rows, [plan.start.update, end], plan)];
+  // The passes after the last update run past it: the axis goes on to them, its last label at the update.
+  const lastTick = plan.updates === 0 ? end : plan.end.update;
   const dense = plan.callbacks.filter((c) => c.passes > DENSE && c.afterUpdates.length > 0);
+  // A title for the whole run only beside a zoom: alone, it would repeat the chart's.
+  const panels = [
+    panel(dense.length > 0 ? 'whole run' : undefined, data, rows, [plan.start.update, end], lastTick, plan),
+  ];
   if (dense.length > 0) {
     // The densest row's first dozen passes, with room to see each one (read lazily: only those).
     const densest = dense.reduce((a, b) => (b.passes > a.passes ? b : a));
     const until = densest.afterUpdates.slice(0, 12).at(-1) as number;
-    const to = until + densest.batchesPerPass + Math.ceil((until - plan.start.update) * 0.05);
+    const reach = until + densest.batchesPerPass + Math.ceil((until - plan.start.update) * 0.05);
+    // Rounded up to a step of the axis, so that the zoom ends on a round number.
+    const step = niceStep(reach - plan.start.update, 10);
+    const to = plan.start.update + Math.ceil((reach - plan.start.update) / step) * step;
     // The zoom lists its passes one by one, however dense the whole run draws them.
     const zoomed = data.some((d) => d.band) ? segments(plan, to) : data;
     panels.push(
-      panel(`zoom: updates ${plan.start.update}–${to}`, zoomed, rows, [plan.start.update, to], plan),
+      panel(
+        `zoom: updates ${thousands(plan.start.update)}–${thousands(to)}`,
+        zoomed,
+        rows,
+        [plan.start.update, to],
+        to,
+        plan,
+      ),
     );
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'Schedule of the run',
-      subtitle: `${plan.epochs} epochs, ${plan.updates} updates, ${plan.samples} samples; evaluation batches ${plan.evalBatches} of ${plan.evalBatches + plan.trainBatches} (${share})`,
+      subtitle:
+        plan.updates === 0
+          ? `evaluation only, no training: ${thousands(plan.evalBatches)} batches`
+          : `${thousands(plan.epochs)} epochs, ${thousands(plan.updates)} updates, ${thousands(plan.samples)} samples; evaluation batches ${thousands(plan.evalBatches)} of ${thousands(plan.evalBatches + plan.trainBatches)} (${share})`,
       anchor: 'start',
     },
     background: 'white',
