@@ -48,6 +48,9 @@ export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.
 export { CsvDataset } from './files/csv.ts';
 export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
+export type { MdsOptions, MdsValue } from './files/mds/dataset.ts';
+export { MdsDataset } from './files/mds/dataset.ts';
+export type { MdsArrays, MdsDType, MdsTensor } from './files/mds/format.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
 export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';

@@ -268,13 +268,14 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
   protected abstract readBlock(block: number): Promise<B>;
 
   /**
-   * Item `at` of a decoded block, as a value the caller may change without changing the cached block.
+   * Item `at` of a decoded block, as a value the caller may change without changing the cached block; a
+   * promise when decoding it is asynchronous (images).
    *
    * @param decoded - what {@link ChunkedDataset.readBlock} gave
    * @param at - the item's position in its block
    * @internal
    */
-  protected abstract itemOf(decoded: B, at: number): T;
+  protected abstract itemOf(decoded: B, at: number): T | Promise<T>;
 
   /**
    * The error for a block that cannot be decoded, naming the block (`unit`: "row group") and its items; a
