@@ -53,6 +53,8 @@ export { MdsDataset } from './files/mds/dataset.ts';
 export type { MdsArrays, MdsDType, MdsTensor } from './files/mds/format.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
+export type { ShardSummary, ShardWriterOptions } from './files/shard-writer.ts';
+export { ShardWriter } from './files/shard-writer.ts';
 export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';

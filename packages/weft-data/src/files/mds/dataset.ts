@@ -253,8 +253,9 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     try {
       this.#sources[block] ??= sourceFromState(shard.source);
       const source = this.#sources[block];
-      // A copy: the source may hand out a view that its next read overwrites.
-      const bytes = (await source.read(0, source.size)).slice();
+      // A copy (and a plain Uint8Array, whose slice copies): the source may hand out a view, even a Buffer,
+      // that its next read overwrites.
+      const bytes = new Uint8Array(await source.read(0, source.size));
       if (this.#verify && shard.hash !== undefined) {
         const actual = digest(shard.hash.algo, bytes);
         if (actual !== shard.hash.hex) {

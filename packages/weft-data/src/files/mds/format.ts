@@ -162,18 +162,24 @@ export function parseEncoding(name: string): Encoding | string {
   return 'it is not an MDS encoding';
 }
 
-/** Python's `json.dumps(value, sort_keys=True)`: sorted keys, `, ` and `: `, non-ASCII escaped. */
-export function pythonJson(value: unknown): string {
+/**
+ * JSON as Python's `json.dumps` writes it (`, ` and `: `, non-ASCII escaped; keys sorted with `sortKeys`),
+ * so that an index, a shard's header and `json` columns come out as Mosaic's writer makes them. Numbers are
+ * JavaScript's (`1`, where Python writes `1.0` for a float), which every JSON reader reads back the same.
+ */
+export function pythonJson(value: unknown, sortKeys = false): string {
   if (value === null || typeof value !== 'object') {
-    return JSON.stringify(value).replace(
-      /[\u007f-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+    const text = JSON.stringify(value) as string | undefined;
+    if (text === undefined) throw new TypeError(`${describe(value)} is not JSON`);
+    return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   }
-  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
-  const entries = Object.keys(value)
-    .sort()
-    .map((k) => `${pythonJson(k)}: ${pythonJson((value as Record<string, unknown>)[k])}`);
+  if (ArrayBuffer.isView(value)) throw new TypeError(`${describe(value)} is not JSON`);
+  if (Array.isArray(value)) return `[${value.map((v) => pythonJson(v, sortKeys)).join(', ')}]`;
+  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+  if (sortKeys) keys.sort();
+  const entries = keys.map(
+    (k) => `${pythonJson(k)}: ${pythonJson((value as Record<string, unknown>)[k], sortKeys)}`,
+  );
   return `{${entries.join(', ')}}`;
 }
 
@@ -270,8 +276,10 @@ export function decompress(
   zstd: Fzstd | undefined,
 ): Uint8Array {
   if (algo === 'zstd') return (zstd as Fzstd).decompress(data, new Uint8Array(rawBytes));
-  if (algo === 'gz') return gunzipSync(data);
-  if (algo === 'br') return brotliDecompressSync(data);
+  // node:zlib gives Buffers, whose `slice` is a view: the decoders want plain arrays.
+  const plain = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (algo === 'gz') return plain(gunzipSync(data));
+  if (algo === 'br') return plain(brotliDecompressSync(data));
   throw new ConfigError(`the compression ${describe(algo)} is not supported`);
 }
 
