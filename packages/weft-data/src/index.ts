@@ -55,6 +55,8 @@ export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
 export type { ShardSummary, ShardWriterOptions } from './files/shard-writer.ts';
 export { ShardWriter } from './files/shard-writer.ts';
+export type { WebDatasetOptions, WebDatasetValue } from './files/webdataset.ts';
+export { expandBraces, WebDataset } from './files/webdataset.ts';
 export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
