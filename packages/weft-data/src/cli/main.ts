@@ -26,6 +26,7 @@ A plan config: { "trainSize": 60000, "config": { "batchSize": 32, "maxEpochs": 5
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'shard') return (await import('./shard.ts')).shardCommand(argv.slice(1)); // its own options
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
