@@ -59,6 +59,9 @@ describe('WebDataset', () => {
     expect(ds.blockOffsets).toEqual([0, 10, 20, 30]);
     expect(ds.columns).toEqual(['bin', 'cls', 'json', 'npy', 'png', 'txt']);
     for (const k of [0, 9, 10, 29, 17]) expect(await ds.get(k)).toEqual(expected(k));
+    // Concurrent gets, as a loader makes them: each sample's members are its own.
+    const all = Array.from({ length: 30 }, (_, k) => k);
+    expect(await Promise.all(all.map((k) => ds.get(k)))).toEqual(all.map(expected));
   });
 
   it('reads only the projected members, and gives image bytes with decodeImages: false', async () => {

@@ -129,7 +129,7 @@ export async function shardCommand(argv: string[]): Promise<void> {
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
   console.log(
-    `wrote ${summary.samples} samples in ${summary.shards} shards to ${resolve(writerOptions.out)} (${encodings})`,
+    `wrote ${summary.samples} samples in ${summary.shards} shards to ${writerOptions.out} (${encodings})`,
   );
 }
 

@@ -22,6 +22,7 @@ import {
   sharedCounters,
 } from './block-cache.ts';
 import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import type { ByteSource } from './source.ts';
 
 /**
  * The options every chunked format takes; a format with more `.extend`s it (and stays strict).
@@ -296,4 +297,28 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
       { cause: e },
     );
   }
+}
+
+/**
+ * Bytes [offset, offset + length) of a source as a plain `Uint8Array` of their own, copied as soon as the
+ * source gives them: a source may hand out a view (even a Buffer, whose `slice` is no copy) that its next
+ * read overwrites, and a read made by a concurrent `get` can come before an `await` resumes.
+ *
+ * @param source - the shard or file
+ * @param offset - the first byte
+ * @param length - how many bytes
+ * @example
+ * ```ts
+ * const header = await readCopy(source, 0, 512);
+ * ```
+ */
+export function readCopy(
+  source: ByteSource,
+  offset: number,
+  length: number,
+): Uint8Array | Promise<Uint8Array> {
+  const bytes = source.read(offset, length);
+  return isPromiseLike<Uint8Array>(bytes)
+    ? Promise.resolve(bytes).then((b) => new Uint8Array(b))
+    : new Uint8Array(bytes);
 }

@@ -14,6 +14,7 @@ import {
   checkColumns,
   chunkedOptions,
   newChunkedState,
+  readCopy,
 } from './chunked.ts';
 import { checkPath } from './file.ts';
 import { decodeArray, type MdsDType, type MdsTensor } from './mds/format.ts';
@@ -125,7 +126,7 @@ async function scanTar(source: ByteSource): Promise<Member[]> {
   let longName: string | undefined;
   let pax: Record<string, string> = {};
   while (offset + BLOCK <= source.size) {
-    const header = new Uint8Array(await source.read(offset, BLOCK));
+    const header = await readCopy(source, offset, BLOCK);
     if (header.every((b) => b === 0)) return members;
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (header[i] as number);
@@ -153,7 +154,7 @@ async function scanTar(source: ByteSource): Promise<Member[]> {
         { file, offset },
       );
     }
-    const body = async () => new Uint8Array(await source.read(data, size));
+    const body = async () => readCopy(source, data, size);
     if (type === 'x') pax = parsePax(await body());
     else if (type === 'L') longName = field(await body(), 0, size);
     else if (type !== 'g' && type !== 'K') {
@@ -380,8 +381,7 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
     for (let m = first; m < end; m++) {
       const ext = state.extensions[m] as string;
       if (!this.#wanted.has(ext)) continue;
-      // A copy (and a plain Uint8Array): the source may hand out a view that its next read overwrites.
-      const bytes = new Uint8Array(await source.read(state.offsets[m] as number, state.sizes[m] as number));
+      const bytes = await readCopy(source, state.offsets[m] as number, state.sizes[m] as number);
       out[ext] = await decodeMember(
         ext,
         bytes,

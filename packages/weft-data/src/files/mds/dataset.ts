@@ -10,6 +10,7 @@ import {
   checkColumns,
   chunkedOptions,
   newChunkedState,
+  readCopy,
 } from '../chunked.ts';
 import { checkOpen, importPeer } from '../file.ts';
 import { type ByteSource, joinLocation, openSource, type SourceState, sourceFromState } from '../source.ts';
@@ -164,7 +165,7 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     const indexSource = await openSource(indexLocation, sourceOptions);
     let index: z.output<typeof indexSchema>;
     try {
-      const text = new TextDecoder().decode(await indexSource.read(0, indexSource.size));
+      const text = new TextDecoder().decode(await readCopy(indexSource, 0, indexSource.size));
       index = parseIndex(indexLocation, text);
     } finally {
       indexSource.close();
@@ -253,9 +254,7 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     try {
       this.#sources[block] ??= sourceFromState(shard.source);
       const source = this.#sources[block];
-      // A copy (and a plain Uint8Array, whose slice copies): the source may hand out a view, even a Buffer,
-      // that its next read overwrites.
-      const bytes = new Uint8Array(await source.read(0, source.size));
+      const bytes = await readCopy(source, 0, source.size);
       if (this.#verify && shard.hash !== undefined) {
         const actual = digest(shard.hash.algo, bytes);
         if (actual !== shard.hash.hex) {
