@@ -21,7 +21,7 @@ import {
   resetCounters,
   sharedCounters,
 } from './block-cache.ts';
-import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, checkPath, type FileStamp, PositionalFile, stampFile } from './file.ts';
 import type { ByteSource } from './source.ts';
 
 /**
@@ -321,4 +321,27 @@ export function readCopy(
   return isPromiseLike<Uint8Array>(bytes)
     ? Promise.resolve(bytes).then((b) => new Uint8Array(b))
     : new Uint8Array(bytes);
+}
+
+/**
+ * Where a shard format's data is: an `http(s)://` or `s3://` URL as given (the remote sources read it), else
+ * a path or `file:` URL as an absolute path; a problem is pushed to `issues`.
+ *
+ * @param location - as the user gave it
+ * @param issues - where a problem is reported
+ * @returns the location to open with `openSource`
+ * @example
+ * ```ts
+ * const dir = checkLocation('s3://bucket/train', issues); // 's3://bucket/train'
+ * ```
+ */
+export function checkLocation(location: unknown, issues: string[]): string {
+  if (
+    typeof location === 'string' &&
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(location) &&
+    !location.startsWith('file:')
+  ) {
+    return location;
+  }
+  return checkPath(location, issues);
 }

@@ -12,11 +12,11 @@ import {
   ChunkedDataset,
   type ChunkedState,
   checkColumns,
+  checkLocation,
   chunkedOptions,
   newChunkedState,
   readCopy,
 } from './chunked.ts';
-import { checkPath } from './file.ts';
 import { decodeArray, type MdsDType, type MdsTensor } from './mds/format.ts';
 import { type ByteSource, openSource, type SourceState, sourceFromState } from './source.ts';
 
@@ -28,7 +28,7 @@ export interface WebDatasetOptions {
   cacheBlocks?: number;
   /** Decode images (jpg, jpeg, png, webp, gif, tif, tiff, avif) to pixels with sharp; `false` gives their bytes. @default true */
   decodeImages?: boolean;
-  /** The node-wide cache of remote objects (see {@link SourceOptions}). */
+  /** The node-wide cache of remote objects (`SourceOptions`). */
   cacheDir?: string;
 }
 
@@ -87,8 +87,6 @@ export function expandBraces(pattern: string): string[] {
   } else parts = (m[1] as string).split(',');
   return parts.flatMap((p) => expandBraces(`${before}${p}${after}`));
 }
-
-const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !s.startsWith('file:');
 
 /** A member of a tar file, as the header pass finds it. */
 interface Member {
@@ -222,7 +220,7 @@ const INTEGERS = new Set(['cls', 'cls2', 'class', 'count', 'index', 'inx', 'id']
  * `open` reads every shard's headers once (not the members) and keeps the member index, which workers get
  * in shared memory; `get` reads only the sample's members. Shards are the blocks of
  * {@link BlockShuffleSampler}, so each worker keeps a window of shards open at a time. Bytes are read
- * through a {@link ByteSource}.
+ * through a `ByteSource`.
  *
  * @typeParam T - the sample type (not checked)
  * @example
@@ -272,9 +270,7 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
       issues.push(`\`options\` must be an object, got ${describe(options)}`);
     else issues.push(...issuesOf(optionsSchema, options));
     if (issues.length > 0) fail('WebDataset options', issues);
-    const locations = (patterns as string[])
-      .flatMap(expandBraces)
-      .map((l) => (isUrl(l) ? l : checkPath(l, issues)));
+    const locations = (patterns as string[]).flatMap(expandBraces).map((l) => checkLocation(l, issues));
     const sourceOptions = options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir };
     const states: SourceState[] = [];
     const keys: string[] = [];

@@ -2,17 +2,18 @@ import { z } from 'zod';
 import { describe } from '../../core/checks.ts';
 import { ConfigError, FileError } from '../../core/errors.ts';
 import { rebuildWith } from '../../core/recipe.ts';
-import { bool, issuesOf } from '../../core/validate.ts';
+import { bool, fail, issuesOf } from '../../core/validate.ts';
 import { decodeImage } from '../../images/decode.ts';
 import {
   ChunkedDataset,
   type ChunkedState,
   checkColumns,
+  checkLocation,
   chunkedOptions,
   newChunkedState,
   readCopy,
 } from '../chunked.ts';
-import { checkOpen, importPeer } from '../file.ts';
+import { importPeer } from '../file.ts';
 import { type ByteSource, joinLocation, openSource, type SourceState, sourceFromState } from '../source.ts';
 import {
   bytesOf,
@@ -45,7 +46,7 @@ export interface MdsOptions {
    * @default true
    */
   verifyHashes?: boolean;
-  /** The node-wide cache of remote objects (see {@link SourceOptions}). */
+  /** The node-wide cache of remote objects (`SourceOptions`). */
   cacheDir?: string;
 }
 
@@ -120,7 +121,7 @@ function badEncoding(index: string, name: string, encoding: string, why: string)
  * A shard is a block: read whole (and decompressed: zstd with `fzstd`, an optional peer, or gz and br with
  * node:zlib), checked against the index's size and hash, and kept in a per-thread cache of `cacheBlocks`
  * shards, so {@link BlockShuffleSampler} reads each shard once per window. Every read goes through a
- * {@link ByteSource}, opened once for every shard by `open` (which checks each shard's size against the
+ * `ByteSource`, opened once for every shard by `open` (which checks each shard's size against the
  * index) and reopened by each worker from its state.
  *
  * @typeParam T - the sample type (not checked)
@@ -159,7 +160,12 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     location: string | URL,
     options: MdsOptions = {},
   ): Promise<MdsDataset<T>> {
-    const dir = checkOpen('MdsDataset', location, options, optionsSchema);
+    const issues: string[] = [];
+    const dir = checkLocation(location, issues);
+    if (typeof options !== 'object' || options === null)
+      issues.push(`\`options\` must be an object, got ${describe(options)}`);
+    else issues.push(...issuesOf(optionsSchema, options));
+    if (issues.length > 0) fail('MdsDataset options', issues);
     const sourceOptions = options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir };
     const indexLocation = joinLocation(dir, 'index.json');
     const indexSource = await openSource(indexLocation, sourceOptions);

@@ -24,7 +24,7 @@ export const NDARRAY_DTYPES = {
   64: 'uint64',
   65: 'int64',
   66: 'float64',
-} as const;
+} as const satisfies Record<number, MdsDType>;
 
 /**
  * An element type of MDS scalars and `ndarray` columns (numpy's names).
@@ -34,7 +34,18 @@ export const NDARRAY_DTYPES = {
  * const dtype: MdsDType = 'float16'; // read into a Float32Array
  * ```
  */
-export type MdsDType = (typeof NDARRAY_DTYPES)[keyof typeof NDARRAY_DTYPES];
+export type MdsDType =
+  | 'uint8'
+  | 'int8'
+  | 'uint16'
+  | 'int16'
+  | 'float16'
+  | 'uint32'
+  | 'int32'
+  | 'float32'
+  | 'uint64'
+  | 'int64'
+  | 'float64';
 
 const DTYPE_CODES = Object.fromEntries(
   Object.entries(NDARRAY_DTYPES).map(([k, v]) => [v, Number(k)]),
@@ -58,16 +69,27 @@ const BYTES: Record<MdsDType, number> = {
  * (Node 20 has no Float16Array), 64-bit integers are bigints.
  */
 export interface MdsArrays {
+  /** Unsigned bytes. */
   uint8: Uint8Array;
+  /** Signed bytes. */
   int8: Int8Array;
+  /** 16-bit unsigned integers. */
   uint16: Uint16Array;
+  /** 16-bit signed integers. */
   int16: Int16Array;
+  /** Half floats, widened to 32 bits. */
   float16: Float32Array;
+  /** 32-bit unsigned integers. */
   uint32: Uint32Array;
+  /** 32-bit signed integers. */
   int32: Int32Array;
+  /** 32-bit floats. */
   float32: Float32Array;
+  /** 64-bit unsigned integers, as bigints. */
   uint64: BigUint64Array;
+  /** 64-bit signed integers, as bigints. */
   int64: BigInt64Array;
+  /** 64-bit floats. */
   float64: Float64Array;
 }
 
