@@ -73,6 +73,13 @@ describe('weft shard', () => {
     });
   });
 
+  it('prints its help, and is listed in the main help', async () => {
+    const help = await weft(['shard', '--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toContain('--size-limit SIZE   the largest shard');
+    expect((await weft(['--help'])).stdout).toContain('weft shard MODULE --out DIR [options]');
+  });
+
   it('reports a bad command line, a bad export and a bad value with exit code 2', async () => {
     const usage = await weft(['shard', '--size-limit', 'lots', '--columns', 'x']);
     expect(usage).toMatchObject({ code: 2, stdout: '' });

@@ -16,6 +16,9 @@ Usage:
                  the packages vega and vega-lite)
   weft schema    print the JSON Schema of plan config files
                  (also in the package: schema/plan-config.schema.json)
+  weft shard MODULE --out DIR [options]
+                 write the dataset a module exports as MDS shards
+                 (see weft shard --help)
   weft --help    this text
 
 A plan config: { "trainSize": 60000, "config": { "batchSize": 32, "maxEpochs": 5 },
