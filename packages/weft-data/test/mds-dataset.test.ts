@@ -39,6 +39,7 @@ describe.runIf(FIXTURES !== '')('MdsDataset on MDSWriter fixtures', () => {
     expect(ds.length).toBe(1000);
     expect(ds.names).toEqual(['id', 'label', 'name', 'x']);
     expect(ds.blockOffsets).toEqual([0, 184, 360, 537, 713, 889, 1000]);
+    expect(ds.layout).toEqual({ label: { dtype: 'uint8', shape: [] }, x: { dtype: 'float32', shape: [] } });
     const rows = await all(ds);
     expect(rows).toEqual(expected?.scalars.map(({ id, label, name, x }) => ({ id, label, name, x })));
   });
@@ -46,6 +47,7 @@ describe.runIf(FIXTURES !== '')('MdsDataset on MDSWriter fixtures', () => {
   it('decodes every sample of `arrays` (ndarray fixed and ragged, json, bytes; zstd shards, sha1 checked)', async () => {
     const ds = await MdsDataset.open(join(FIXTURES, 'arrays'));
     expect(ds.length).toBe(500);
+    expect(ds.layout).toEqual({ feat: { dtype: 'float32', shape: [16] } });
     const rows = await all(ds);
     expect(rows).toEqual(
       expected?.arrays.map((e) => ({

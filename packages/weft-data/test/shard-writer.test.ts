@@ -146,6 +146,13 @@ describe('ShardWriter', () => {
       'ShardWriter: item 1 has no column "label"; its keys are "other"',
     );
     expect(writer.finish()).toEqual({ shards: 1, samples: 1, columns: { label: 'uint8' } });
+    const arrays = new ShardWriter({ out: fresh(), columns: { v: 'ndarray:int32:2' } });
+    expect(() => arrays.write({ v: { data: Int32Array.of(1, 2, 3), shape: [2] } })).toThrow(
+      'ShardWriter: item 0, column "v" (ndarray:int32:2): has 3 elements, which do not fit its shape [2]',
+    );
+    expect(() => arrays.write({ v: Float32Array.of(1, 2) })).toThrow(
+      'ShardWriter: item 0, column "v" (ndarray:int32:2): must hold int32 values, got a Float32Array',
+    );
   });
 
   it('rejects bad options all at once, pkl and zstd among them', () => {

@@ -433,6 +433,9 @@ function encodeArray(encoding: Encoding & { kind: 'ndarray' }, value: unknown): 
       `must have at least one dimension and one element (as Mosaic requires), got shape [${shape.join(', ')}]`,
     );
   }
+  if (shape.reduce((a, b) => a * b, 1) !== data.length) {
+    throw new TypeError(`has ${data.length} elements, which do not fit its shape [${shape.join(', ')}]`);
+  }
   if (encoding.shape !== undefined && encoding.shape.join(',') !== shape.join(',')) {
     throw new TypeError(`must have the shape [${encoding.shape.join(', ')}], got [${shape.join(', ')}]`);
   }

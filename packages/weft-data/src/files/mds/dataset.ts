@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { describe } from '../../core/checks.ts';
+import type { FieldLayout, ItemLayout } from '../../core/dataset.ts';
+import type { DType } from '../../core/dtype.ts';
 import { ConfigError, FileError } from '../../core/errors.ts';
 import { rebuildWith } from '../../core/recipe.ts';
 import { bool, fail, issuesOf } from '../../core/validate.ts';
@@ -134,6 +136,12 @@ function badEncoding(index: string, name: string, encoding: string, why: string)
 export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, DecodedShard> {
   /** Every column of the data, in the shards' order. */
   readonly names: readonly string[];
+  /**
+   * The dtype (and shape) of each projected column whose values are numbers or arrays of one of weft's
+   * dtypes: scalars (`uint8`, `int32`, `float32`…; not the 64-bit integers, nor float16) and `ndarray`
+   * columns of a fixed dtype (with their shape when fixed). The default collate gives those fields that dtype.
+   */
+  readonly layout: ItemLayout;
   readonly #state: MdsState;
   readonly #zstd: Fzstd | undefined;
   readonly #encodings: readonly Encoding[];
@@ -243,6 +251,7 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     this.#verify = verify;
     this.names = state.names;
     this.#encodings = state.encodings.map((e) => parseEncoding(e) as Encoding);
+    this.layout = layoutOf(state.columns, state.names, this.#encodings);
     this.#projected = state.columns.map((c) => state.names.indexOf(c));
     this.#sources = state.shards.map(() => undefined);
     rebuildWith(this, import.meta.url, 'mdsFromState', { state, verify }); // rebuilt in workers (see core/recipe.ts)
@@ -343,6 +352,42 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     if (pending.length === 0) return out as T;
     return Promise.all(pending).then(() => out as T);
   }
+}
+
+const LAYOUT_DTYPES = new Set<string>([
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'uint32',
+  'int32',
+  'float32',
+  'float64',
+]);
+
+/** The layout of the projected columns whose dtype weft has (see {@link MdsDataset.layout}). */
+function layoutOf(
+  columns: readonly string[],
+  names: readonly string[],
+  encodings: readonly Encoding[],
+): ItemLayout {
+  const out: Record<string, FieldLayout> = {};
+  for (const column of columns) {
+    const encoding = encodings[names.indexOf(column)] as Encoding;
+    if (encoding.kind === 'scalar' && LAYOUT_DTYPES.has(encoding.dtype)) {
+      out[column] = { dtype: encoding.dtype as DType, shape: [] };
+    } else if (
+      encoding.kind === 'ndarray' &&
+      encoding.dtype !== undefined &&
+      LAYOUT_DTYPES.has(encoding.dtype)
+    ) {
+      out[column] = {
+        dtype: encoding.dtype as DType,
+        ...(encoding.shape === undefined ? {} : { shape: [...encoding.shape] }),
+      };
+    }
+  }
+  return out;
 }
 
 function parseIndex(file: string, text: string): z.output<typeof indexSchema> {
