@@ -47,8 +47,10 @@ export interface WebDatasetState extends ChunkedState {
   readonly keys: readonly string[];
   /** Each sample's first member, then the number of members (shared memory). */
   readonly firstMember: Uint32Array;
-  /** Each member's extension, byte offset and size in its shard (offsets and sizes in shared memory). */
-  readonly extensions: readonly string[];
+  /** Every extension found, sorted. */
+  readonly extensionNames: readonly string[];
+  /** Each member's extension (a position in `extensionNames`), byte offset and size in its shard (shared memory). */
+  readonly extensions: Uint32Array;
   readonly offsets: Float64Array;
   readonly sizes: Float64Array;
 }
@@ -315,8 +317,9 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
       samplesPerShard.push(keys.length - before);
     }
     firstMember.push(extensions.length);
-    const all = [...new Set(extensions)].sort();
-    const columns = checkColumns('WebDataset', locations.join(', '), options.columns, all);
+    const extensionNames = [...new Set(extensions)].sort();
+    const code = new Map(extensionNames.map((e, k) => [e, k]));
+    const columns = checkColumns('WebDataset', locations.join(', '), options.columns, extensionNames);
     const shared = <A extends Float64Array | Uint32Array>(
       Kind: new (buffer: SharedArrayBuffer) => A,
       values: readonly number[],
@@ -332,7 +335,12 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
       decodeImages: options.decodeImages ?? true,
       keys,
       firstMember: shared(Uint32Array, firstMember, 4),
-      extensions,
+      extensionNames,
+      extensions: shared(
+        Uint32Array,
+        extensions.map((e) => code.get(e) as number),
+        4,
+      ),
       offsets: shared(Float64Array, offsets, 8),
       sizes: shared(Float64Array, sizes, 8),
     };
@@ -375,7 +383,7 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
     const first = state.firstMember[sample] as number;
     const end = state.firstMember[sample + 1] as number;
     for (let m = first; m < end; m++) {
-      const ext = state.extensions[m] as string;
+      const ext = state.extensionNames[state.extensions[m] as number] as string;
       if (!this.#wanted.has(ext)) continue;
       const bytes = await readCopy(source, state.offsets[m] as number, state.sizes[m] as number);
       out[ext] = await decodeMember(
