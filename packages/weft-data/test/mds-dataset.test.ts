@@ -155,7 +155,15 @@ describe.runIf(FIXTURES !== '')('MdsDataset on MDSWriter fixtures', () => {
 
 describe('MdsDataset on hand-made indexes', () => {
   /** A one-shard dataset whose index says the given columns. */
-  function dataset(names: string[], encodings: string[], shard = new Uint8Array([0, 0, 0, 0, 4, 0, 0, 0])) {
+  function dataset(
+    names: string[],
+    encodings: string[],
+    {
+      shard = new Uint8Array([0, 0, 0, 0, 8, 0, 0, 0]),
+      samples = 0,
+      sizes = names.map((): number | null => null),
+    } = {},
+  ) {
     const dir = files.path(`hand-${Math.random().toString(36).slice(2)}`);
     const info = { basename: 'shard.00000.mds', bytes: shard.length, hashes: {} };
     const index = {
@@ -164,12 +172,12 @@ describe('MdsDataset on hand-made indexes', () => {
         {
           column_encodings: encodings,
           column_names: names,
-          column_sizes: names.map(() => null),
+          column_sizes: sizes,
           compression: null,
           format: 'mds',
           hashes: [],
           raw_data: info,
-          samples: 0,
+          samples,
           size_limit: 1 << 26,
           version: 2,
           zip_data: null,
@@ -190,6 +198,19 @@ describe('MdsDataset on hand-made indexes', () => {
       ),
     );
     expect((await MdsDataset.open(dir, { columns: ['x'] })).length).toBe(0);
+  });
+
+  it('skips a column of an encoding it does not know by the size the index gives, when projected away', async () => {
+    // One sample: its count, the offsets of its start and end, the sizes of its two variable-size columns,
+    // then their bytes.
+    const words = new Uint32Array([1, 12, 12 + 8 + 5, 3, 2]);
+    const shard = new Uint8Array([...new Uint8Array(words.buffer), ...Buffer.from('abchi')]);
+    const dir = dataset(['a', 'x'], ['complex128', 'str'], { shard, samples: 1 });
+    expect(await (await MdsDataset.open(dir, { columns: ['x'] })).get(0)).toEqual({ x: 'hi' });
+    const wrong = dataset(['x'], ['int'], { sizes: [4] });
+    await expect(MdsDataset.open(wrong)).rejects.toThrow(
+      `${join(wrong, 'index.json')}: column "x" (int) has 8 bytes, but column_sizes says 4`,
+    );
   });
 
   it('rejects an unknown encoding and a file that is not an MDS index', async () => {

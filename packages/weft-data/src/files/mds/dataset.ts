@@ -79,6 +79,8 @@ export interface MdsState extends ChunkedState {
   /** Every column of the data, in shard order, and its encoding's name. */
   readonly names: readonly string[];
   readonly encodings: readonly string[];
+  /** Each column's size in bytes, or null for a variable size (the index's `column_sizes`). */
+  readonly sizes: readonly (number | null)[];
   readonly shards: readonly MdsShardState[];
 }
 
@@ -144,7 +146,8 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
   readonly layout: ItemLayout;
   readonly #state: MdsState;
   readonly #zstd: Fzstd | undefined;
-  readonly #encodings: readonly Encoding[];
+  /** The encodings of the projected columns (others may be unknown to weft: only their sizes matter). */
+  readonly #encodings: readonly (Encoding | undefined)[];
   /** Positions in `names` of the projected columns. */
   readonly #projected: readonly number[];
   readonly #sources: (ByteSource | undefined)[];
@@ -187,7 +190,18 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     const first = index.shards[0];
     const names = first?.column_names ?? [];
     const encodings = first?.column_encodings ?? [];
-    for (const [s, shard] of index.shards.entries()) checkShard(indexLocation, shard, s, names, encodings);
+    const sizes = first?.column_sizes ?? [];
+    for (const [s, shard] of index.shards.entries()) checkShard(indexLocation, shard, s, first as ShardInfo);
+    // The index's sizes say where each column is; a known encoding must agree with them.
+    for (const [k, name] of names.entries()) {
+      const encoding = parseEncoding(encodings[k] as string);
+      if (typeof encoding !== 'string' && (encoding.size ?? null) !== sizes[k]) {
+        throw new FileError(
+          `${indexLocation}: column ${describe(name)} (${encoding.name}) has ${encoding.size === undefined ? 'a variable size' : `${encoding.size} bytes`}, but column_sizes says ${sizes[k]}`,
+          { file: indexLocation },
+        );
+      }
+    }
     const columns = checkColumns('MdsDataset', dir, options.columns, names);
     for (const column of columns) {
       const k = names.indexOf(column);
@@ -232,7 +246,7 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
       shards.map((s) => s.samples),
       options.cacheBlocks,
     );
-    const state: MdsState = { ...chunked, names, encodings, shards };
+    const state: MdsState = { ...chunked, names, encodings, sizes, shards };
     return new MdsDataset<T>(state, zstd, options.verifyHashes ?? true);
   }
 
@@ -250,7 +264,9 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     this.#zstd = zstd;
     this.#verify = verify;
     this.names = state.names;
-    this.#encodings = state.encodings.map((e) => parseEncoding(e) as Encoding);
+    this.#encodings = state.encodings.map((e, k) =>
+      state.columns.includes(state.names[k] as string) ? (parseEncoding(e) as Encoding) : undefined,
+    );
     this.layout = layoutOf(state.columns, state.names, this.#encodings);
     this.#projected = state.columns.map((c) => state.names.indexOf(c));
     this.#sources = state.shards.map(() => undefined);
@@ -313,13 +329,13 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
       });
     }
     // Where each column starts: the sizes of the variable-size columns come first.
-    const encodings = this.#encodings;
-    const variable = encodings.filter((e) => e.size === undefined).length;
+    const sizes = this.#state.sizes;
+    const variable = sizes.filter((size) => size === null).length;
     const starts: number[] = [];
     let pos = start + 4 * variable;
     let v = 0;
-    for (const encoding of encodings) {
-      const size = encoding.size ?? view.getUint32(start + 4 * v++, true);
+    for (const fixed of sizes) {
+      const size = fixed ?? view.getUint32(start + 4 * v++, true);
       starts.push(pos, pos + size);
       pos += size;
     }
@@ -335,7 +351,7 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
       const name = this.names[k] as string;
       const bytes = raw.subarray(starts[2 * k], starts[2 * k + 1]);
       const value = decodeValue(
-        encodings[k] as Encoding,
+        this.#encodings[k] as Encoding,
         bytes,
         `${where}, column ${describe(name)}`,
         file,
@@ -369,7 +385,7 @@ const LAYOUT_DTYPES = new Set<string>([
 function layoutOf(
   columns: readonly string[],
   names: readonly string[],
-  encodings: readonly Encoding[],
+  encodings: readonly (Encoding | undefined)[],
 ): ItemLayout {
   const out: Record<string, FieldLayout> = {};
   for (const column of columns) {
@@ -402,14 +418,21 @@ function parseIndex(file: string, text: string): z.output<typeof indexSchema> {
   return indexSchema.parse(json);
 }
 
-function checkShard(file: string, shard: ShardInfo, s: number, names: string[], encodings: string[]): void {
+function checkShard(file: string, shard: ShardInfo, s: number, first: ShardInfo): void {
   const problems: string[] = [];
   const same = (a: readonly unknown[], b: readonly unknown[]) =>
     a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!same(shard.column_names, names) || !same(shard.column_encodings, encodings)) {
+  if (
+    !same(shard.column_names, first.column_names) ||
+    !same(shard.column_encodings, first.column_encodings) ||
+    !same(shard.column_sizes, first.column_sizes)
+  ) {
     problems.push('its columns differ from those of shard 0');
   }
-  if (shard.column_sizes.length !== names.length) problems.push('it has not one size per column');
+  const n = shard.column_names.length;
+  if (shard.column_encodings.length !== n || shard.column_sizes.length !== n) {
+    problems.push('it has not one encoding and one size per column');
+  }
   if (shard.zip_data !== null) {
     const algo = shard.compression === null ? 'none' : splitCompression(shard.compression).algo;
     if (!READABLE_COMPRESSIONS.includes(algo)) {
