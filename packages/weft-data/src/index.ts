@@ -1,7 +1,7 @@
 export type { Collate, DefaultCollate } from './collate/collate.ts';
 export { defaultCollate } from './collate/collate.ts';
 export type { CollateOptions } from './collate/options.ts';
-export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
+export type { Dataset, FieldLayout, ItemLayout, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
 export type { FileLocation } from './core/errors.ts';
 export {
@@ -50,7 +50,7 @@ export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
 export type { MdsOptions, MdsValue } from './files/mds/dataset.ts';
 export { MdsDataset } from './files/mds/dataset.ts';
-export type { MdsArrays, MdsDType, MdsTensor } from './files/mds/format.ts';
+export type { JsonValue, MdsArrays, MdsDType, MdsTensor } from './files/mds/format.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
 export type { ShardSummary, ShardWriterOptions } from './files/shard-writer.ts';

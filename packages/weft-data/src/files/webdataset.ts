@@ -17,7 +17,7 @@ import {
   newChunkedState,
   readCopy,
 } from './chunked.ts';
-import { decodeArray, type MdsDType, type MdsTensor } from './mds/format.ts';
+import { decodeArray, type JsonValue, type MdsDType, type MdsTensor } from './mds/format.ts';
 import { type ByteSource, openSource, type SourceState, sourceFromState } from './source.ts';
 
 /** Options of {@link WebDataset.open}. */
@@ -59,7 +59,7 @@ export interface WebDatasetState extends ChunkedState {
  * A value of a WebDataset member: a string (`.txt`), a number (`.cls`), parsed JSON, a tensor (`.npy`, and
  * images as `uint8` height × width × channels), or the bytes.
  */
-export type WebDatasetValue = string | number | Uint8Array | Tensor | unknown;
+export type WebDatasetValue = string | number | Uint8Array | Tensor | JsonValue;
 
 /**
  * The shard locations a pattern stands for: `{000..009}` is a numeric range (zero-padded as its first end
@@ -417,7 +417,7 @@ function decodeMember(
   if (IMAGES.has(last)) return decodeImages ? decodeImage(bytes, `${file}: ${member}`, file) : bytes;
   if (last === 'json') {
     try {
-      return JSON.parse(utf8.decode(bytes)) as unknown;
+      return JSON.parse(utf8.decode(bytes)) as JsonValue;
     } catch (e) {
       throw bad(`is not valid JSON: ${(e as Error).message}`, e);
     }

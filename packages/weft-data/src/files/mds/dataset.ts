@@ -26,6 +26,7 @@ import {
   type Fzstd,
   halfToNumber,
   indexSchema,
+  type JsonValue,
   type MdsDType,
   type MdsTensor,
   NDARRAY_DTYPES,
@@ -91,7 +92,7 @@ export interface DecodedShard {
 }
 
 /** What an MDS column gives: numbers, strings, bytes, JSON values, and tensors for arrays and images. */
-export type MdsValue = number | string | Uint8Array | MdsTensor | unknown;
+export type MdsValue = number | string | Uint8Array | MdsTensor | JsonValue;
 
 const loadZstd = (): Promise<Fzstd> => importPeer('fzstd', 'zstd-compressed MDS', () => import('fzstd'));
 
@@ -486,7 +487,7 @@ function decodeValue(
       return bytes.slice();
     case 'json':
       try {
-        return JSON.parse(text()) as unknown;
+        return JSON.parse(text()) as JsonValue;
       } catch (e) {
         throw bad(`malformed JSON: ${(e as Error).message}`, e);
       }

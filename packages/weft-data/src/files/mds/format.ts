@@ -394,5 +394,15 @@ export const bytesOf = (dtype: MdsDType): number => BYTES[dtype];
 /** The code of `dtype` in an `ndarray` header. */
 export const dtypeCode = (dtype: MdsDType): number => DTYPE_CODES[dtype];
 
+/**
+ * A parsed JSON value (an MDS `json` column, a WebDataset `.json` member).
+ *
+ * @example
+ * ```ts
+ * const meta: JsonValue = { tags: ['a', 'b'], width: 32 };
+ * ```
+ */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 /** A value of an `ndarray` column: its elements and shape. */
 export type MdsTensor = Tensor<MdsArrays[MdsDType]>;
