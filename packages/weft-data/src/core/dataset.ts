@@ -47,7 +47,9 @@ export interface Dataset<T> {
  * ```
  */
 export interface FieldLayout {
+  /** The element type of the field's batch. */
   readonly dtype: DType;
+  /** The shape of one item's value, when every item has the same (`[]` for a scalar). */
   readonly shape?: readonly number[];
 }
 
