@@ -100,14 +100,14 @@ describe.each(Object.keys(kinds))('%s in workers', (kind) => {
 });
 
 describe('an interleaved run over MDS shards', () => {
-  it('resumes exactly with 2 workers, from a state saved after any batch', async () => {
+  it('resumes exactly from a state saved after any batch, with 2 workers or with none', async () => {
     const dataset = await MdsDataset.open(mdsDir, { columns: ['id'], cacheBlocks: 2 });
     const sampler = new InterleavedSampler({
       trainSampler: new BlockShuffleSampler(dataset, { seed: 4, window: 2 }),
       config: { batchSize: 8, maxEpochs: 2 },
     });
-    const run = async (resume?: ResumeState, states?: ResumeState[]) => {
-      const loader = sampler.getDataLoader({ numWorkers: 2, ...(resume ? { resume } : {}) });
+    const run = async (numWorkers: number, resume?: ResumeState, states?: ResumeState[]) => {
+      const loader = sampler.getDataLoader({ numWorkers, ...(resume ? { resume } : {}) });
       loaders.push(loader);
       const out: unknown[] = [];
       for await (const b of loader as AsyncIterable<InterleavedBatch>) {
@@ -117,12 +117,15 @@ describe('an interleaved run over MDS shards', () => {
       return out;
     };
     const states: ResumeState[] = [];
-    const full = await run(undefined, states);
+    const full = await run(2, undefined, states);
     expect(full.length).toBe(22); // 11 updates of 8 (dropLast) per epoch of 90
-    for (const k of [3, 10, 16]) {
-      expect(await run(JSON.parse(JSON.stringify(states[k])) as ResumeState), `after batch ${k}`).toEqual(
-        full.slice(k + 1),
-      );
+    for (const [k, numWorkers] of [
+      [3, 2],
+      [10, 0],
+      [16, 2],
+    ] as const) {
+      const resumed = await run(numWorkers, JSON.parse(JSON.stringify(states[k])) as ResumeState);
+      expect(resumed, `after batch ${k}, ${numWorkers} workers`).toEqual(full.slice(k + 1));
     }
   });
 });
