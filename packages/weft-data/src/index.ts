@@ -48,8 +48,15 @@ export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.
 export { CsvDataset } from './files/csv.ts';
 export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
+export type { MdsOptions, MdsValue } from './files/mds/dataset.ts';
+export { MdsDataset } from './files/mds/dataset.ts';
+export type { JsonValue, MdsArrays, MdsDType, MdsTensor } from './files/mds/format.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
+export type { ShardSummary, ShardWriterOptions } from './files/shard-writer.ts';
+export { ShardWriter } from './files/shard-writer.ts';
+export type { WebDatasetOptions, WebDatasetValue } from './files/webdataset.ts';
+export { expandBraces, WebDataset } from './files/webdataset.ts';
 export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';

@@ -11,6 +11,7 @@ import { type Command, type CommandOption, fold, parseCommandLine, UsageError } 
 const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = {
   plan: () => import('./plan.ts'),
   schema: () => import('./schema.ts'),
+  shard: () => import('./shard.ts'),
 };
 
 const HELP_OPTION: CommandOption = { type: 'boolean', short: 'h', help: 'print this help' };

@@ -21,7 +21,8 @@ import {
   resetCounters,
   sharedCounters,
 } from './block-cache.ts';
-import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, checkPath, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import type { ByteSource } from './source.ts';
 
 /**
  * The options every chunked format takes; a format with more `.extend`s it (and stays strict).
@@ -268,13 +269,14 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
   protected abstract readBlock(block: number): Promise<B>;
 
   /**
-   * Item `at` of a decoded block, as a value the caller may change without changing the cached block.
+   * Item `at` of a decoded block, as a value the caller may change without changing the cached block; a
+   * promise when decoding it is asynchronous (images).
    *
    * @param decoded - what {@link ChunkedDataset.readBlock} gave
    * @param at - the item's position in its block
    * @internal
    */
-  protected abstract itemOf(decoded: B, at: number): T;
+  protected abstract itemOf(decoded: B, at: number): T | Promise<T>;
 
   /**
    * The error for a block that cannot be decoded, naming the block (`unit`: "row group") and its items; a
@@ -295,4 +297,51 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
       { cause: e },
     );
   }
+}
+
+/**
+ * Bytes [offset, offset + length) of a source as a plain `Uint8Array` of their own, copied as soon as the
+ * source gives them: a source may hand out a view (even a Buffer, whose `slice` is no copy) that its next
+ * read overwrites, and a read made by a concurrent `get` can come before an `await` resumes.
+ *
+ * @param source - the shard or file
+ * @param offset - the first byte
+ * @param length - how many bytes
+ * @example
+ * ```ts
+ * const header = await readCopy(source, 0, 512);
+ * ```
+ */
+export function readCopy(
+  source: ByteSource,
+  offset: number,
+  length: number,
+): Uint8Array | Promise<Uint8Array> {
+  const bytes = source.read(offset, length);
+  return isPromiseLike<Uint8Array>(bytes)
+    ? Promise.resolve(bytes).then((b) => new Uint8Array(b))
+    : new Uint8Array(bytes);
+}
+
+/**
+ * Where a shard format's data is: an `http(s)://` or `s3://` URL as given (the remote sources read it), else
+ * a path or `file:` URL as an absolute path; a problem is pushed to `issues`.
+ *
+ * @param location - as the user gave it
+ * @param issues - where a problem is reported
+ * @returns the location to open with `openSource`
+ * @example
+ * ```ts
+ * const dir = checkLocation('s3://bucket/train', issues); // 's3://bucket/train'
+ * ```
+ */
+export function checkLocation(location: unknown, issues: string[]): string {
+  if (
+    typeof location === 'string' &&
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(location) &&
+    !location.startsWith('file:')
+  ) {
+    return location;
+  }
+  return checkPath(location, issues);
 }

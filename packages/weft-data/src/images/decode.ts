@@ -133,3 +133,36 @@ class DecodedCache {
     }
   }
 }
+
+/**
+ * An encoded image (JPEG, PNG, WebP…, as stored in a shard) decoded by sharp to its pixels: `uint8`, height ×
+ * width × channels, with the channels the image has (1 grey, 2 grey and alpha, 3 RGB, 4 RGBA), as
+ * ImageFolder's `layout: 'hwc'` without transforms gives them. Undecodable bytes are a {@link FileError}
+ * naming `where`.
+ *
+ * @param bytes - the encoded file's bytes
+ * @param where - names the image in messages (`shard.00003.mds, sample 12, column jpg`)
+ * @param file - the file the error names
+ * @example
+ * ```ts
+ * const image = await decodeImage(pngBytes, 'sample 0, column png', '/data/shard.00000.mds');
+ * image.shape; // [32, 32, 3]
+ * ```
+ */
+export async function decodeImage(
+  bytes: Uint8Array,
+  where: string,
+  file: string,
+): Promise<Tensor<Uint8Array>> {
+  const sharp = await loadSharp();
+  let decoded: RawPixels;
+  try {
+    decoded = await sharp(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new FileError(`cannot decode image ${where}: ${reason}`, { file }, { cause: e });
+  }
+  const { width, height, channels } = decoded.info;
+  const data = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  return { data, shape: [height, width, channels] };
+}
