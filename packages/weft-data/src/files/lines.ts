@@ -2,8 +2,11 @@
 // calling thread, and where each line (or record) starts goes straight into shared memory, which the loader's
 // workers then use as is. A format reads its records with `PositionalFile.readRecord` from these offsets.
 import { open } from 'node:fs/promises';
+import { isPromiseLike } from '../core/checks.ts';
 import { FileError } from '../core/errors.ts';
 import { changedError, type FileStamp, NEWLINE } from './file.ts';
+import { RemoteSource } from './remote/remote-source.ts';
+import type { ByteSource } from './source.ts';
 
 /**
  * Byte offsets of every line start plus the file's end, in shared memory.
@@ -103,10 +106,19 @@ const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 
  * {@link changedError} if the file changes meanwhile.
  */
 async function streamFile(
-  file: string,
-  stamp: FileStamp,
+  file: string | ByteSource,
+  stamp: Pick<FileStamp, 'size'>,
   scan: (chunk: Buffer, pos: number) => void,
 ): Promise<void> {
+  if (typeof file !== 'string') {
+    // A remote object: read through its cache, block after block (checked against its ETag on each).
+    for (let pos = 0; pos < stamp.size; pos += CHUNK) {
+      const read = file.read(pos, Math.min(CHUNK, stamp.size - pos));
+      const bytes = isPromiseLike(read) ? await read : read;
+      scan(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), pos);
+    }
+    return;
+  }
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHUNK);
@@ -118,7 +130,8 @@ async function streamFile(
     }
     const now = await handle.stat({ bigint: true });
     const after = { size: Number(now.size), mtimeNs: String(now.mtimeNs) };
-    if (after.size !== stamp.size || after.mtimeNs !== stamp.mtimeNs) throw changedError(file, stamp, after);
+    const was = stamp as FileStamp;
+    if (after.size !== was.size || after.mtimeNs !== was.mtimeNs) throw changedError(file, was, after);
   } finally {
     await handle.close();
   }
@@ -128,15 +141,39 @@ async function streamFile(
  * Streams `file` once and records where each line starts. A final line without a newline counts; the
  * newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
  *
- * @param file - an absolute path
- * @param stamp - the file's stamp when the dataset was opened
+ * @param file - an absolute path, or a remote source (whose index is saved in its cache, keyed by URL and ETag)
+ * @param stamp - the file's stamp when the dataset was opened (its size, for a remote source)
  * @returns every line's first byte, then the file's size
  * @example
  * ```ts
  * const offsets = await indexLines(file, stampFile(file)); // offsets.length - 1 lines
  * ```
  */
-export async function indexLines(file: string, stamp: FileStamp): Promise<LineOffsets> {
+export async function indexLines(
+  file: string | ByteSource,
+  stamp: Pick<FileStamp, 'size'>,
+): Promise<LineOffsets> {
+  return (await savedIndex(file, 'lines', async () => [await scanLines(file, stamp)]))[0] as LineOffsets;
+}
+
+/**
+ * A remote object's index saved in its cache, or `build` run and its result saved; a local file's is always
+ * built (a pass over a local file is cheap next to keeping a copy).
+ */
+async function savedIndex(
+  file: string | ByteSource,
+  kind: string,
+  build: () => Promise<LineOffsets[]>,
+): Promise<LineOffsets[]> {
+  if (!(file instanceof RemoteSource)) return build();
+  const saved = file.loadArrays(kind);
+  if (saved !== undefined) return saved;
+  const built = await build();
+  await file.saveArrays(kind, built);
+  return built;
+}
+
+async function scanLines(file: string | ByteSource, stamp: Pick<FileStamp, 'size'>): Promise<LineOffsets> {
   const list = new OffsetList(stamp.size, reserveFor(stamp.size));
   if (stamp.size > 0) list.push(0);
   await streamFile(file, stamp, (chunk, pos) => {
@@ -175,15 +212,31 @@ export interface RecordOffsets {
  * Streams `file` once and records where each record starts: a record ends at a newline outside `quote`s.
  * Throws a {@link FileError} on a quote left open at the end of the file, or if the file changes meanwhile.
  *
- * @param file - an absolute path
- * @param stamp - the file's stamp when the dataset was opened
+ * @param file - an absolute path, or a remote source (whose index is saved in its cache, keyed by URL and ETag)
+ * @param stamp - the file's stamp when the dataset was opened (its size, for a remote source)
  * @param quote - the quote character's code (a doubled quote toggles twice, so it needs no special case)
  * @example
  * ```ts
  * const { offsets, lines } = await indexRecords(file, stampFile(file), '"'.charCodeAt(0));
  * ```
  */
-export async function indexRecords(file: string, stamp: FileStamp, quote: number): Promise<RecordOffsets> {
+export async function indexRecords(
+  file: string | ByteSource,
+  stamp: Pick<FileStamp, 'size'>,
+  quote: number,
+): Promise<RecordOffsets> {
+  const [offsets, lines] = await savedIndex(file, `records-${quote}`, async () => {
+    const found = await scanRecords(file, stamp, quote);
+    return [found.offsets, found.lines];
+  });
+  return { offsets: offsets as LineOffsets, lines: lines as Uint32Array };
+}
+
+async function scanRecords(
+  file: string | ByteSource,
+  stamp: Pick<FileStamp, 'size'>,
+  quote: number,
+): Promise<RecordOffsets> {
   const reserve = reserveFor(stamp.size);
   const starts = new OffsetList(stamp.size, reserve);
   const lines = new OffsetList(0, reserve);
@@ -209,9 +262,10 @@ export async function indexRecords(file: string, stamp: FileStamp, quote: number
   });
   if (inQuotes) {
     const opened = lines.length === 0 ? 1 : lines.last();
+    const name = typeof file === 'string' ? file : file.location;
     throw new FileError(
-      `${file}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
-      { file, line: opened, offset: stamp.size },
+      `${name}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
+      { file: name, line: opened, offset: stamp.size },
     );
   }
   starts.push(stamp.size);
