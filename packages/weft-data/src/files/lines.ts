@@ -4,7 +4,7 @@
 import { open } from 'node:fs/promises';
 import { isPromiseLike } from '../core/checks.ts';
 import { FileError } from '../core/errors.ts';
-import { changedError, type FileStamp, NEWLINE } from './file.ts';
+import { changedError, NEWLINE } from './file.ts';
 import { RemoteSource } from './remote/remote-source.ts';
 import type { ByteSource } from './source.ts';
 
@@ -13,7 +13,7 @@ import type { ByteSource } from './source.ts';
  *
  * @example
  * ```ts
- * const offsets: LineOffsets = await indexLines(file, stamp); // line i is bytes [offsets[i], offsets[i + 1])
+ * const offsets: LineOffsets = await indexLines(source); // line i is bytes [offsets[i], offsets[i + 1])
  * ```
  * @internal
  */
@@ -102,18 +102,15 @@ const CHUNK = 4 << 20;
 const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 8) + 2);
 
 /**
- * Streams `file` once, in chunks, handing each to `scan` with its position in the file; throws the
+ * Streams `source` once, in chunks, handing each to `scan` with its position in the file; throws the
  * {@link changedError} if the file changes meanwhile.
  */
-async function streamFile(
-  file: string | ByteSource,
-  stamp: Pick<FileStamp, 'size'>,
-  scan: (chunk: Buffer, pos: number) => void,
-): Promise<void> {
-  if (typeof file !== 'string') {
-    // A remote object: read through its cache, block after block (checked against its ETag on each).
-    for (let pos = 0; pos < stamp.size; pos += CHUNK) {
-      const read = file.read(pos, Math.min(CHUNK, stamp.size - pos));
+async function streamFile(source: ByteSource, scan: (chunk: Buffer, pos: number) => void): Promise<void> {
+  const { location: file, stamp, size } = source.state();
+  if (stamp === undefined) {
+    // A remote object: read through its cache, block after block (each checked against its ETag).
+    for (let pos = 0; pos < size; pos += CHUNK) {
+      const read = source.read(pos, Math.min(CHUNK, size - pos));
       const bytes = isPromiseLike(read) ? await read : read;
       scan(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), pos);
     }
@@ -130,8 +127,7 @@ async function streamFile(
     }
     const now = await handle.stat({ bigint: true });
     const after = { size: Number(now.size), mtimeNs: String(now.mtimeNs) };
-    const was = stamp as FileStamp;
-    if (after.size !== was.size || after.mtimeNs !== was.mtimeNs) throw changedError(file, was, after);
+    if (after.size !== stamp.size || after.mtimeNs !== stamp.mtimeNs) throw changedError(file, stamp, after);
   } finally {
     await handle.close();
   }
@@ -141,19 +137,16 @@ async function streamFile(
  * Streams `file` once and records where each line starts. A final line without a newline counts; the
  * newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
  *
- * @param file - an absolute path, or a remote source (whose index is saved in its cache, keyed by URL and ETag)
- * @param stamp - the file's stamp when the dataset was opened (its size, for a remote source)
+ * @param source - the file (checked against its stamp), or a remote object (whose index is saved in its
+ *   cache, keyed by URL and ETag)
  * @returns every line's first byte, then the file's size
  * @example
  * ```ts
- * const offsets = await indexLines(file, stampFile(file)); // offsets.length - 1 lines
+ * const offsets = await indexLines(await openSource(file)); // offsets.length - 1 lines
  * ```
  */
-export async function indexLines(
-  file: string | ByteSource,
-  stamp: Pick<FileStamp, 'size'>,
-): Promise<LineOffsets> {
-  return (await savedIndex(file, 'lines', async () => [await scanLines(file, stamp)]))[0] as LineOffsets;
+export async function indexLines(source: ByteSource): Promise<LineOffsets> {
+  return (await savedIndex(source, 'lines', async () => [await scanLines(source)]))[0] as LineOffsets;
 }
 
 /**
@@ -161,7 +154,7 @@ export async function indexLines(
  * built (a pass over a local file is cheap next to keeping a copy).
  */
 async function savedIndex(
-  file: string | ByteSource,
+  file: ByteSource,
   kind: string,
   build: () => Promise<LineOffsets[]>,
 ): Promise<LineOffsets[]> {
@@ -173,10 +166,11 @@ async function savedIndex(
   return built;
 }
 
-async function scanLines(file: string | ByteSource, stamp: Pick<FileStamp, 'size'>): Promise<LineOffsets> {
+async function scanLines(source: ByteSource): Promise<LineOffsets> {
+  const stamp = { size: source.size };
   const list = new OffsetList(stamp.size, reserveFor(stamp.size));
   if (stamp.size > 0) list.push(0);
-  await streamFile(file, stamp, (chunk, pos) => {
+  await streamFile(source, (chunk, pos) => {
     // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
     let data = list.data;
     let n = list.length;
@@ -212,31 +206,24 @@ export interface RecordOffsets {
  * Streams `file` once and records where each record starts: a record ends at a newline outside `quote`s.
  * Throws a {@link FileError} on a quote left open at the end of the file, or if the file changes meanwhile.
  *
- * @param file - an absolute path, or a remote source (whose index is saved in its cache, keyed by URL and ETag)
- * @param stamp - the file's stamp when the dataset was opened (its size, for a remote source)
+ * @param source - the file (checked against its stamp), or a remote object (whose index is saved in its
+ *   cache, keyed by URL and ETag)
  * @param quote - the quote character's code (a doubled quote toggles twice, so it needs no special case)
  * @example
  * ```ts
- * const { offsets, lines } = await indexRecords(file, stampFile(file), '"'.charCodeAt(0));
+ * const { offsets, lines } = await indexRecords(await openSource(file), '"'.charCodeAt(0));
  * ```
  */
-export async function indexRecords(
-  file: string | ByteSource,
-  stamp: Pick<FileStamp, 'size'>,
-  quote: number,
-): Promise<RecordOffsets> {
-  const [offsets, lines] = await savedIndex(file, `records-${quote}`, async () => {
-    const found = await scanRecords(file, stamp, quote);
+export async function indexRecords(source: ByteSource, quote: number): Promise<RecordOffsets> {
+  const [offsets, lines] = await savedIndex(source, `records-${quote}`, async () => {
+    const found = await scanRecords(source, quote);
     return [found.offsets, found.lines];
   });
   return { offsets: offsets as LineOffsets, lines: lines as Uint32Array };
 }
 
-async function scanRecords(
-  file: string | ByteSource,
-  stamp: Pick<FileStamp, 'size'>,
-  quote: number,
-): Promise<RecordOffsets> {
+async function scanRecords(source: ByteSource, quote: number): Promise<RecordOffsets> {
+  const stamp = { size: source.size };
   const reserve = reserveFor(stamp.size);
   const starts = new OffsetList(stamp.size, reserve);
   const lines = new OffsetList(0, reserve);
@@ -246,7 +233,7 @@ async function scanRecords(
   }
   let inQuotes = false;
   let line = 1;
-  await streamFile(file, stamp, (chunk, pos) => {
+  await streamFile(source, (chunk, pos) => {
     for (let j = 0; j < chunk.length; j++) {
       const c = chunk[j];
       if (c === quote) inQuotes = !inQuotes;
@@ -262,7 +249,7 @@ async function scanRecords(
   });
   if (inQuotes) {
     const opened = lines.length === 0 ? 1 : lines.last();
-    const name = typeof file === 'string' ? file : file.location;
+    const name = source.location;
     throw new FileError(
       `${name}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
       { file: name, line: opened, offset: stamp.size },

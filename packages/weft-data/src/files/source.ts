@@ -216,6 +216,9 @@ export class SourceFile implements RandomAccess {
     const bytes = this.source.read(from, end - from);
     return isPromiseLike(bytes) ? bytes.then(cut) : cut(bytes);
   }
+  prefetch(offset: number, length: number): void {
+    this.source.prefetch?.(offset, length);
+  }
   /** Remote objects are checked against their ETag and size on every download. */
   verify(): void {}
   close(): void {

@@ -250,9 +250,10 @@ export class NodeCache {
     const tmp = join(this.dir, 'tmp', `${name}.${token}`);
     try {
       await writeFile(tmp, bytes);
-      let evict: Held | undefined;
-      for (let wait = 2; (evict = this.#lock('.evict')) === undefined; wait = Math.min(50, wait * 1.5)) {
+      let evict = this.#lock('.evict');
+      for (let wait = 2; evict === undefined; wait = Math.min(50, wait * 1.5)) {
         await sleep(wait);
+        evict = this.#lock('.evict');
       }
       try {
         this.#makeRoom(bytes.length);
