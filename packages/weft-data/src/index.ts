@@ -11,6 +11,7 @@ export {
   IndexError,
   LoaderClosedError,
   LoaderTimeoutError,
+  RemoteError,
   WeftError,
   WorkerCrashError,
   WorkerError,
@@ -50,6 +51,7 @@ export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
+export type { RemoteOptions } from './files/remote/options.ts';
 export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
