@@ -108,9 +108,10 @@ const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 
 async function streamFile(source: ByteSource, scan: (chunk: Buffer, pos: number) => void): Promise<void> {
   const { location: file, stamp, size } = source.state();
   if (stamp === undefined) {
-    // A remote object: read through its cache, block after block (each checked against its ETag).
-    for (let pos = 0; pos < size; pos += CHUNK) {
-      const read = source.read(pos, Math.min(CHUNK, size - pos));
+    // A remote object: read through its cache, one block at a time (each checked against its ETag).
+    const step = source.state().remote?.blockBytes ?? CHUNK;
+    for (let pos = 0; pos < size; pos += step) {
+      const read = source.read(pos, Math.min(step, size - pos));
       const bytes = isPromiseLike(read) ? await read : read;
       scan(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), pos);
     }

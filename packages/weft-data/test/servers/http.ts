@@ -45,6 +45,8 @@ export interface HttpObjectServer {
   url(name: string): string;
   /** Creates or replaces object `name` (a new ETag). */
   put(name: string, bytes: Uint8Array | string): void;
+  /** The ETag of object `name`, as the server sends it. */
+  etag(name: string): string | undefined;
   /** Queues faults for the next matching requests (`methods`: only these; default GET). */
   fault(fault: Fault, times?: number, methods?: readonly string[]): void;
   /** Every request so far. */
@@ -169,6 +171,7 @@ export async function startHttpServer(
     port,
     url: (name) => `${origin}/${name}`,
     put,
+    etag: (name) => store.get(name)?.etag,
     fault(fault, times = 1, methods = ['GET']) {
       for (let k = 0; k < times; k++) faults.push({ fault, methods });
     },

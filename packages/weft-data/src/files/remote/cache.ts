@@ -73,7 +73,8 @@ interface Held {
  * @example
  * ```ts
  * const cache = NodeCache.of('/scratch/weft', 4e9);
- * const fd = await cache.ensure('ab12.0', 8 << 20, () => download(0));
+ * await cache.ensure('ab12.0', 8 << 20, () => download(0));
+ * const fd = cache.fdOf('ab12.0', 8 << 20);
  * ```
  * @internal
  */
@@ -102,7 +103,7 @@ export class NodeCache {
   /** Open entries, least recently used first. */
   readonly #open = new Map<string, { fd: number; touched: number }>();
   /** Downloads under way in this thread, by entry name. */
-  readonly #pending = new Map<string, Promise<number>>();
+  readonly #pending = new Map<string, Promise<void>>();
 
   private constructor(dir: string, budget: number) {
     this.dir = dir;
@@ -147,7 +148,13 @@ export class NodeCache {
         open.touched = now;
         this.#open.delete(name);
         this.#open.set(name, open);
-        quiet(() => utimesSync(this.#entry(name), now / 1000, now / 1000));
+        try {
+          utimesSync(this.#entry(name), now / 1000, now / 1000);
+        } catch {
+          // Evicted by another thread or process: let go of it (and of its disk space), fetch it again.
+          this.#forget(name);
+          return undefined;
+        }
       }
       return open.fd;
     }
@@ -174,6 +181,14 @@ export class NodeCache {
     return fd;
   }
 
+  /** Closes this thread's descriptor of entry `name`, if open (the entry was evicted). */
+  #forget(name: string): void {
+    const open = this.#open.get(name);
+    if (open === undefined) return;
+    this.#open.delete(name);
+    closeSync(open.fd);
+  }
+
   /** Whether entry `name` is in the cache (whole or not yet checked), without opening it. */
   has(name: string): boolean {
     if (this.#open.has(name) || this.#pending.has(name)) return true;
@@ -186,39 +201,38 @@ export class NodeCache {
   }
 
   /**
-   * The descriptor of entry `name`, downloading it with `download` if no thread or process on the node has
-   * it (under its lock: one download, whoever asks); waits for another's download under way.
+   * Makes sure entry `name` is in the cache, downloading it with `download` if no thread or process on the
+   * node has it (under its lock: one download, whoever asks), or waiting for another's download under way.
+   * Then {@link NodeCache.fdOf} opens it (unless evicted again meanwhile).
    *
    * @param name - the entry
    * @param size - its size in bytes (what `download` must give)
    * @param download - fetches its bytes (with retries); its errors reject the promise
    */
-  ensure(name: string, size: number, download: () => Promise<Uint8Array>): Promise<number> {
-    const fd = this.fdOf(name, size);
-    if (fd !== undefined) return Promise.resolve(fd);
-    let pending = this.#pending.get(name);
-    if (pending === undefined) {
-      pending = this.#fetch(name, size, download).finally(() => this.#pending.delete(name));
-      this.#pending.set(name, pending);
-    }
+  ensure(name: string, size: number, download: () => Promise<Uint8Array>): Promise<void> {
+    if (this.fdOf(name, size) !== undefined) return Promise.resolve();
+    const joined = this.#pending.get(name);
+    // A download joined under way may fail for reasons gone by now (it started before the server came
+    // back): its failure is not this caller's answer, which downloads again itself.
+    if (joined !== undefined) return joined.catch(() => this.ensure(name, size, download));
+    const pending = this.#fetch(name, size, download).finally(() => this.#pending.delete(name));
+    this.#pending.set(name, pending);
     return pending;
   }
 
-  async #fetch(name: string, size: number, download: () => Promise<Uint8Array>): Promise<number> {
+  async #fetch(name: string, size: number, download: () => Promise<Uint8Array>): Promise<void> {
     for (let wait = 5; ; wait = Math.min(200, wait * 1.5)) {
       const held = this.#lock(name);
       if (held !== undefined) {
         try {
-          const fd = this.fdOf(name, size);
-          if (fd !== undefined) return fd;
-          return await this.#put(name, await download(), held.token);
+          if (this.fdOf(name, size) === undefined) await this.#put(name, await download(), held.token);
+          return;
         } finally {
           this.#unlock(held);
         }
       }
       await sleep(wait);
-      const fd = this.fdOf(name, size);
-      if (fd !== undefined) return fd;
+      if (this.fdOf(name, size) !== undefined) return;
     }
   }
 
@@ -231,8 +245,7 @@ export class NodeCache {
    */
   async store(name: string, bytes: Uint8Array): Promise<boolean> {
     if (bytes.length > this.budget) return false;
-    const token = `${process.pid}-${randomUUID().slice(0, 8)}`;
-    closeSync(await this.#put(name, bytes, token));
+    await this.#put(name, bytes, `${process.pid}-${randomUUID().slice(0, 8)}`);
     return true;
   }
 
@@ -245,8 +258,8 @@ export class NodeCache {
     }
   }
 
-  /** Writes `bytes` to a temporary file, makes room, renames it into `entries/` and opens it. */
-  async #put(name: string, bytes: Uint8Array, token: string): Promise<number> {
+  /** Writes `bytes` to a temporary file, makes room and renames it into `entries/`. */
+  async #put(name: string, bytes: Uint8Array, token: string): Promise<void> {
     const tmp = join(this.dir, 'tmp', `${name}.${token}`);
     try {
       await writeFile(tmp, bytes);
@@ -258,8 +271,6 @@ export class NodeCache {
       try {
         this.#makeRoom(bytes.length);
         renameSync(tmp, this.#entry(name));
-        const fd = openSync(this.#entry(name), 'r');
-        return fd;
       } finally {
         this.#unlock(evict);
       }
@@ -288,6 +299,7 @@ export class NodeCache {
     for (const { name, size } of entries) {
       if (total + incoming <= this.budget) break;
       quiet(() => unlinkSync(join(dir, name)));
+      this.#forget(name);
       total -= size;
     }
   }

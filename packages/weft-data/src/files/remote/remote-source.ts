@@ -110,8 +110,8 @@ export class RemoteSource {
   }
 
   /**
-   * Bytes [offset, offset + length): synchronously when their blocks are in the cache, else a promise. The
-   * result is a view that the next read overwrites.
+   * Bytes [offset, offset + length): synchronously when their blocks are in the cache (a view that the next
+   * read overwrites), else a promise (of bytes of its own).
    *
    * @param offset - first byte
    * @param length - bytes to read
@@ -146,18 +146,26 @@ export class RemoteSource {
   async #readSlow(offset: number, length: number): Promise<Uint8Array> {
     const B = this.#block;
     const last = length === 0 ? -1 : Math.floor((offset + length - 1) / B);
-    for (;;) {
-      const blocks: Promise<number>[] = [];
+    for (let round = 1; ; round++) {
+      const blocks: Promise<void>[] = [];
       for (let b = Math.floor(offset / B); b <= last; b++) blocks.push(this.#ensure(b));
       await Promise.all(blocks);
-      // Another process may evict a block between its download and this read: then fetch it again.
+      // A block may be evicted between its download and this read (by another thread, or by this read's
+      // other blocks when they exceed the budget): fetch again, a few times.
       const bytes = this.#readCached(offset, length);
-      if (bytes !== undefined) return bytes;
+      // A copy: other reads run before the caller resumes, and reuse the buffer.
+      if (bytes !== undefined) return bytes.slice();
+      if (round === 3) {
+        throw new FileError(
+          `${this.location}: bytes ${offset}–${offset + length - 1} span ${last - Math.floor(offset / B) + 1} blocks of ${B} bytes, which the cache (cacheBytes ${this.#state.remote.cacheBytes}) cannot hold at once beside what other readers use; raise cacheBytes`,
+          { file: this.location, offset },
+        );
+      }
     }
   }
 
-  /** Block `block`'s descriptor, downloaded into the cache if no one on the node has it. */
-  #ensure(block: number): Promise<number> {
+  /** Downloads block `block` into the cache if no one on the node has it. */
+  #ensure(block: number): Promise<void> {
     const length = this.#length(block);
     return this.cache.ensure(this.entry(block), length, () => this.#download(block, length));
   }

@@ -1,0 +1,67 @@
+// Remote datasets in a DataLoader: every format from HTTP and S3 gives the batches of the local file with 0
+// and 2 workers; the workers reopen the object from its state and share the node-wide cache (and the blocks
+// the main thread prefetches from the known order) without downloading a block twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataLoader, type Dataset } from '../src/index.ts';
+import { tempFiles } from './fixtures/files.ts';
+import { FORMATS, type Format, openFormat, plain, writeFormats } from './fixtures/remote-data.ts';
+import { type HttpObjectServer, startHttpServer } from './servers/http.ts';
+import { type S3TestServer, startS3Server } from './servers/s3.ts';
+
+const N = 37;
+const data = writeFormats(N);
+const cache = tempFiles('remote-loader');
+let http: HttpObjectServer;
+let s3: S3TestServer;
+const loaders: DataLoader<unknown>[] = [];
+
+beforeAll(async () => {
+  http = await startHttpServer();
+  s3 = await startS3Server();
+  for (const name of FORMATS) {
+    http.put(name, data.bytes(name));
+    await s3.put(name, data.bytes(name));
+  }
+});
+afterAll(async () => {
+  await Promise.all(loaders.map((l) => l.close()));
+  await http?.close();
+  await s3?.close();
+});
+
+async function batchesOf(dataset: Dataset<unknown>, numWorkers: number): Promise<unknown[]> {
+  const loader = new DataLoader({ dataset, batchSize: 4, shuffle: true, seed: 5, numWorkers });
+  loaders.push(loader);
+  const out: unknown[] = [];
+  for await (const batch of loader) out.push(plain(batch));
+  return out;
+}
+
+describe.each(FORMATS)('%s', (name: Format) => {
+  it('gives the batches of the local file from HTTP and S3, with 0 and 2 workers', async () => {
+    const expected = await batchesOf(await openFormat(name, data.path(name), {}), 0);
+    expect(expected.length).toBe(10);
+    for (const [kind, url, extra] of [
+      ['http', http.url(name), {}],
+      ['s3', s3.url(name), { endpoint: s3.endpoint }],
+    ] as const) {
+      for (const numWorkers of [0, 2]) {
+        const options = { cacheDir: cache.path(`${kind}-${numWorkers}-${name}`), blockBytes: 256, ...extra };
+        const dataset = await openFormat(name, url, options);
+        expect(await batchesOf(dataset, numWorkers), `${kind}, ${numWorkers} workers`).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('the cache shared by the workers and the main thread', () => {
+  it('downloads each block once, however many threads read and prefetch it', async () => {
+    http.requests.length = 0;
+    const options = { cacheDir: cache.path('once'), blockBytes: 128 };
+    const dataset = await openFormat('rows.u32', http.url('rows.u32'), options);
+    await batchesOf(dataset, 2);
+    const ranges = http.requests.filter((r) => r.method === 'GET').map((r) => r.range);
+    expect(ranges.length).toBe(Math.ceil(data.bytes('rows.u32').length / 128));
+    expect(new Set(ranges).size).toBe(ranges.length);
+  });
+});
