@@ -54,6 +54,31 @@ describe.each(FORMATS)('%s', (name: Format) => {
   });
 });
 
+describe('prefetch with workers', () => {
+  it("is called on the main thread with every batch's indices, in the loader's order", async () => {
+    const dataset = (await openFormat('rows.u32', http.url('rows.u32'), {
+      cacheDir: cache.path('spy'),
+    })) as Dataset<unknown> & { prefetch(indices: Uint32Array): void };
+    const calls: number[][] = [];
+    const prefetch = dataset.prefetch.bind(dataset);
+    dataset.prefetch = (indices) => {
+      calls.push(Array.from(indices));
+      prefetch(indices);
+    };
+    const loader = new DataLoader({ dataset, batchSize: 4, shuffle: true, seed: 5, numWorkers: 2 });
+    loaders.push(loader);
+    const order: number[] = [];
+    for await (const batch of loader)
+      order.push(
+        ...Array.from(
+          (batch as { data: Uint32Array }).data.filter((_, k) => k % 5 === 0),
+          (v) => v / 15,
+        ),
+      );
+    expect(calls.flat()).toEqual(order);
+  });
+});
+
 describe('the cache shared by the workers and the main thread', () => {
   it('downloads each block once, however many threads read and prefetch it', async () => {
     http.requests.length = 0;

@@ -262,7 +262,7 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
 
   /**
    * Fetches the blocks of `indices` into the node-wide cache in the background, one
-   * {@link ChunkedDataset.prefetchBlock} per block (remote data; nothing for local files): the loader calls it
+   * `prefetchBlock` per block (remote data; nothing for local files): the loader calls it
    * with the coming batches' indices.
    *
    * @param indices - items soon to be read

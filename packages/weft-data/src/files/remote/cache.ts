@@ -35,6 +35,8 @@ const STALE_MS = 30_000;
 const HEARTBEAT_MS = 5_000;
 /** Descriptors of entries each thread keeps open, least recently used closed first. */
 const MAX_OPEN = 64;
+/** The longest wait (ms) between two looks at a download another thread or process holds. */
+const POLL_MS = 50;
 /** How often (ms) an entry in use has its modification time refreshed, for least-recently-used eviction. */
 const TOUCH_MS = 1_000;
 
@@ -221,7 +223,9 @@ export class NodeCache {
   }
 
   async #fetch(name: string, size: number, download: () => Promise<Uint8Array>): Promise<void> {
-    for (let wait = 5; ; wait = Math.min(200, wait * 1.5)) {
+    // Polled: another process's download has no event to wait on. The interval stays short, since a
+    // worker waiting for the main thread's prefetch is the common case.
+    for (let wait = 5; ; wait = Math.min(POLL_MS, wait * 1.5)) {
       const held = this.#lock(name);
       if (held !== undefined) {
         try {

@@ -64,6 +64,8 @@ export class RemoteSource {
   readonly #queued: number[] = [];
   readonly #queuedSet = new Set<number>();
   #running = 0;
+  /** When each block was last found in the cache by `prefetch`. */
+  readonly #present = new Map<number, number>();
 
   /**
    * Opens `location`: one request for its size and version (with retries).
@@ -200,7 +202,13 @@ export class RemoteSource {
     const room = Math.floor(this.#state.remote.cacheBytes / 2 / B);
     for (let b = Math.floor(offset / B); b <= Math.floor((offset + length - 1) / B); b++) {
       if (this.#queuedSet.has(b) || this.#queuedSet.size >= room) continue;
-      if (this.cache.has(this.entry(b))) continue;
+      // Items of one block come many times: look at the cache for it at most once a second.
+      const now = Date.now();
+      if (now - (this.#present.get(b) ?? Number.NEGATIVE_INFINITY) < 1000) continue;
+      if (this.cache.has(this.entry(b))) {
+        this.#present.set(b, now);
+        continue;
+      }
       this.#queuedSet.add(b);
       this.#queued.push(b);
     }
