@@ -54,9 +54,10 @@ describe('SIGKILL mid-download', () => {
     const blockBytes = 4096;
     for (let round = 0; round < 3; round++) {
       http.fault({ kind: 'hang' });
+      const halfway = once(http.events, 'halfway');
       const c = child(cacheDir, blockBytes);
       const { opened: pid } = await message(c, 'opened');
-      await once(http.events, 'halfway');
+      await halfway;
       // The child holds the block's download lock, under its pid, while the body is half sent.
       const locks = list(cacheDir, 'locks').map((f) => readFileSync(join(cacheDir, 'locks', f), 'utf8'));
       expect(locks.some((owner) => owner.startsWith(`${pid} `))).toBe(true);

@@ -41,7 +41,7 @@ const gets = () => http.requests.filter((r) => r.method === 'GET').length;
 
 describe('retries', () => {
   it('retries 5xx, 429, resets, cut bodies and stalls, then reads right', async () => {
-    const ds = await tokensAt(http.url('tokens.u16'), fresh({ retries: 4, timeoutMs: 1000 }));
+    const ds = await tokensAt(http.url('tokens.u16'), fresh({ retries: 4, timeoutMs: 2000 }));
     http.fault({ kind: 'status', status: 503 });
     http.fault({ kind: 'status', status: 429 });
     http.fault({ kind: 'reset' });
@@ -144,7 +144,7 @@ describe('a server that goes away mid-run', () => {
         blockBytes: 64,
         cacheBytes: 256,
         retries: 1,
-        timeoutMs: 500,
+        timeoutMs: 2000,
       });
     const sampler = (dataset: Dataset<unknown>) =>
       new InterleavedSampler({
