@@ -3,7 +3,7 @@
 // once download each block once; the budget holds with workers reading.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,7 @@ describe('SIGKILL mid-download', () => {
   it('leaves no torn entry, and the next user cleans up and reads right', async () => {
     const cacheDir = cache.path('killed');
     const blockBytes = 4096;
+    let lastPid = 0;
     for (let round = 0; round < 3; round++) {
       http.fault({ kind: 'hang' });
       const halfway = once(http.events, 'halfway');
@@ -63,8 +64,11 @@ describe('SIGKILL mid-download', () => {
       expect(locks.some((owner) => owner.startsWith(`${pid} `))).toBe(true);
       c.kill('SIGKILL');
       await once(c, 'exit');
+      lastPid = pid;
       expect(list(cacheDir, 'entries')).toEqual([]);
     }
+    // What a process killed between writing a block and renaming it would leave: its temporary file.
+    writeFileSync(join(cacheDir, 'tmp', `block.${lastPid}-0badc0de`), 'half a block');
     const before = http.requests.length;
     const dataset = await BinaryDataset.open(http.url('tokens.u16'), {
       dtype: 'uint16',

@@ -6,7 +6,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ArrayDataset,
   BinaryDataset,
+  ConcatDataset,
   ConfigError,
   DataLoader,
   type Dataset,
@@ -16,6 +18,7 @@ import {
   RandomSampler,
   RemoteError,
   type ResumeState,
+  Subset,
 } from '../src/index.ts';
 import { tempFiles } from './fixtures/files.ts';
 import { plain } from './fixtures/remote-data.ts';
@@ -222,5 +225,20 @@ describe('prefetch from the known order', () => {
       expect(Array.from(batch as ArrayLike<number>)).toEqual(calls[seen - 1]);
     }
     expect(calls.flat()).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('reaches the datasets inside a ConcatDataset and a Subset, as their own indices', () => {
+    const seen: [string, number[]][] = [];
+    const spy = (name: string, length: number) => ({
+      length,
+      get: (i: number) => i,
+      prefetch: (indices: Uint32Array) => seen.push([name, Array.from(indices)]),
+    });
+    const all = new ConcatDataset([spy('a', 3), new Subset(spy('b', 10), [9, 7, 5]), new ArrayDataset([0])]);
+    all.prefetch(Uint32Array.of(4, 0, 6, 3, 2));
+    expect(seen).toEqual([
+      ['a', [0, 2]],
+      ['b', [7, 9]],
+    ]);
   });
 });
