@@ -2,6 +2,7 @@
 // the node-wide cache (small blocks, so records span blocks); a second open reads the saved index and the
 // cached blocks without a request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonlDataset } from '../src/index.ts';
 import { tempFiles } from './fixtures/files.ts';
 import { FORMATS, itemsOf, openFormat, writeFormats } from './fixtures/remote-data.ts';
 import { type HttpObjectServer, startHttpServer } from './servers/http.ts';
@@ -45,5 +46,32 @@ describe.each(FORMATS)('%s', (name) => {
     expect(await itemsOf(second)).toEqual(first);
     // Only the HEAD of the second open: no block is read again.
     expect(http.requests.filter((r) => r.method === 'GET').length).toBe(before);
+  });
+});
+
+describe('S3 faults', () => {
+  it('names a missing key, and detects an object replaced since open', async () => {
+    const options = {
+      cacheDir: cache.path('s3-faults'),
+      blockBytes: 64,
+      cacheBytes: 64,
+      endpoint: s3.endpoint,
+    };
+    const missing = s3.url('missing.jsonl');
+    await expect(JsonlDataset.open(missing, options)).rejects.toThrow(
+      `cannot read ${missing} (its size): HTTP 404 Not Found (NotFound), after 1 attempt`,
+    );
+    const url = s3.url('changing.jsonl');
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ i })).join('\n');
+    await s3.put('changing.jsonl', lines);
+    // A budget of one block: reading line 1 evicts the block of line 20, which must be downloaded again.
+    const ds = await JsonlDataset.open(url, options);
+    expect(await ds.get(0)).toEqual({ i: 0 });
+    await s3.put('changing.jsonl', lines.replace('{"i":19}', '{"i":91}'));
+    await expect(Promise.resolve(ds.get(19))).rejects.toThrow(
+      new RegExp(
+        `^${url} changed after the dataset was opened \\(ETag "\\w+" → "\\w+"\\); open the dataset again$`,
+      ),
+    );
   });
 });

@@ -154,7 +154,7 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
    * Opens an Arrow IPC file: checks the options ({@link ConfigError}, every problem at once, including
    * columns the file does not have), loads apache-arrow, reads the footer and the batches' row counts.
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link ArrowOptions}
    * @example
    * ```ts

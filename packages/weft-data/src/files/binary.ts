@@ -114,7 +114,7 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
    * Opens a binary file of fixed-size records: checks the options (every problem at once, a
    * {@link ConfigError}) and the file's size against them (a {@link FileError}).
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link BinaryOptions}
    * @example
    * ```ts

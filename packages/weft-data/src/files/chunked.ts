@@ -157,7 +157,7 @@ export interface ChunkedLayout<M> {
  * its layout (the file is closed after it), then the projection against the file's columns.
  *
  * @param what - names the dataset in messages (`ArrowDataset`)
- * @param path - the path given: a string or a `file:` URL
+ * @param path - the path given: a string, a `file:` URL, or an `http(s)://` or `s3://` URL
  * @param options - the options given, checked against {@link chunkedOptions}
  * @param loadPeer - imports the format's peer package (see `importPeer`)
  * @param scan - reads the layout (columns, blocks) from the open file

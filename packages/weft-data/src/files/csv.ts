@@ -112,7 +112,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
    * Opens a CSV file: checks the options ({@link ConfigError}, every problem at once), loads `csv-parse`,
    * indexes the records (streamed, in this thread) and reads the header.
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link CsvOptions}
    * @example
    * ```ts

@@ -53,7 +53,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
    * dataset. Throws {@link ConfigError} for bad options and {@link FileError} for a missing or unreadable
    * file (or, with `validate`, a malformed line).
    *
-   * @param path - a file path (relative to the working directory) or a `file:` URL
+   * @param path - a file path (relative to the working directory), a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link JsonlOptions}
    * @example
    * ```ts

@@ -109,7 +109,7 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
    * Opens a Parquet file: checks the options ({@link ConfigError}, every problem at once, including columns
    * the file does not have), loads hyparquet and reads the footer.
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link ParquetOptions}
    * @example
    * ```ts

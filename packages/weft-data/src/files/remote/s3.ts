@@ -68,8 +68,11 @@ function failure(e: unknown): AttemptError {
   const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (status === undefined) {
     const code = (e as NodeJS.ErrnoException).code;
-    const message = (e as Error).message;
-    return new AttemptError(code === undefined ? message : `${code} (${message})`, true, undefined, {
+    const { name, message } = e as Error;
+    // No answer: a network error (a system error code, a timeout) may pass; the SDK's own (no region, no
+    // credentials) will not.
+    const network = code !== undefined || /timeout|abort/i.test(name);
+    return new AttemptError(code === undefined ? message : `${code} (${message})`, network, undefined, {
       cause: e,
     });
   }
