@@ -2,7 +2,15 @@
 // and 2 workers; the workers reopen the object from its state and share the node-wide cache (and the blocks
 // the main thread prefetches from the known order) without downloading a block twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataLoader, type Dataset } from '../src/index.ts';
+import {
+  BinaryDataset,
+  DataLoader,
+  type Dataset,
+  InterleavedSampler,
+  RandomSampler,
+  type ResumeState,
+  WorkerError,
+} from '../src/index.ts';
 import { tempFiles } from './fixtures/files.ts';
 import { FORMATS, type Format, openFormat, plain, writeFormats } from './fixtures/remote-data.ts';
 import { type HttpObjectServer, startHttpServer } from './servers/http.ts';
@@ -88,5 +96,55 @@ describe('the cache shared by the workers and the main thread', () => {
     const ranges = http.requests.filter((r) => r.method === 'GET').map((r) => r.range);
     expect(ranges.length).toBe(Math.ceil(data.bytes('rows.u32').length / 128));
     expect(new Set(ranges).size).toBe(ranges.length);
+  });
+});
+
+describe('a server that goes away, with workers', () => {
+  it('fails the loop with the RemoteError of a worker, and a resume continues exactly once it is back', async () => {
+    const tokens = new Uint8Array(Uint16Array.from({ length: 600 }, (_, i) => i).buffer);
+    const server = await startHttpServer({}, { 'tokens.u16': tokens });
+    const port = server.port;
+    const dataset = await BinaryDataset.open(server.url('tokens.u16'), {
+      dtype: 'uint16',
+      sequenceLength: 10,
+      cacheDir: cache.path('gone'),
+      blockBytes: 64,
+      cacheBytes: 256,
+      retries: 1,
+      timeoutMs: 2000,
+    });
+    const sampler = new InterleavedSampler({
+      trainSampler: new RandomSampler(dataset, { seed: 2 }),
+      config: { batchSize: 6, maxEpochs: 2 },
+    });
+    const reference: unknown[] = [];
+    for await (const b of sampler.getDataLoader({ seed: 1 })) reference.push(plain(b));
+    expect(reference.length).toBe(20);
+
+    const loader = sampler.getDataLoader({ seed: 1, numWorkers: 2 });
+    const got: unknown[] = [];
+    let state: ResumeState | undefined;
+    const failure = await (async () => {
+      for await (const b of loader) {
+        got.push(plain(b));
+        state = loader.state();
+        if (got.length === 3) await server.close();
+      }
+    })().catch((e) => e);
+    await loader.close();
+    expect(failure).toBeInstanceOf(WorkerError);
+    expect((failure as WorkerError).cause).toMatchObject({ name: 'RemoteError' });
+    expect((failure as { cause: Error }).cause.message).toMatch(/ECONNREFUSED.*after 2 attempts$/);
+    expect(got).toEqual(reference.slice(0, got.length));
+
+    const back = await startHttpServer({ port }, { 'tokens.u16': tokens });
+    const resumed = sampler.getDataLoader({ seed: 1, numWorkers: 2, resume: state });
+    try {
+      for await (const b of resumed) got.push(plain(b));
+      expect(got).toEqual(reference);
+    } finally {
+      await resumed.close();
+      await back.close();
+    }
   });
 });

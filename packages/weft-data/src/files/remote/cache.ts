@@ -29,10 +29,14 @@ import {
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A lock not refreshed for this long is its dead thread's, and is broken. */
-const STALE_MS = 30_000;
+/**
+ * A lock not refreshed for this long is a dead thread's (a worker terminated mid-download, whose process
+ * lives on), and is broken. A live owner waits on the network, so its timer keeps the lock fresh; one held
+ * up longer by synchronous work costs at most a second download of the same block, never a torn one.
+ */
+const STALE_MS = 8_000;
 /** How often an owner refreshes its lock. */
-const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 1_000;
 /** Descriptors of entries each thread keeps open, least recently used closed first. */
 const MAX_OPEN = 64;
 /** The longest wait (ms) between two looks at a download another thread or process holds. */
