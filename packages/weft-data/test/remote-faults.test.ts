@@ -91,6 +91,13 @@ describe('retries', () => {
     expect(e.status).toBeUndefined();
   });
 
+  it('asks for the first byte when the server refuses HEAD', async () => {
+    http.fault({ kind: 'status', status: 405 }, 1, ['HEAD']);
+    const ds = await tokensAt(http.url('tokens.u16'), fresh());
+    expect(ds.length).toBe(60);
+    expect(Array.from(await ds.get(7))).toEqual(item(7));
+  });
+
   it('checks the remote options with every problem at once', async () => {
     const e = await JsonlDataset.open(http.url('a.jsonl'), {
       retries: -1,

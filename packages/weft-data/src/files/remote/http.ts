@@ -10,6 +10,9 @@ const statusText = (status: number): string => `HTTP ${status} ${STATUS_CODES[st
 const statusError = (status: number): AttemptError =>
   new AttemptError(statusText(status), status >= 500 || status === 429, status);
 
+/** Statuses of a HEAD that a GET may not get: not allowed, not implemented, or forbidden (a URL signed for GET). */
+const NO_HEAD = new Set([403, 405, 501]);
+
 /** The version of an answer: its ETag, else its Last-Modified date. */
 const versionOf = (headers: Headers): string => headers.get('etag') ?? headers.get('last-modified') ?? '';
 
@@ -28,6 +31,11 @@ export function httpTransport(url: string): Transport {
   return {
     async stat(signal: AbortSignal): Promise<RemoteStat> {
       const res = await fetch(url, { method: 'HEAD', signal });
+      if (NO_HEAD.has(res.status)) {
+        // A server (or a URL signed for GET only) that refuses HEAD: the first byte tells the size too.
+        const { size, etag } = await this.range(0, 1, signal);
+        return { size, etag };
+      }
       if (!res.ok) throw statusError(res.status);
       const length = res.headers.get('content-length');
       if (length === null || !/^\d+$/.test(length)) {
