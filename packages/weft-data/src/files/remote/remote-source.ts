@@ -102,9 +102,14 @@ export class RemoteSource {
     return this.#cache;
   }
 
-  /** The name of a cache entry of this object (`what`: a block's number, or an index's kind). */
+  /** The name of a cache entry of this object (`what`: a block, or an index's kind). */
   entry(what: string | number): string {
     return `${this.#key}.${what}`;
+  }
+
+  /** Block `block`'s entry, named with the block size too: opens with another `blockBytes` share nothing. */
+  #blockEntry(block: number): string {
+    return this.entry(`${this.#block}-${block}`);
   }
 
   #length(block: number): number {
@@ -136,7 +141,7 @@ export class RemoteSource {
     const B = this.#block;
     for (let at = 0; at < length; ) {
       const block = Math.floor((offset + at) / B);
-      const fd = this.cache.fdOf(this.entry(block), this.#length(block));
+      const fd = this.cache.fdOf(this.#blockEntry(block), this.#length(block));
       if (fd === undefined) return undefined;
       const n = Math.min(length - at, (block + 1) * B - (offset + at));
       readEntry(fd, out, at, n, offset + at - block * B);
@@ -169,7 +174,7 @@ export class RemoteSource {
   /** Downloads block `block` into the cache if no one on the node has it. */
   #ensure(block: number): Promise<void> {
     const length = this.#length(block);
-    return this.cache.ensure(this.entry(block), length, () => this.#download(block, length));
+    return this.cache.ensure(this.#blockEntry(block), length, () => this.#download(block, length));
   }
 
   async #download(block: number, length: number): Promise<Uint8Array> {
@@ -205,7 +210,7 @@ export class RemoteSource {
       // Items of one block come many times: look at the cache for it at most once a second.
       const now = Date.now();
       if (now - (this.#present.get(b) ?? Number.NEGATIVE_INFINITY) < 1000) continue;
-      if (this.cache.has(this.entry(b))) {
+      if (this.cache.has(this.#blockEntry(b))) {
         this.#present.set(b, now);
         continue;
       }
