@@ -11,6 +11,7 @@ export {
   IndexError,
   LoaderClosedError,
   LoaderTimeoutError,
+  RemoteError,
   WeftError,
   WorkerCrashError,
   WorkerError,
@@ -53,6 +54,7 @@ export { MdsDataset } from './files/mds/dataset.ts';
 export type { JsonValue, MdsArrays, MdsDType, MdsTensor } from './files/mds/format.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
+export type { RemoteOptions } from './files/remote/options.ts';
 export type { ShardSummary, ShardWriterOptions } from './files/shard-writer.ts';
 export { ShardWriter } from './files/shard-writer.ts';
 export type { WebDatasetOptions, WebDatasetValue } from './files/webdataset.ts';

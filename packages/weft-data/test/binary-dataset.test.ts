@@ -14,7 +14,7 @@ describe('BinaryDataset', () => {
       sequenceLength: 8,
     });
     expect(ds.length).toBe(5);
-    const item = ds.get(3);
+    const item = await ds.get(3);
     expect(item).toBeInstanceOf(Uint16Array);
     expect([...item]).toEqual([...data.subarray(24, 32)]);
     expect(() => ds.get(5)).toThrow('index 5 is out of range for a dataset of length 5');
@@ -31,8 +31,8 @@ describe('BinaryDataset', () => {
       remainder: 'drop',
     });
     expect(ds.length).toBe(10); // windows start at 0, 10, …, 90; 90 + 11 ≤ 103
-    expect([...ds.get(9)]).toEqual([...data.subarray(90, 101)]);
-    expect([...ds.get(0)]).toEqual([...data.subarray(0, 11)]);
+    expect([...(await ds.get(9))]).toEqual([...data.subarray(90, 101)]);
+    expect([...(await ds.get(0))]).toEqual([...data.subarray(0, 11)]);
   });
 
   it('reads float32 and other types', async () => {
@@ -68,7 +68,7 @@ describe('BinaryDataset', () => {
   it('detects a file changed after opening', async () => {
     const file = files.write('changes.u16', bytes(tokens(16)));
     const ds = await BinaryDataset.open(file, { dtype: 'uint16', sequenceLength: 4 });
-    expect(ds.get(3).length).toBe(4);
+    expect((await ds.get(3)).length).toBe(4);
     rewrite(file, bytes(tokens(8)));
     // The descriptor is open already: the next periodic check, or the short read, finds it.
     let caught: unknown;
@@ -101,7 +101,7 @@ describe('BinaryDataset', () => {
     } as never).catch((x) => x);
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.issues).toEqual([
-      '`path` must be a file path or a file: URL, got ""',
+      '`path` must be a file path, a file: URL, or an http://, https:// or s3:// URL, got ""',
       "`dtype` must be one of 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64', got \"u16\"",
       '`sequenceLength` must be a positive integer, got 0',
       '`stride` must be a positive integer, got 1.5',

@@ -37,7 +37,7 @@ describe('CsvDataset', () => {
     });
     expect(ds.get(0)).toEqual({ label: 3, x: Math.fround(0.1), name: 'a;b', flag: true });
     expect(ds.get(1)).toEqual({ label: -7, x: -2500, name: 'c', flag: false });
-    const x: number = ds.get(0).x; // typed from `columns`
+    const x: number = (await ds.get(0)).x; // typed from `columns`
     expect(x).toBeCloseTo(0.1);
     const only = await CsvDataset.open(files.path('typed.csv'), {
       columns: { x: 'float64' },
@@ -103,7 +103,7 @@ describe('CsvDataset', () => {
   it('detects a file changed after opening', async () => {
     const file = files.write('changes.csv', people);
     const ds = await CsvDataset.open(file);
-    expect(ds.get(0).name).toBe('Ada');
+    expect((await ds.get(0)).name).toBe('Ada');
     rewrite(file, people.replace('Ada', 'Adah'));
     expect(() => ds.get(2)).toThrow(
       new RegExp(
@@ -124,7 +124,7 @@ describe('CsvDataset', () => {
     ).catch((x) => x);
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.issues).toEqual([
-      '`path` must be a file path or a file: URL, got 7',
+      '`path` must be a file path, a file: URL, or an http://, https:// or s3:// URL, got 7',
       "`columns.x` must be one of 'string', 'float32', 'float64', 'int32', 'boolean', got \"float16\"",
       '`delimiter` must be a single character, got ";;"',
       '`quote` must be a single character other than a line break, got "\\n"',

@@ -121,7 +121,7 @@ describe('JsonlDataset', () => {
     const e = await JsonlDataset.open(42 as never, { validate: 'yes', extra: 1 } as never).catch((x) => x);
     expect(e).toBeInstanceOf(ConfigError);
     expect((e as ConfigError).issues).toEqual([
-      '`path` must be a file path or a file: URL, got 42',
+      '`path` must be a file path, a file: URL, or an http://, https:// or s3:// URL, got 42',
       '`validate` must be a boolean, got "yes"',
       '`extra` is not a known option',
     ]);
@@ -131,8 +131,8 @@ describe('JsonlDataset', () => {
     await expect(JsonlDataset.open('x.jsonl', null as never)).rejects.toThrow(
       'invalid JsonlDataset options: `options` must be an object, got null',
     );
-    await expect(JsonlDataset.open(new URL('https://example.com/a.jsonl'))).rejects.toThrow(
-      '`path` must be a file path or a file: URL, got https://example.com/a.jsonl',
+    await expect(JsonlDataset.open(new URL('ftp://example.com/a.jsonl'))).rejects.toThrow(
+      '`path` must be a file path, a file: URL, or an http://, https:// or s3:// URL, got ftp://example.com/a.jsonl',
     );
   });
 

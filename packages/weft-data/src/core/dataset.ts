@@ -35,6 +35,19 @@ export interface Dataset<T> {
     row: number,
     context?: SampleContext,
   ): void | Promise<void>;
+  /**
+   * Optional: a hint that the items at `indices` will be read soon. Loaders call it on the main thread with
+   * the indices of the coming batches, in order, a bounded number of batches ahead of loading (in-process
+   * and with workers alike), since weft's order is known in advance. A dataset over remote data starts
+   * fetching their bytes into its cache in the background and returns at once; it must not throw (what fails
+   * is reported by the `get` that needs the item) nor change what `get` returns.
+   *
+   * @example
+   * ```ts
+   * prefetch(indices: Uint32Array): void { for (const i of indices) this.#cache.warm(this.#blockOf(i)); }
+   * ```
+   */
+  prefetch?(indices: Uint32Array): void;
 }
 
 /**

@@ -112,6 +112,42 @@ export class FileError extends WeftError {
 }
 
 /**
+ * A remote object (an `http(s)://` or `s3://` URL) could not be read: the server kept answering with an
+ * error status, resetting the connection or not answering within `timeoutMs`, through every retry. A
+ * {@link FileError} (its `file` is the URL), so code that handles unreadable files handles it too; a remote
+ * object that changed since the dataset was opened is a plain FileError, as for a local file.
+ *
+ * @param message - names the URL, the HTTP status or network error, and the attempts made
+ * @param where - the URL, its status (when the server answered) and the attempts
+ * @param options - `cause` is the last network error, when there was one
+ * @example
+ * ```ts
+ * // RemoteError: cannot read http://127.0.0.1:8080/train.jsonl (bytes 0–8388607): HTTP 503 Service Unavailable, after 4 attempts
+ * try { await JsonlDataset.open('http://127.0.0.1:8080/train.jsonl'); } catch (e) { if (e instanceof RemoteError) console.error(e.status); }
+ * ```
+ */
+export class RemoteError extends FileError {
+  /** Always `'RemoteError'`: stable across versions and bundlers, so it is safe to compare against. */
+  override name = 'RemoteError';
+  /** The URL read. */
+  readonly url: string;
+  /** The last HTTP status, or `undefined` when the last attempt got no answer (a reset, a timeout). */
+  readonly status: number | undefined;
+  /** Requests made, the first included. */
+  readonly attempts: number;
+  constructor(
+    message: string,
+    where: { url: string; status?: number; attempts: number; offset?: number },
+    options?: ErrorOptions,
+  ) {
+    super(message, { file: where.url, offset: where.offset }, options);
+    this.url = where.url;
+    this.status = where.status;
+    this.attempts = where.attempts;
+  }
+}
+
+/**
  * Loading a batch failed inside a worker: a dataset's `get`, the collate function, or sending the batch
  * back. The message names the sample, its dataset, the batch and the worker; `cause` is the original error
  * rebuilt from its name, message and stack (errors cross threads as plain data).

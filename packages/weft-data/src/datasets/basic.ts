@@ -103,6 +103,16 @@ export class Subset<T> implements Dataset<T> {
     checkIndex(index, this.indices.length, 'subset');
     return this.dataset.get(this.indices[index] as number, context);
   }
+  /**
+   * Passes the coming items on to the underlying dataset's `prefetch` (see {@link Dataset.prefetch}), as
+   * its indices.
+   *
+   * @param indices - items of the view soon to be read
+   */
+  prefetch(indices: Uint32Array): void {
+    if (this.dataset.prefetch === undefined) return;
+    this.dataset.prefetch(Uint32Array.from(indices, (i) => this.indices[i] as number));
+  }
   /** How a worker rebuilds this view: its dataset (itself rebuildable) and its indices. @internal */
   [TO_RECIPE](): Recipe | undefined {
     if (Object.getPrototypeOf(this) !== Subset.prototype) return undefined;
@@ -184,6 +194,21 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);
     if (isPromiseLike(item)) return Promise.resolve(item).then((v) => ({ ...where, item: v }));
     return { ...where, item };
+  }
+  /**
+   * Passes the coming items on to the `prefetch` of the datasets they fall in (see
+   * {@link Dataset.prefetch}), as their own indices.
+   *
+   * @param indices - global indices soon to be read
+   */
+  prefetch(indices: Uint32Array): void {
+    this.datasets.forEach((dataset, k) => {
+      if (dataset.prefetch === undefined) return;
+      const start = this.offsets[k] as number;
+      const end = this.offsets[k + 1] as number;
+      const own = indices.filter((i) => i >= start && i < end).map((i) => i - start);
+      if (own.length > 0) dataset.prefetch(own);
+    });
   }
   /** How a worker rebuilds the concatenation: from its datasets, each itself rebuildable. @internal */
   [TO_RECIPE](): Recipe | undefined {

@@ -65,6 +65,8 @@ export class LoaderEngine<Tag, B> {
    * ```
    */
   run(batches: Iterable<EngineBatch<Tag>>): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
+    const { dataset } = this.options;
+    if (dataset.prefetch !== undefined) batches = lookAhead(batches, dataset.prefetch.bind(dataset));
     if (this.#workers === undefined) return this.#inProcess(batches);
     const lease: Lease<Tag, B> = {};
     const iteration = this.#withWorkers(batches, this.#workers, lease);
@@ -184,4 +186,66 @@ export class LoaderEngine<Tag, B> {
     if (this.#persistent === pool) this.#persistent = undefined;
     await pool.terminate(run.failure ?? new WeftError('the run ended'));
   }
+}
+
+/**
+ * Batches read from the sampler this many ahead of the one being loaded (or submitted to workers), so that a
+ * dataset with `prefetch` learns of them early: far enough for a remote block to arrive, short enough to stay
+ * well within a cache's budget (the dataset bounds its downloads by its budget too).
+ */
+export const LOOKAHEAD_BATCHES = 16;
+
+/**
+ * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead: each batch's indices go to `prefetch` when
+ * it is read from `batches`, before it is yielded. Loaders track their state from the batches yielded back
+ * to them, never from how far the sampler was read, so reading ahead changes no resume state.
+ *
+ * @param batches - the batches, in order
+ * @param prefetch - the dataset's `prefetch`
+ * @returns the same batches, in the same order
+ * @example
+ * ```ts
+ * for (const batch of lookAhead(batches, (indices) => dataset.prefetch?.(indices))) submit(batch);
+ * ```
+ */
+export function lookAhead<T extends { readonly indices: Uint32Array }>(
+  batches: Iterable<T>,
+  prefetch: (indices: Uint32Array) => void,
+): Iterable<T> {
+  return {
+    *[Symbol.iterator]() {
+      const source = batches[Symbol.iterator]();
+      const queue: T[] = [];
+      let done = false;
+      // A sampler's error read ahead waits its turn: the batches before it are loaded first, as without.
+      let failure: { error: unknown } | undefined;
+      try {
+        for (;;) {
+          while (!done && queue.length <= LOOKAHEAD_BATCHES) {
+            let step: IteratorResult<T>;
+            try {
+              step = source.next();
+            } catch (error) {
+              failure = { error };
+              done = true;
+              break;
+            }
+            if (step.done) done = true;
+            else {
+              queue.push(step.value);
+              prefetch(step.value.indices);
+            }
+          }
+          const next = queue.shift();
+          if (next === undefined) {
+            if (failure !== undefined) throw failure.error;
+            return;
+          }
+          yield next;
+        }
+      } finally {
+        source.return?.();
+      }
+    },
+  };
 }

@@ -1,10 +1,12 @@
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
-import { importPeer, PositionalFile } from './file.ts';
+import { importPeer, PositionalFile, type RandomAccess } from './file.ts';
+import type { RemoteOptions } from './remote/options.ts';
+import { readerOf } from './source.ts';
 
-/** Options of {@link ArrowDataset.open}. */
-export interface ArrowOptions {
+/** Options of {@link ArrowDataset.open}; the {@link RemoteOptions} apply to a URL. */
+export interface ArrowOptions extends RemoteOptions {
   /** The columns to give (a projection). @default every column */
   columns?: string[];
   /** Record batches kept per thread (each worker has its own cache), least recently used evicted. @default 4 */
@@ -26,7 +28,13 @@ export interface ArrowReader {
   isFile(): boolean;
   open(): Promise<ArrowReader>;
   readonly schema: { fields: { name: string }[] };
-  readonly footer: { recordBatches(): Iterable<{ offset: number; metaDataLength: number }> };
+  readonly footer: {
+    recordBatches(): Iterable<{
+      offset: number | bigint;
+      metaDataLength: number;
+      bodyLength: number | bigint;
+    }>;
+  };
   readRecordBatch(index: number): Promise<ArrowBatch | null>;
 }
 /** The apache-arrow module. @internal */
@@ -38,15 +46,16 @@ export interface ApacheArrow {
 const loadArrow = (): Promise<ApacheArrow> =>
   importPeer('apache-arrow', 'Arrow', () => import('apache-arrow') as unknown as Promise<ApacheArrow>);
 
-/** Node's `FileHandle`, as much of it as apache-arrow uses, over a {@link PositionalFile}. */
-function handleOf(file: PositionalFile): object {
+/** Node's `FileHandle`, as much of it as apache-arrow uses, over a file's reader. */
+function handleOf(file: RandomAccess): object {
   return {
+    // apache-arrow recognises a file handle by a numeric `fd`; it reads only through `read`.
     get fd() {
-      return file.fd;
+      return file instanceof PositionalFile ? file.fd : -1;
     },
-    stat: async () => ({ size: file.stamp.size }),
+    stat: async () => ({ size: file.size }),
     read: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
-      file.read(buffer.subarray(offset, offset + length), position, length, { offset: position });
+      await file.read(buffer.subarray(offset, offset + length), position, length, { offset: position });
       return { bytesRead: length, buffer };
     },
     close: async () => file.close(),
@@ -65,10 +74,10 @@ function invalid(file: string, e: unknown): FileError {
 const MAGIC = 'ARROW1';
 
 /** Checks the magic bytes at both ends, so that a stream-format, foreign or truncated file gets a plain message. */
-function checkMagic(file: PositionalFile): void {
-  const size = file.stamp.size;
+async function checkMagic(file: RandomAccess): Promise<void> {
+  const size = file.size;
   const head = new Uint8Array(Math.min(8, size));
-  file.read(head, 0, head.length, { offset: 0 });
+  await file.read(head, 0, head.length, { offset: 0 });
   const text = (bytes: Uint8Array) => String.fromCharCode(...bytes.subarray(0, 6));
   if (text(head) !== MAGIC) {
     const stream =
@@ -81,7 +90,7 @@ function checkMagic(file: PositionalFile): void {
     );
   }
   const tail = new Uint8Array(6);
-  if (size >= 14) file.read(tail, size - 6, 6, { offset: size - 6 });
+  if (size >= 14) await file.read(tail, size - 6, 6, { offset: size - 6 });
   if (text(tail) !== MAGIC) {
     throw new FileError(
       `${file.path} is truncated: an Arrow IPC file ends with "${MAGIC}", this one does not`,
@@ -93,8 +102,8 @@ function checkMagic(file: PositionalFile): void {
   }
 }
 
-async function openReader(arrow: ApacheArrow, file: PositionalFile): Promise<ArrowReader> {
-  checkMagic(file);
+async function openReader(arrow: ApacheArrow, file: RandomAccess): Promise<ArrowReader> {
+  await checkMagic(file);
   let reader: ArrowReader;
   try {
     reader = await arrow.RecordBatchReader.from(handleOf(file));
@@ -134,8 +143,9 @@ async function openReader(arrow: ApacheArrow, file: PositionalFile): Promise<Arr
  * ```
  */
 export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T, ArrowColumn[]> {
-  readonly #file: PositionalFile;
+  readonly #file: RandomAccess;
   readonly #arrow: ApacheArrow;
+  readonly #ranges: readonly number[] | undefined;
   #reader: Promise<ArrowReader> | undefined;
   /** Batch reads run one at a time: the reader seeks, then reads. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -144,7 +154,7 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
    * Opens an Arrow IPC file: checks the options ({@link ConfigError}, every problem at once, including
    * columns the file does not have), loads apache-arrow, reads the footer and the batches' row counts.
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link ArrowOptions}
    * @example
    * ```ts
@@ -170,7 +180,8 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
   constructor(state: ChunkedFileState, arrow: ApacheArrow) {
     super(state);
     this.#arrow = arrow;
-    this.#file = new PositionalFile(state.path, state.stamp);
+    this.#file = readerOf(state.source);
+    this.#ranges = state.blockRanges;
     rebuildWith(this, import.meta.url, 'arrowFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
@@ -178,6 +189,12 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
   close(): void {
     this.#file.close();
     this.#reader = undefined;
+  }
+
+  /** Fetches record batch `block`'s bytes into the node-wide cache (a remote file). @internal */
+  protected override prefetchBlock(block: number): void {
+    const start = this.#ranges?.[2 * block];
+    if (start !== undefined) this.#file.prefetch?.(start, (this.#ranges?.[2 * block + 1] as number) - start);
   }
 
   /** Row `at` of a record batch, as an object of the projected columns (plain data, copied). @internal */
@@ -216,20 +233,26 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
 }
 
 /** The file's columns and each record batch's row count, from the footer and the batches' headers. */
-async function scan(arrow: ApacheArrow, file: PositionalFile): Promise<ChunkedLayout<undefined>> {
+async function scan(arrow: ApacheArrow, file: RandomAccess): Promise<ChunkedLayout<undefined>> {
   const reader = await openReader(arrow, file);
-  const blockSizes = [...reader.footer.recordBatches()].map((block) => rowsOf(arrow, file, block));
-  return { names: reader.schema.fields.map((f) => f.name), blockSizes, meta: undefined };
+  const blockSizes: number[] = [];
+  const blockRanges: number[] = [];
+  for (const block of reader.footer.recordBatches()) {
+    blockSizes.push(await rowsOf(arrow, file, block));
+    const start = Number(block.offset);
+    blockRanges.push(start, start + block.metaDataLength + Number(block.bodyLength));
+  }
+  return { names: reader.schema.fields.map((f) => f.name), blockSizes, meta: undefined, blockRanges };
 }
 
 /** The row count of the record batch at `block`, from its message header alone (the body is not read). */
-function rowsOf(
+async function rowsOf(
   arrow: ApacheArrow,
-  file: PositionalFile,
-  block: { offset: number; metaDataLength: number },
-): number {
+  file: RandomAccess,
+  block: { offset: number | bigint; metaDataLength: number },
+): Promise<number> {
   const bytes = new Uint8Array(block.metaDataLength);
-  file.read(bytes, Number(block.offset), bytes.length, { offset: Number(block.offset) });
+  await file.read(bytes, Number(block.offset), bytes.length, { offset: Number(block.offset) });
   // An encapsulated message: 0xFFFFFFFF, then the metadata's length (older files omit the marker).
   const skip = new DataView(bytes.buffer).getInt32(0, true) === -1 ? 8 : 4;
   try {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { checkIndex } from '../core/checks.ts';
+import { checkIndex, isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { nonNegativeInt, positiveInt } from '../core/validate.ts';
-import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, type RandomAccess } from './file.ts';
+import { type RemoteOptions, remoteFields, remoteRelation } from './remote/options.ts';
+import { openSource, readerOf, type SourceState } from './source.ts';
 
 /**
  * The element types of {@link BinaryDataset}: weft's element types (the keys of {@link DTypeArrays}) but
@@ -30,8 +32,8 @@ const BINARY_DTYPES = Object.keys({
   float64: 0,
 } satisfies Record<BinaryDType, 0>) as [BinaryDType, ...BinaryDType[]];
 
-/** Options of {@link BinaryDataset.open}. */
-export interface BinaryOptions<D extends BinaryDType = BinaryDType> {
+/** Options of {@link BinaryDataset.open}; the {@link RemoteOptions} apply to a URL. */
+export interface BinaryOptions<D extends BinaryDType = BinaryDType> extends RemoteOptions {
   /** Element type; elements are little-endian, as numpy's `tofile` writes them on x86 and ARM. */
   dtype: D;
   /** Elements per item (tokens per sequence, floats per record). */
@@ -56,13 +58,14 @@ const optionsSchema = z
     stride: positiveInt.optional(),
     headerBytes: nonNegativeInt.optional(),
     remainder: z.enum(['error', 'drop'], { error: "must be 'error' or 'drop'" }).optional(),
+    ...remoteFields,
   })
   .strict();
 
 /** Everything a worker needs to reopen a {@link BinaryDataset}. @internal */
 export interface BinaryState {
   readonly path: string;
-  readonly stamp: FileStamp;
+  readonly source: SourceState;
   readonly dtype: BinaryDType;
   readonly sequenceLength: number;
   readonly stride: number;
@@ -104,14 +107,14 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
   readonly headerBytes: number;
   /** Number of items. */
   readonly length: number;
-  readonly #file: PositionalFile;
+  readonly #file: RandomAccess;
   readonly #bytesPer: number;
 
   /**
    * Opens a binary file of fixed-size records: checks the options (every problem at once, a
    * {@link ConfigError}) and the file's size against them (a {@link FileError}).
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link BinaryOptions}
    * @example
    * ```ts
@@ -125,10 +128,12 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
   ): Promise<BinaryDataset<D>> {
     const file = checkOpen('BinaryDataset', path, options, optionsSchema, {
       expected: 'an object with `dtype` and `sequenceLength`',
+      relations: [remoteRelation],
     });
     const { dtype, sequenceLength, headerBytes = 0, remainder = 'error' } = options;
     const stride = options.stride ?? sequenceLength;
-    const stamp = stampFile(file);
+    const source = (await openSource(file, options)).state();
+    const stamp = { size: source.size };
     const bytesPer = DTYPE_ARRAYS[dtype].BYTES_PER_ELEMENT;
     const body = stamp.size - headerBytes;
     if (body < 0) {
@@ -153,7 +158,7 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
         { file, offset, row: length },
       );
     }
-    return new BinaryDataset<D>({ path: file, stamp, dtype, sequenceLength, stride, headerBytes, length });
+    return new BinaryDataset<D>({ path: file, source, dtype, sequenceLength, stride, headerBytes, length });
   }
 
   /**
@@ -170,21 +175,36 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
     this.headerBytes = state.headerBytes;
     this.length = state.length;
     this.#bytesPer = DTYPE_ARRAYS[state.dtype].BYTES_PER_ELEMENT;
-    this.#file = new PositionalFile(state.path, state.stamp);
+    this.#file = readerOf(state.source);
     rebuildWith(this, import.meta.url, 'binaryFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
   /**
-   * Item `index`: `sequenceLength` elements, one positional read.
+   * Item `index`: `sequenceLength` elements, one positional read: synchronously from a local file, or from
+   * a remote one whose block is cached; otherwise a promise.
    *
    * @param index - 0 ≤ index < length
    */
-  get(index: number): DTypeArrays[D] {
+  get(index: number): DTypeArrays[D] | Promise<DTypeArrays[D]> {
     checkIndex(index, this.length);
-    const item = new DTYPE_ARRAYS[this.dtype](this.sequenceLength);
+    const item = new DTYPE_ARRAYS[this.dtype](this.sequenceLength) as DTypeArrays[D];
     const offset = this.headerBytes + index * this.stride * this.#bytesPer;
-    this.#file.read(new Uint8Array(item.buffer), offset, item.byteLength, { row: index });
-    return item;
+    const read = this.#file.read(new Uint8Array(item.buffer), offset, item.byteLength, { row: index });
+    return isPromiseLike(read) ? read.then(() => item) : item;
+  }
+
+  /**
+   * Fetches the items of `indices` into the cache in the background (a remote file; nothing for a local
+   * one): the loader calls it with the coming batches' indices.
+   *
+   * @param indices - items soon to be read
+   */
+  prefetch(indices: Uint32Array): void {
+    const fetch = this.#file.prefetch;
+    if (fetch === undefined) return;
+    const step = this.stride * this.#bytesPer;
+    for (const i of indices)
+      fetch.call(this.#file, this.headerBytes + i * step, this.sequenceLength * this.#bytesPer);
   }
 
   /** Closes this thread's file descriptor; the next `get` opens the file again (and checks it again). */

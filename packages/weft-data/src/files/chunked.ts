@@ -21,8 +21,9 @@ import {
   resetCounters,
   sharedCounters,
 } from './block-cache.ts';
-import { checkOpen, checkPath, type FileStamp, PositionalFile, stampFile } from './file.ts';
-import type { ByteSource } from './source.ts';
+import { checkOpen, type RandomAccess } from './file.ts';
+import { type RemoteOptions, remoteFields, remoteRelation } from './remote/options.ts';
+import { type ByteSource, openSource, readerOf, type SourceState } from './source.ts';
 
 /**
  * The options every chunked format takes; a format with more `.extend`s it (and stays strict).
@@ -39,6 +40,7 @@ export const chunkedOptions = z
       .min(1, { error: 'must name at least one column' })
       .optional(),
     cacheBlocks: positiveInt.optional(),
+    ...remoteFields,
   })
   .strict();
 
@@ -64,9 +66,16 @@ export interface ChunkedState {
   readonly counters: BigInt64Array;
 }
 
-/** The state of a chunked dataset in one local file, which workers check against its stamp. @internal */
+/**
+ * The state of a chunked dataset in one file (local, checked against its stamp, or remote), with each
+ * block's byte range when the format knows it (for `prefetch`).
+ *
+ * @internal
+ */
 export interface ChunkedFileState extends ChunkedState {
-  readonly stamp: FileStamp;
+  readonly source: SourceState;
+  /** Block b's bytes are [blockRanges[2b], blockRanges[2b + 1]). */
+  readonly blockRanges?: readonly number[];
 }
 
 /**
@@ -138,6 +147,8 @@ export interface ChunkedLayout<M> {
   readonly blockSizes: Iterable<number>;
   /** Anything else the scan read, handed back by {@link openChunked}. */
   readonly meta: M;
+  /** Each block's byte range, [start, end) pairs, if the format knows them (for `prefetch`). */
+  readonly blockRanges?: readonly number[];
 }
 
 /**
@@ -146,7 +157,7 @@ export interface ChunkedLayout<M> {
  * its layout (the file is closed after it), then the projection against the file's columns.
  *
  * @param what - names the dataset in messages (`ArrowDataset`)
- * @param path - the path given: a string or a `file:` URL
+ * @param path - the path given: a string, a `file:` URL, or an `http(s)://` or `s3://` URL
  * @param options - the options given, checked against {@link chunkedOptions}
  * @param loadPeer - imports the format's peer package (see `importPeer`)
  * @param scan - reads the layout (columns, blocks) from the open file
@@ -160,22 +171,24 @@ export interface ChunkedLayout<M> {
 export async function openChunked<P, M>(
   what: string,
   path: unknown,
-  options: { readonly columns?: readonly string[]; readonly cacheBlocks?: number },
+  options: { readonly columns?: readonly string[]; readonly cacheBlocks?: number } & RemoteOptions,
   loadPeer: () => Promise<P>,
-  scan: (peer: P, file: PositionalFile) => Promise<ChunkedLayout<M>>,
+  scan: (peer: P, file: RandomAccess) => Promise<ChunkedLayout<M>>,
 ): Promise<{ state: ChunkedFileState; peer: P; meta: M }> {
-  const file = checkOpen(what, path, options, chunkedOptions);
+  const file = checkOpen(what, path, options, chunkedOptions, { relations: [remoteRelation] });
   const peer = await loadPeer();
-  const positional = new PositionalFile(file, stampFile(file));
+  const source = (await openSource(file, options)).state();
+  const reader = readerOf(source);
   let layout: ChunkedLayout<M>;
   try {
-    layout = await scan(peer, positional);
+    layout = await scan(peer, reader);
   } finally {
-    positional.close();
+    reader.close();
   }
   const columns = checkColumns(what, file, options.columns, layout.names);
   const state = newChunkedState(file, columns, layout.blockSizes, options.cacheBlocks);
-  return { state: { ...state, stamp: positional.stamp }, peer, meta: layout.meta };
+  const ranges = layout.blockRanges === undefined ? {} : { blockRanges: layout.blockRanges };
+  return { state: { ...state, source, ...ranges }, peer, meta: layout.meta };
 }
 
 /**
@@ -246,6 +259,31 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
     if (isPromiseLike(decoded)) return decoded.then((d) => this.itemOf(d, at));
     return this.itemOf(decoded, at);
   }
+
+  /**
+   * Fetches the blocks of `indices` into the node-wide cache in the background, one
+   * `prefetchBlock` per block (remote data; nothing for local files): the loader calls it
+   * with the coming batches' indices.
+   *
+   * @param indices - items soon to be read
+   */
+  prefetch(indices: Uint32Array): void {
+    let previous = -1;
+    for (const i of indices) {
+      const block = blockOf(this.blockOffsets, i);
+      if (block !== previous) this.prefetchBlock(block);
+      previous = block;
+    }
+  }
+
+  /**
+   * Starts fetching block `block`'s bytes into the node-wide cache, in the background; a format over remote
+   * data overrides it (the default does nothing).
+   *
+   * @param _block - 0 ≤ block < blocks
+   * @internal
+   */
+  protected prefetchBlock(_block: number): void {}
 
   /** Hits and misses of the block caches (one per thread), summed over this thread and every worker. */
   get cacheStats(): CacheStats {
@@ -321,27 +359,4 @@ export function readCopy(
   return isPromiseLike<Uint8Array>(bytes)
     ? Promise.resolve(bytes).then((b) => new Uint8Array(b))
     : new Uint8Array(bytes);
-}
-
-/**
- * Where a shard format's data is: an `http(s)://` or `s3://` URL as given (the remote sources read it), else
- * a path or `file:` URL as an absolute path; a problem is pushed to `issues`.
- *
- * @param location - as the user gave it
- * @param issues - where a problem is reported
- * @returns the location to open with `openSource`
- * @example
- * ```ts
- * const dir = checkLocation('s3://bucket/train', issues); // 's3://bucket/train'
- * ```
- */
-export function checkLocation(location: unknown, issues: string[]): string {
-  if (
-    typeof location === 'string' &&
-    /^[a-z][a-z0-9+.-]*:\/\//i.test(location) &&
-    !location.startsWith('file:')
-  ) {
-    return location;
-  }
-  return checkPath(location, issues);
 }

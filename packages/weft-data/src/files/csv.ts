@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { checkIndex, describe } from '../core/checks.ts';
+import { checkIndex, describe, isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { fail } from '../core/validate.ts';
-import { checkOpen, type FileStamp, importPeer, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, importPeer, type RandomAccess } from './file.ts';
 import { decodeUtf8, indexRecords, type LineOffsets } from './lines.ts';
+import { type RemoteOptions, remoteFields, remoteRelation } from './remote/options.ts';
+import { openSource, readerOf, type SourceState } from './source.ts';
 
 /** Column types of {@link CsvDataset}: numbers are checked and rounded to the type (`float32` with `Math.fround`). */
 export type CsvColumnType = 'string' | 'float32' | 'float64' | 'int32' | 'boolean';
@@ -18,8 +20,8 @@ export type CsvRow<C extends CsvColumns> = {
   -readonly [K in keyof C]: C[K] extends 'string' ? string : C[K] extends 'boolean' ? boolean : number;
 };
 
-/** Options of {@link CsvDataset.open}. */
-export interface CsvOptions<C extends CsvColumns = CsvColumns> {
+/** Options of {@link CsvDataset.open}; the {@link RemoteOptions} apply to a URL. */
+export interface CsvOptions<C extends CsvColumns = CsvColumns> extends RemoteOptions {
   /**
    * The columns to read (a projection) and how to convert each; without it every column is read as a string.
    * @default every column, as strings
@@ -47,13 +49,14 @@ const optionsSchema = z
       .optional(),
     delimiter: oneChar.optional(),
     quote: oneChar.optional(),
+    ...remoteFields,
   })
   .strict();
 
 /** Everything a worker needs to reopen a {@link CsvDataset}. @internal */
 export interface CsvState {
   readonly path: string;
-  readonly stamp: FileStamp;
+  readonly source: SourceState;
   readonly header: readonly string[];
   readonly columns: CsvColumns | undefined;
   readonly delimiter: string;
@@ -101,7 +104,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
   /** The columns read and their types (`undefined`: every column, as strings). */
   readonly columns: Readonly<CsvColumns> | undefined;
   readonly #state: CsvState;
-  readonly #file: PositionalFile;
+  readonly #file: RandomAccess;
   readonly #parse: ParseCsv;
   readonly #pick: { name: string; at: number; type: CsvColumnType }[];
 
@@ -109,7 +112,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
    * Opens a CSV file: checks the options ({@link ConfigError}, every problem at once), loads `csv-parse`,
    * indexes the records (streamed, in this thread) and reads the header.
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link CsvOptions}
    * @example
    * ```ts
@@ -129,18 +132,22 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
           delimiter === quote
             ? [`\`quote\` must differ from \`delimiter\`, both are ${describe(quote)}`]
             : [],
+        remoteRelation,
       ],
     });
     const { delimiter = ',', quote = '"', columns } = options;
     const parse = await loadParser();
-    const stamp = stampFile(file);
-    const { offsets, lines } = await indexRecords(file, stamp, quote.charCodeAt(0));
+    const source = await openSource(file, options);
+    const { offsets, lines } = await indexRecords(source, quote.charCodeAt(0));
     if (offsets.length < 2)
       throw new FileError(`${file} has no header line: the file is empty`, { file, line: 1 });
-    const reader = new PositionalFile(file, stamp);
+    const reader = readerOf(source.state());
     let header: string[];
     try {
-      const bytes = reader.readRecord(0, offsets[1] as number, offsets.length === 2, { line: 1, row: -1 });
+      const bytes = await reader.readRecord(0, offsets[1] as number, offsets.length === 2, {
+        line: 1,
+        row: -1,
+      });
       header = parseRecord(parse, decodeUtf8(bytes, file, { line: 1 }), delimiter, quote, file, 1);
     } finally {
       reader.close();
@@ -171,7 +178,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
     return new CsvDataset(
       {
         path: file,
-        stamp,
+        source: source.state(),
         header,
         columns: columns === undefined ? undefined : { ...columns },
         delimiter,
@@ -196,7 +203,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
     this.columns = state.columns;
     this.#state = state;
     this.#parse = parse;
-    this.#file = new PositionalFile(state.path, state.stamp);
+    this.#file = readerOf(state.source);
     const at = new Map(state.header.map((name, k) => [name, k]));
     this.#pick =
       state.columns === undefined
@@ -211,19 +218,42 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
   }
 
   /**
-   * Data record `index`, as an object keyed by column name.
+   * Data record `index`, as an object keyed by column name: synchronously from a local file, or from a
+   * remote one whose block is cached; otherwise a promise.
    *
    * @param index - 0 ≤ index < length
    */
-  get(index: number): T {
+  get(index: number): T | Promise<T> {
     checkIndex(index, this.length);
-    const { offsets, lines, delimiter, quote, header } = this.#state;
+    const { offsets, lines } = this.#state;
     const line = lines[index] as number;
     const last = index === this.length - 1;
-    const bytes = this.#file.readRecord(offsets[index] as number, offsets[index + 1] as number, last, {
+    const record = this.#file.readRecord(offsets[index] as number, offsets[index + 1] as number, last, {
       line,
       row: index,
     });
+    return isPromiseLike(record) ? record.then((bytes) => this.#row(bytes, index)) : this.#row(record, index);
+  }
+
+  /**
+   * Fetches the records of `indices` into the cache in the background (a remote file; nothing for a local
+   * one): the loader calls it with the coming batches' indices.
+   *
+   * @param indices - items soon to be read
+   */
+  prefetch(indices: Uint32Array): void {
+    const fetch = this.#file.prefetch;
+    if (fetch === undefined) return;
+    const { offsets } = this.#state;
+    for (const i of indices) {
+      const start = offsets[i] as number;
+      fetch.call(this.#file, start, (offsets[i + 1] as number) - start);
+    }
+  }
+
+  #row(bytes: Uint8Array, index: number): T {
+    const { lines, delimiter, quote, header } = this.#state;
+    const line = lines[index] as number;
     const fields = parseRecord(
       this.#parse,
       decodeUtf8(bytes, this.path, { line }),

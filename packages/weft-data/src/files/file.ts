@@ -53,18 +53,22 @@ export function checkOpen(
   return file;
 }
 
-/** A path or `file:` URL as an absolute path, or an issue message. */
+const PATH_EXPECTED = 'a file path, a file: URL, or an http://, https:// or s3:// URL';
+const REMOTE = /^(https?|s3):\/\//i;
+
+/** A path or `file:` URL as an absolute path, an http(s):// or s3:// URL as it is, or an issue message. */
 export function checkPath(path: unknown, issues: string[]): string {
   if (path instanceof URL) {
     if (path.protocol === 'file:') return fileURLToPath(path);
-    issues.push(`\`path\` must be a file path or a file: URL, got ${path.href}`);
+    if (REMOTE.test(path.href)) return path.href;
+    issues.push(`\`path\` must be ${PATH_EXPECTED}, got ${path.href}`);
     return '';
   }
   if (typeof path !== 'string' || path === '') {
-    issues.push(`\`path\` must be a file path or a file: URL, got ${describe(path)}`);
+    issues.push(`\`path\` must be ${PATH_EXPECTED}, got ${describe(path)}`);
     return '';
   }
-  return resolve(path);
+  return REMOTE.test(path) ? path : resolve(path);
 }
 
 function stampFrom(stats: Stats | import('node:fs').BigIntStats): FileStamp {
@@ -122,11 +126,94 @@ const CR = 13;
 export const STAT_EVERY = 256;
 
 /**
+ * What a file dataset reads its bytes with: a local file ({@link PositionalFile}, synchronous) or a remote
+ * object read through the cache (whose reads return a promise until their blocks are cached).
+ *
+ * @example
+ * ```ts
+ * const record = reader.readRecord(start, end, last, { line, row });
+ * const bytes = isPromiseLike(record) ? await record : record;
+ * ```
+ * @internal
+ */
+export interface RandomAccess {
+  /** The path or URL, for messages. */
+  readonly path: string;
+  /** Size in bytes when opened. */
+  readonly size: number;
+  /** Reads `length` bytes at `position` into `target`; see {@link PositionalFile.read}. */
+  read(
+    target: Uint8Array,
+    position: number,
+    length: number,
+    where?: Omit<FileLocation, 'file'>,
+  ): void | Promise<void>;
+  /** The record in bytes [start, end), its delimiters checked; see {@link PositionalFile.readRecord}. */
+  readRecord(
+    start: number,
+    end: number,
+    last: boolean,
+    where: { line: number; row: number },
+  ): Uint8Array | Promise<Uint8Array>;
+  /** Optional (remote objects): fetches bytes [offset, offset + length) into the cache in the background. */
+  prefetch?(offset: number, length: number): void;
+  /** Throws a {@link FileError} if the object changed since it was opened (remote objects: checked per download). */
+  verify(): void;
+  /** Releases what this thread opened. */
+  close(): void;
+}
+
+/**
+ * The record of `bytes` (read from the byte before `start` to the record's end): checks both delimiters and
+ * returns the record without its line ending. On a misplaced delimiter, `verify` runs first (a changed file
+ * says so), then a {@link FileError}.
+ *
+ * @param bytes - bytes [start - 1, end) (from 0 when `start` is 0)
+ * @param path - for messages
+ * @param start - the record's first byte in the file
+ * @param last - whether it is the file's last record (which may lack a newline)
+ * @param where - its line and row, for messages
+ * @param verify - checks the file against its stamp
+ * @returns a view of `bytes`
+ * @example
+ * ```ts
+ * const record = cutRecord(bytes, file, start, false, { line: 3, row: 2 }, () => {});
+ * ```
+ * @internal
+ */
+export function cutRecord(
+  bytes: Uint8Array,
+  path: string,
+  start: number,
+  last: boolean,
+  where: { line: number; row: number },
+  verify: () => void,
+): Uint8Array {
+  const head = start > 0 ? 1 : 0;
+  let b = bytes.length;
+  const endsLine = bytes[b - 1] === NEWLINE;
+  if ((head === 1 && bytes[0] !== NEWLINE) || (!endsLine && !last)) {
+    verify();
+    throw new FileError(
+      `${path}, line ${where.line}: the record is not where the index says (byte ${start})`,
+      {
+        file: path,
+        offset: start,
+        ...where,
+      },
+    );
+  }
+  if (endsLine) b--;
+  if (b > head && bytes[b - 1] === CR) b--;
+  return bytes.subarray(head, b);
+}
+
+/**
  * A file read at positions, opened lazily (once per thread) and checked against its stamp: on open, on
  * every {@link STAT_EVERY}-th read, whenever a caller asks ({@link PositionalFile.verify}), and before a
  * short read is reported as truncation.
  */
-export class PositionalFile {
+export class PositionalFile implements RandomAccess {
   readonly path: string;
   readonly stamp: FileStamp;
   #fd: number | undefined;
@@ -136,6 +223,11 @@ export class PositionalFile {
   constructor(path: string, stamp: FileStamp) {
     this.path = path;
     this.stamp = stamp;
+  }
+
+  /** Size in bytes when the dataset was opened. */
+  get size(): number {
+    return this.stamp.size;
   }
 
   /** The descriptor, opening the file (and checking its stamp) on first use. */
@@ -206,18 +298,7 @@ export class PositionalFile {
     if (this.#scratch.length < size) this.#scratch = new Uint8Array(Math.max(size, this.#scratch.length * 2));
     const bytes = this.#scratch;
     this.read(bytes, from, size, where);
-    let b = size;
-    const endsLine = bytes[b - 1] === NEWLINE;
-    if ((start > 0 && bytes[0] !== NEWLINE) || (!endsLine && !last)) {
-      this.verify();
-      throw new FileError(
-        `${this.path}, line ${where.line}: the record is not where the index says (byte ${start})`,
-        { file: this.path, offset: start, ...where },
-      );
-    }
-    if (endsLine) b--;
-    if (b > start - from && bytes[b - 1] === CR) b--;
-    return bytes.subarray(start - from, b);
+    return cutRecord(bytes.subarray(0, size), this.path, start, last, where, () => this.verify());
   }
 
   /** Closes the descriptor; a later read opens the file again (and checks it again). */

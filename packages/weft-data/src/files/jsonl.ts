@@ -1,24 +1,26 @@
 import { z } from 'zod';
-import { checkIndex } from '../core/checks.ts';
+import { checkIndex, isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { bool } from '../core/validate.ts';
-import { checkOpen, type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { checkOpen, type RandomAccess } from './file.ts';
 import { decodeUtf8, indexLines, type LineOffsets } from './lines.ts';
+import { type RemoteOptions, remoteFields, remoteRelation } from './remote/options.ts';
+import { openSource, readerOf, type SourceState } from './source.ts';
 
-/** Options of {@link JsonlDataset.open}. */
-export interface JsonlOptions {
+/** Options of {@link JsonlDataset.open}; the {@link RemoteOptions} apply to a URL. */
+export interface JsonlOptions extends RemoteOptions {
   /** Parse every line while opening, so a malformed line fails `open` rather than a later `get`. @default false */
   validate?: boolean;
 }
 
-const optionsSchema = z.object({ validate: bool.optional() }).strict();
+const optionsSchema = z.object({ validate: bool.optional(), ...remoteFields }).strict();
 
 /** Everything a worker needs to reopen a {@link JsonlDataset}: plain data and shared memory. @internal */
 export interface JsonlState {
   readonly path: string;
-  readonly stamp: FileStamp;
+  readonly source: SourceState;
   /** `offsets[i]` is where line i starts; `offsets[length]` is the end of the file. */
   readonly offsets: LineOffsets;
 }
@@ -44,14 +46,14 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   /** Absolute path of the file. */
   readonly path: string;
   readonly #offsets: LineOffsets;
-  readonly #file: PositionalFile;
+  readonly #file: RandomAccess;
 
   /**
    * Opens a JSONL file: checks the options, indexes the lines (streamed, in this thread) and returns the
    * dataset. Throws {@link ConfigError} for bad options and {@link FileError} for a missing or unreadable
    * file (or, with `validate`, a malformed line).
    *
-   * @param path - a file path (relative to the working directory) or a `file:` URL
+   * @param path - a file path (relative to the working directory), a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link JsonlOptions}
    * @example
    * ```ts
@@ -60,10 +62,19 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
    * ```
    */
   static async open<T = unknown>(path: string | URL, options: JsonlOptions = {}): Promise<JsonlDataset<T>> {
-    const file = checkOpen('JsonlDataset', path, options, optionsSchema);
-    const stamp = stampFile(file);
-    const dataset = new JsonlDataset<T>({ path: file, stamp, offsets: await indexLines(file, stamp) });
-    if (options.validate) for (let i = 0; i < dataset.length; i++) dataset.get(i);
+    const file = checkOpen('JsonlDataset', path, options, optionsSchema, { relations: [remoteRelation] });
+    const source = await openSource(file, options);
+    const dataset = new JsonlDataset<T>({
+      path: file,
+      source: source.state(),
+      offsets: await indexLines(source),
+    });
+    if (options.validate) {
+      for (let i = 0; i < dataset.length; i++) {
+        const item = dataset.get(i);
+        if (isPromiseLike(item)) await item;
+      }
+    }
     return dataset;
   }
 
@@ -76,7 +87,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   constructor(state: JsonlState) {
     this.path = state.path;
     this.#offsets = state.offsets;
-    this.#file = new PositionalFile(state.path, state.stamp);
+    this.#file = readerOf(state.source);
     rebuildWith(this, import.meta.url, 'jsonlFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
@@ -86,16 +97,41 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   }
 
   /**
-   * Line `index + 1`, parsed.
+   * Line `index + 1`, parsed: synchronously from a local file, or from a remote one whose block is cached;
+   * otherwise a promise.
    *
    * @param index - 0 ≤ index < length
    */
-  get(index: number): T {
+  get(index: number): T | Promise<T> {
     checkIndex(index, this.length);
     const start = this.#offsets[index] as number;
     const end = this.#offsets[index + 1] as number;
+    const record = this.#file.readRecord(start, end, index === this.length - 1, {
+      line: index + 1,
+      row: index,
+    });
+    return isPromiseLike(record)
+      ? record.then((bytes) => this.#parse(bytes, index))
+      : this.#parse(record, index);
+  }
+
+  /**
+   * Fetches the lines of `indices` into the cache in the background (a remote file; nothing for a local
+   * one): the loader calls it with the coming batches' indices.
+   *
+   * @param indices - items soon to be read
+   */
+  prefetch(indices: Uint32Array): void {
+    const fetch = this.#file.prefetch;
+    if (fetch === undefined) return;
+    for (const i of indices) {
+      const start = this.#offsets[i] as number;
+      fetch.call(this.#file, start, (this.#offsets[i + 1] as number) - start);
+    }
+  }
+
+  #parse(bytes: Uint8Array, index: number): T {
     const line = index + 1;
-    const bytes = this.#file.readRecord(start, end, index === this.length - 1, { line, row: index });
     let text = decodeUtf8(bytes, this.path, { line, row: index });
     if (index === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.trim() === '') {

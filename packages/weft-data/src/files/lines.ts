@@ -2,15 +2,18 @@
 // calling thread, and where each line (or record) starts goes straight into shared memory, which the loader's
 // workers then use as is. A format reads its records with `PositionalFile.readRecord` from these offsets.
 import { open } from 'node:fs/promises';
+import { isPromiseLike } from '../core/checks.ts';
 import { FileError } from '../core/errors.ts';
-import { changedError, type FileStamp, NEWLINE } from './file.ts';
+import { changedError, NEWLINE } from './file.ts';
+import { RemoteSource } from './remote/remote-source.ts';
+import type { ByteSource } from './source.ts';
 
 /**
  * Byte offsets of every line start plus the file's end, in shared memory.
  *
  * @example
  * ```ts
- * const offsets: LineOffsets = await indexLines(file, stamp); // line i is bytes [offsets[i], offsets[i + 1])
+ * const offsets: LineOffsets = await indexLines(source); // line i is bytes [offsets[i], offsets[i + 1])
  * ```
  * @internal
  */
@@ -99,14 +102,21 @@ const CHUNK = 4 << 20;
 const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 8) + 2);
 
 /**
- * Streams `file` once, in chunks, handing each to `scan` with its position in the file; throws the
+ * Streams `source` once, in chunks, handing each to `scan` with its position in the file; throws the
  * {@link changedError} if the file changes meanwhile.
  */
-async function streamFile(
-  file: string,
-  stamp: FileStamp,
-  scan: (chunk: Buffer, pos: number) => void,
-): Promise<void> {
+async function streamFile(source: ByteSource, scan: (chunk: Buffer, pos: number) => void): Promise<void> {
+  const { location: file, stamp, size } = source.state();
+  if (stamp === undefined) {
+    // A remote object: read through its cache, one block at a time (each checked against its ETag).
+    const step = source.state().remote?.blockBytes ?? CHUNK;
+    for (let pos = 0; pos < size; pos += step) {
+      const read = source.read(pos, Math.min(step, size - pos));
+      const bytes = isPromiseLike(read) ? await read : read;
+      scan(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), pos);
+    }
+    return;
+  }
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.allocUnsafe(CHUNK);
@@ -128,18 +138,40 @@ async function streamFile(
  * Streams `file` once and records where each line starts. A final line without a newline counts; the
  * newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
  *
- * @param file - an absolute path
- * @param stamp - the file's stamp when the dataset was opened
+ * @param source - the file (checked against its stamp), or a remote object (whose index is saved in its
+ *   cache, keyed by URL and ETag)
  * @returns every line's first byte, then the file's size
  * @example
  * ```ts
- * const offsets = await indexLines(file, stampFile(file)); // offsets.length - 1 lines
+ * const offsets = await indexLines(await openSource(file)); // offsets.length - 1 lines
  * ```
  */
-export async function indexLines(file: string, stamp: FileStamp): Promise<LineOffsets> {
+export async function indexLines(source: ByteSource): Promise<LineOffsets> {
+  return (await savedIndex(source, 'lines', async () => [await scanLines(source)]))[0] as LineOffsets;
+}
+
+/**
+ * A remote object's index saved in its cache, or `build` run and its result saved; a local file's is always
+ * built (a pass over a local file is cheap next to keeping a copy).
+ */
+async function savedIndex(
+  file: ByteSource,
+  kind: string,
+  build: () => Promise<LineOffsets[]>,
+): Promise<LineOffsets[]> {
+  if (!(file instanceof RemoteSource)) return build();
+  const saved = file.loadArrays(kind);
+  if (saved !== undefined) return saved;
+  const built = await build();
+  await file.saveArrays(kind, built);
+  return built;
+}
+
+async function scanLines(source: ByteSource): Promise<LineOffsets> {
+  const stamp = { size: source.size };
   const list = new OffsetList(stamp.size, reserveFor(stamp.size));
   if (stamp.size > 0) list.push(0);
-  await streamFile(file, stamp, (chunk, pos) => {
+  await streamFile(source, (chunk, pos) => {
     // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
     let data = list.data;
     let n = list.length;
@@ -175,15 +207,24 @@ export interface RecordOffsets {
  * Streams `file` once and records where each record starts: a record ends at a newline outside `quote`s.
  * Throws a {@link FileError} on a quote left open at the end of the file, or if the file changes meanwhile.
  *
- * @param file - an absolute path
- * @param stamp - the file's stamp when the dataset was opened
+ * @param source - the file (checked against its stamp), or a remote object (whose index is saved in its
+ *   cache, keyed by URL and ETag)
  * @param quote - the quote character's code (a doubled quote toggles twice, so it needs no special case)
  * @example
  * ```ts
- * const { offsets, lines } = await indexRecords(file, stampFile(file), '"'.charCodeAt(0));
+ * const { offsets, lines } = await indexRecords(await openSource(file), '"'.charCodeAt(0));
  * ```
  */
-export async function indexRecords(file: string, stamp: FileStamp, quote: number): Promise<RecordOffsets> {
+export async function indexRecords(source: ByteSource, quote: number): Promise<RecordOffsets> {
+  const [offsets, lines] = await savedIndex(source, `records-${quote}`, async () => {
+    const found = await scanRecords(source, quote);
+    return [found.offsets, found.lines];
+  });
+  return { offsets: offsets as LineOffsets, lines: lines as Uint32Array };
+}
+
+async function scanRecords(source: ByteSource, quote: number): Promise<RecordOffsets> {
+  const stamp = { size: source.size };
   const reserve = reserveFor(stamp.size);
   const starts = new OffsetList(stamp.size, reserve);
   const lines = new OffsetList(0, reserve);
@@ -193,7 +234,7 @@ export async function indexRecords(file: string, stamp: FileStamp, quote: number
   }
   let inQuotes = false;
   let line = 1;
-  await streamFile(file, stamp, (chunk, pos) => {
+  await streamFile(source, (chunk, pos) => {
     for (let j = 0; j < chunk.length; j++) {
       const c = chunk[j];
       if (c === quote) inQuotes = !inQuotes;
@@ -209,9 +250,10 @@ export async function indexRecords(file: string, stamp: FileStamp, quote: number
   });
   if (inQuotes) {
     const opened = lines.length === 0 ? 1 : lines.last();
+    const name = source.location;
     throw new FileError(
-      `${file}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
-      { file, line: opened, offset: stamp.size },
+      `${name}, line ${opened}: a quoted field is still open at the end of the file (a truncated file?)`,
+      { file: name, line: opened, offset: stamp.size },
     );
   }
   starts.push(stamp.size);

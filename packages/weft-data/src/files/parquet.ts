@@ -1,10 +1,12 @@
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
-import { importPeer, PositionalFile } from './file.ts';
+import { importPeer, type RandomAccess } from './file.ts';
+import type { RemoteOptions } from './remote/options.ts';
+import { readerOf } from './source.ts';
 
-/** Options of {@link ParquetDataset.open}. */
-export interface ParquetOptions {
+/** Options of {@link ParquetDataset.open}; the {@link RemoteOptions} apply to a URL. */
+export interface ParquetOptions extends RemoteOptions {
   /** The columns to read (a projection: the others are never read or decoded). @default every column */
   columns?: string[];
   /** Decoded row groups kept per thread (each worker has its own cache), least recently used evicted. @default 4 */
@@ -26,29 +28,38 @@ export interface Hyparquet {
 /** hyparquet's `AsyncBuffer`. @internal */
 export interface ByteSource {
   byteLength: number;
-  slice(start: number, end?: number): ArrayBuffer;
+  slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer>;
 }
 /** The part of hyparquet's `FileMetaData` used here. @internal */
 export interface ParquetMetadata {
-  row_groups: { num_rows: bigint | number }[];
+  row_groups: {
+    num_rows: bigint | number;
+    columns: {
+      meta_data?: {
+        data_page_offset: bigint | number;
+        dictionary_page_offset?: bigint | number;
+        total_compressed_size: bigint | number;
+      };
+    }[];
+  }[];
 }
 
 const loadHyparquet = (): Promise<Hyparquet> =>
   importPeer('hyparquet', 'Parquet', () => import('hyparquet') as unknown as Promise<Hyparquet>);
 
-/** hyparquet's file interface over a {@link PositionalFile}: each slice is one positional read. */
-function byteSource(file: PositionalFile): ByteSource {
+/** hyparquet's file interface over a file's reader: each slice is one positional read. */
+function byteSource(file: RandomAccess): ByteSource {
   return {
-    byteLength: file.stamp.size,
-    slice(start, end = file.stamp.size) {
+    byteLength: file.size,
+    slice(start, end = file.size) {
       const bytes = new Uint8Array(Math.max(0, end - start));
-      file.read(bytes, start, bytes.length, { offset: start });
-      return bytes.buffer;
+      const read = file.read(bytes, start, bytes.length, { offset: start });
+      return read === undefined ? bytes.buffer : read.then(() => bytes.buffer);
     },
   };
 }
 
-async function readMetadata(hp: Hyparquet, file: PositionalFile): Promise<ParquetMetadata> {
+async function readMetadata(hp: Hyparquet, file: RandomAccess): Promise<ParquetMetadata> {
   try {
     return await hp.parquetMetadataAsync(byteSource(file));
   } catch (e) {
@@ -89,15 +100,16 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
   T,
   Record<string, unknown>[]
 > {
-  readonly #file: PositionalFile;
+  readonly #file: RandomAccess;
   readonly #hp: Hyparquet;
+  readonly #ranges: readonly number[] | undefined;
   #metadata: ParquetMetadata | Promise<ParquetMetadata> | undefined;
 
   /**
    * Opens a Parquet file: checks the options ({@link ConfigError}, every problem at once, including columns
    * the file does not have), loads hyparquet and reads the footer.
    *
-   * @param path - a file path or a `file:` URL
+   * @param path - a file path, a `file:` URL, or an `http(s)://` or `s3://` URL (read through the cache, see {@link RemoteOptions})
    * @param options - see {@link ParquetOptions}
    * @example
    * ```ts
@@ -125,13 +137,20 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
     super(state);
     this.#hp = hp;
     this.#metadata = metadata;
-    this.#file = new PositionalFile(state.path, state.stamp);
+    this.#file = readerOf(state.source);
+    this.#ranges = state.blockRanges;
     rebuildWith(this, import.meta.url, 'parquetFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
   /** Closes this thread's file descriptor and drops nothing else; the next read reopens (and rechecks) it. */
   close(): void {
     this.#file.close();
+  }
+
+  /** Fetches row group `block`'s bytes into the node-wide cache (a remote file). @internal */
+  protected override prefetchBlock(block: number): void {
+    const start = this.#ranges?.[2 * block];
+    if (start !== undefined) this.#file.prefetch?.(start, (this.#ranges?.[2 * block + 1] as number) - start);
   }
 
   /** Row `at` of a decoded row group, a copy: the cached row must not change if a caller modifies the item. @internal */
@@ -165,12 +184,25 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
 }
 
 /** The file's columns and each row group's row count, from the footer (kept for the calling thread). */
-async function scan(hp: Hyparquet, file: PositionalFile): Promise<ChunkedLayout<ParquetMetadata>> {
+async function scan(hp: Hyparquet, file: RandomAccess): Promise<ChunkedLayout<ParquetMetadata>> {
   const metadata = await readMetadata(hp, file);
   return {
     names: hp.parquetSchema(metadata).children.map((c) => c.element.name),
     blockSizes: metadata.row_groups.map((group) => Number(group.num_rows)),
     meta: metadata,
+    blockRanges: metadata.row_groups.flatMap((group) => {
+      let start = Number.POSITIVE_INFINITY;
+      let end = 0;
+      for (const { meta_data: m } of group.columns) {
+        if (m === undefined) continue;
+        // A dictionary page, when there is one, comes first; some writers put 0 for none.
+        const dictionary = Number(m.dictionary_page_offset ?? 0);
+        const first = dictionary > 0 ? dictionary : Number(m.data_page_offset);
+        start = Math.min(start, first);
+        end = Math.max(end, first + Number(m.total_compressed_size));
+      }
+      return start < end ? [start, end] : [0, 0];
+    }),
   };
 }
 

@@ -3,21 +3,22 @@
 // in `cacheDir`) plug in here. A source's state is plain data, so each worker reopens it from the state the
 // dataset sends.
 import { join } from 'node:path';
-import { FileError } from '../core/errors.ts';
-import { type FileStamp, PositionalFile, stampFile } from './file.ts';
+import { isPromiseLike } from '../core/checks.ts';
+import { FileError, type FileLocation } from '../core/errors.ts';
+import { cutRecord, type FileStamp, PositionalFile, type RandomAccess, stampFile } from './file.ts';
+import { type RemoteOptions, type ResolvedRemote, resolveRemote } from './remote/options.ts';
+import { isRemote, RemoteSource } from './remote/remote-source.ts';
 
 /**
- * Options of every source. Remote sources add theirs (`cacheDir`, `cacheBytes`, `region`, `endpoint`, …).
+ * Options of every source: the remote ones ({@link RemoteOptions}: `cacheDir`, `cacheBytes`, `blockBytes`,
+ * `retries`, `timeoutMs`, `region`, `endpoint`), ignored for local files.
  *
  * @example
  * ```ts
- * const source = await openSource('data/train.bin', {});
+ * const source = await openSource('s3://bucket/train.bin', { cacheDir: '/scratch/weft', endpoint: 'http://127.0.0.1:9000' });
  * ```
  */
-export interface SourceOptions {
-  /** The node-wide cache of remote objects (unused for local files). */
-  cacheDir?: string;
-}
+export interface SourceOptions extends RemoteOptions {}
 
 /** What a worker needs to reopen a source: plain, cloneable data. @internal */
 export interface SourceState {
@@ -27,6 +28,10 @@ export interface SourceState {
   readonly size: number;
   /** The local file's stamp, which later reads check. */
   readonly stamp?: FileStamp;
+  /** A remote object's version when opened (its ETag, else its Last-Modified date). */
+  readonly etag?: string;
+  /** A remote object's options (the cache, retries, the S3 server), defaults applied. */
+  readonly remote?: ResolvedRemote;
 }
 
 /**
@@ -47,6 +52,11 @@ export interface ByteSource {
    * be a view that the next read overwrites: copy what you keep.
    */
   read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Optional (remote sources): starts fetching bytes [offset, offset + length) into the cache in the
+   * background, so that a later `read` of them is local. A dataset's `prefetch` calls it.
+   */
+  prefetch?(offset: number, length: number): void;
   /** The state a worker reopens this source from ({@link sourceFromState}). */
   state(): SourceState;
   /** Releases descriptors; a later read opens again. */
@@ -86,17 +96,21 @@ class LocalSource implements ByteSource {
 }
 
 /**
- * Opens the object at `location` (an absolute path here; `http(s)://` and `s3://` URLs are the remote kinds).
+ * Opens the object at `location`: an absolute path (stamped now), or an `http://`, `https://` or `s3://` URL
+ * (one request for its size and ETag, with retries; its bytes are then read in blocks through the cache in
+ * `options.cacheDir`). The options are taken as checked (a dataset's `open` checks them).
  *
  * @param location - an absolute file path or a URL
- * @param _options - the source options @default {}
+ * @param options - the source options @default {}
  * @returns the source
  * @example
  * ```ts
  * const source = await openSource('/data/train.bin');
+ * const remote = await openSource('https://example.org/train.bin', { cacheDir: '/scratch/weft' });
  * ```
  */
-export async function openSource(location: string, _options: SourceOptions = {}): Promise<ByteSource> {
+export async function openSource(location: string, options: SourceOptions = {}): Promise<ByteSource> {
+  if (isRemote(location)) return RemoteSource.open(location, resolveRemote(options));
   return new LocalSource(location, stampFile(location));
 }
 
@@ -129,7 +143,85 @@ export function joinLocation(base: string, name: string): string {
  * ```
  */
 export function sourceFromState(state: SourceState): ByteSource {
+  if (state.remote !== undefined && state.etag !== undefined) {
+    return new RemoteSource({
+      location: state.location,
+      size: state.size,
+      etag: state.etag,
+      remote: state.remote,
+    });
+  }
   if (state.stamp === undefined)
     throw new FileError(`${state.location}: no stamp to reopen it by`, { file: state.location });
   return new LocalSource(state.location, state.stamp);
+}
+
+/**
+ * The reader of a file dataset's bytes, from the source's state: a {@link PositionalFile} for a local file
+ * (synchronous, as fast as ever), a {@link SourceFile} over the cache for a remote object.
+ *
+ * @param state - the dataset's source state
+ * @returns this thread's reader
+ * @example
+ * ```ts
+ * this.#file = readerOf(state.source);
+ * ```
+ * @internal
+ */
+export function readerOf(state: SourceState): RandomAccess {
+  if (state.remote === undefined && state.stamp !== undefined)
+    return new PositionalFile(state.location, state.stamp);
+  return new SourceFile(sourceFromState(state));
+}
+
+/**
+ * A {@link RandomAccess} over any {@link ByteSource}: what file datasets read remote objects with. Reads
+ * are synchronous when the source's are (blocks in the cache), else promises.
+ *
+ * @example
+ * ```ts
+ * const file = new SourceFile(await openSource(url, options));
+ * ```
+ * @internal
+ */
+export class SourceFile implements RandomAccess {
+  readonly source: ByteSource;
+  constructor(source: ByteSource) {
+    this.source = source;
+  }
+  get path(): string {
+    return this.source.location;
+  }
+  get size(): number {
+    return this.source.size;
+  }
+  read(
+    target: Uint8Array,
+    position: number,
+    length: number,
+    _where?: Omit<FileLocation, 'file'>,
+  ): void | Promise<void> {
+    const bytes = this.source.read(position, length);
+    if (isPromiseLike(bytes)) return bytes.then((b) => void target.set(b));
+    target.set(bytes);
+  }
+  readRecord(
+    start: number,
+    end: number,
+    last: boolean,
+    where: { line: number; row: number },
+  ): Uint8Array | Promise<Uint8Array> {
+    const from = start > 0 ? start - 1 : 0;
+    const cut = (bytes: Uint8Array) => cutRecord(bytes, this.path, start, last, where, () => {});
+    const bytes = this.source.read(from, end - from);
+    return isPromiseLike(bytes) ? bytes.then(cut) : cut(bytes);
+  }
+  prefetch(offset: number, length: number): void {
+    this.source.prefetch?.(offset, length);
+  }
+  /** Remote objects are checked against their ETag and size on every download. */
+  verify(): void {}
+  close(): void {
+    this.source.close();
+  }
 }

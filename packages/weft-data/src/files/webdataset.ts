@@ -12,11 +12,11 @@ import {
   ChunkedDataset,
   type ChunkedState,
   checkColumns,
-  checkLocation,
   chunkedOptions,
   newChunkedState,
   readCopy,
 } from './chunked.ts';
+import { checkPath } from './file.ts';
 import { decodeArray, type JsonValue, type MdsDType, type MdsTensor } from './mds/format.ts';
 import { type ByteSource, openSource, type SourceState, sourceFromState } from './source.ts';
 
@@ -272,7 +272,7 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
       issues.push(`\`options\` must be an object, got ${describe(options)}`);
     else issues.push(...issuesOf(optionsSchema, options));
     if (issues.length > 0) fail('WebDataset options', issues);
-    const locations = (patterns as string[]).flatMap(expandBraces).map((l) => checkLocation(l, issues));
+    const locations = (patterns as string[]).flatMap(expandBraces).map((l) => checkPath(l, issues));
     const sourceOptions = options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir };
     const states: SourceState[] = [];
     const keys: string[] = [];

@@ -10,12 +10,11 @@ import {
   ChunkedDataset,
   type ChunkedState,
   checkColumns,
-  checkLocation,
   chunkedOptions,
   newChunkedState,
   readCopy,
 } from '../chunked.ts';
-import { importPeer } from '../file.ts';
+import { checkPath, importPeer } from '../file.ts';
 import { type ByteSource, joinLocation, openSource, type SourceState, sourceFromState } from '../source.ts';
 import {
   bytesOf,
@@ -173,7 +172,7 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     options: MdsOptions = {},
   ): Promise<MdsDataset<T>> {
     const issues: string[] = [];
-    const dir = checkLocation(location, issues);
+    const dir = checkPath(location, issues);
     if (typeof options !== 'object' || options === null)
       issues.push(`\`options\` must be an object, got ${describe(options)}`);
     else issues.push(...issuesOf(optionsSchema, options));
