@@ -90,6 +90,11 @@ describe('MixtureSampler', () => {
     expect(epochOrder(a, 6)).not.toEqual(epochOrder(a, 5));
     expect(sourcesOf(data, epochOrder(a, 6))).not.toEqual(sourcesOf(data, epochOrder(a, 5)));
     expect(epochOrder(new MixtureSampler(data, { ...options, seed: 12 }), 5)).not.toEqual(epochOrder(a, 5));
+    // Epochs in any order (a resume goes back) give what a fresh sampler gives for each.
+    const visiting = new MixtureSampler(data, options);
+    for (const e of [3, 0, 7, 1, 1, 6, 2]) {
+      expect(epochOrder(visiting, e), `epoch ${e}`).toEqual(epochOrder(new MixtureSampler(data, options), e));
+    }
     // The iterator yields what indices() holds.
     expect([...a]).toEqual([...a.indices()]);
   });

@@ -227,6 +227,8 @@ export class MixtureSampler<D extends Mixable = Mixable> extends IndexSampler {
   readonly length: number;
   readonly #lengths: readonly number[];
   #cache: { epoch: number; order: Uint32Array } | undefined;
+  // Per source, the permutation its stream is in and how far it is shuffled (see #permutation).
+  readonly #streams: ({ k: number; perm: Uint32Array; done: number; random: Random } | undefined)[] = [];
 
   constructor(data: D, options: MixtureSamplerOptions) {
     super();
@@ -297,10 +299,36 @@ export class MixtureSampler<D extends Mixable = Mixable> extends IndexSampler {
       const k = Math.floor((start + i) / n);
       const from = start + i - k * n;
       const take = Math.min(n - from, count - i);
-      const perm = new Random(this.seed, s, k).permutation(n);
+      const perm = this.#permutation(s, k, from + take);
       for (let j = 0; j < take; j++) out[i + j] = (perm[from + j] as number) + offset;
       i += take;
     }
     return out;
+  }
+
+  /**
+   * Permutation `k` of source `s`, final in its first `upTo` positions. The shuffle runs front to back
+   * (position i is settled at step i) and is kept between epochs, so that a source drawn at a tenth of its
+   * length per epoch costs a tenth of a permutation per epoch, not a whole one; going back to an earlier
+   * permutation (an earlier epoch) shuffles it again from its seed.
+   */
+  #permutation(s: number, k: number, upTo: number): Uint32Array {
+    const n = this.#lengths[s] as number;
+    let st = this.#streams[s];
+    if (st === undefined || st.k !== k) {
+      const perm = st?.perm ?? new Uint32Array(n);
+      for (let i = 0; i < n; i++) perm[i] = i;
+      st = { k, perm, done: 0, random: new Random(this.seed, s, k) };
+      this.#streams[s] = st;
+    }
+    const { perm, random } = st;
+    for (let i = st.done; i < upTo; i++) {
+      const j = i + random.int(n - i);
+      const t = perm[i] as number;
+      perm[i] = perm[j] as number;
+      perm[j] = t;
+    }
+    st.done = Math.max(st.done, upTo);
+    return perm;
   }
 }
