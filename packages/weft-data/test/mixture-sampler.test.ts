@@ -214,6 +214,9 @@ describe('MixtureSampler', () => {
     expect(thrown(() => new MixtureSampler(sized(4) as never, { weights: [1] }))).toBe(
       '`data` must be a ConcatDataset (an object whose `offsets` say where each dataset starts), got an object (Object)',
     );
+    expect(thrown(() => new MixtureSampler(new ConcatDataset([]), { weights: [] }))).toBe(
+      '`weights` must be an array of positive numbers, one per dataset, got an array of length 0',
+    );
     expect(thrown(() => new MixtureSampler(two, null as never))).toBe(
       '`options` must be an object with `weights`, got null; `weights` must be an array of positive numbers, one per dataset, got undefined',
     );

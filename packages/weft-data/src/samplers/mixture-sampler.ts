@@ -52,10 +52,11 @@ const mixable = sizedAs<Mixable>(
   (v) => typeof v === 'object' && v !== null && Array.isArray((v as { offsets?: unknown }).offsets),
   'must be a ConcatDataset (an object whose `offsets` say where each dataset starts)',
 );
+const WEIGHTS = 'must be an array of positive numbers, one per dataset';
 const argumentsSchema = z
   .object({
     data: mixable,
-    weights: z.array(weight, { error: 'must be an array of positive numbers, one per dataset' }),
+    weights: z.array(weight, { error: WEIGHTS }).min(1, { error: WEIGHTS }),
     numSamples: positiveInt.optional(),
     seed: seedOption,
     batchSize: positiveInt.optional(),
