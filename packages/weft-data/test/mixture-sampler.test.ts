@@ -254,6 +254,16 @@ describe('MixtureSampler in an interleaved run', () => {
     }
   });
 
+  it('refuses per-source batches that the updates would straddle', () => {
+    expect(() => build({ batchSize: 16 }, 8)).not.toThrow(); // two updates per source run
+    expect(thrown(() => build({ batchSize: 12 }, 8))).toBe(
+      "invalid InterleavedSampler: `trainSampler.batchSize` (12, the samples drawn from one source in a row) must be a multiple of the global batch size 8 (`config.batchSize` 8), or an update's batch would mix two sources",
+    );
+    expect(thrown(() => build({ batchSize: 12, numReplicas: 2, rank: 1 }, 4))).toBe(
+      "invalid InterleavedSampler: `trainSampler.batchSize` (12, the samples drawn from one source in a row) must be a multiple of the global batch size 8 (`config.batchSize` 4 × 2 ranks), or an update's batch would mix two sources",
+    );
+  });
+
   it('continues a 4-rank run on 3, 2 and 1 ranks: every later update covers the same samples', () => {
     const G = 12;
     /** Per update, the samples of all ranks together, and whether each rank's batch came from one source. */

@@ -33,8 +33,9 @@ export interface MixtureSamplerOptions {
   /**
    * Draw sources per batch rather than per sample: every run of `batchSize` consecutive samples of the
    * global order comes from one source (Mosaic's per-stream batching). With ranks it is the global batch
-   * (the interleaved run's `batchSize` × `numReplicas`), so that each rank's batch of an update comes from
-   * one source.
+   * (the interleaved run's `batchSize` × `numReplicas`, or a multiple of it), so that each rank's batch of an
+   * update comes from one source; an {@link InterleavedSampler} whose updates would straddle two sources is
+   * refused.
    * @default undefined: sources mixed sample by sample
    */
   batchSize?: number;
