@@ -151,9 +151,9 @@ function planIssues(raw: unknown): string[] {
       `exactly one of \`trainSize\`, \`train\` must be set, got ${trainSize === undefined ? 'none' : 'both'}`,
     );
   }
-  const names = (train as { sources?: unknown } | undefined)?.sources;
-  if (Array.isArray(names)) {
-    const seen = names.map((s: unknown) => (s as { name?: unknown } | null)?.name);
+  const sources = (train as { sources?: unknown } | undefined)?.sources;
+  if (Array.isArray(sources)) {
+    const seen = sources.map((s: unknown) => (s as { name?: unknown } | null)?.name);
     const dup = seen.find((n, k) => typeof n === 'string' && seen.indexOf(n) !== k);
     if (dup !== undefined)
       issues.push(`\`train.sources\` names must be unique, got ${JSON.stringify(dup)} twice`);
