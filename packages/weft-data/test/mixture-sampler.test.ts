@@ -305,6 +305,10 @@ describe('MixtureSampler in an interleaved run', () => {
         for (const u of later)
           expect(resumed.updates.get(u), `update ${u}, 4 → ${R}`).toEqual(full.updates.get(u));
       }
+      // A mixture that is no shard cannot continue it: give it `numReplicas: 1, rank: 0`, as above.
+      expect(thrown(() => build({}, G).resumeFrom(full.state))).toBe(
+        '`state` was saved by a data-parallel run (world size 4) but this training sampler is not a shard (no `numReplicas`): build it with distributedSamplers, or give a MixtureSampler `numReplicas` and `rank`',
+      );
     }
   });
 });
