@@ -41,13 +41,14 @@ function thrown(f: () => unknown): string {
   throw new Error('expected a ConfigError');
 }
 
-// Lengths, weights and a world size with a number of samples it divides.
+// Lengths, weights and a world size with a number of samples it divides; weights within a factor of 10 and
+// at least 41 samples, so that every source's share is at least one sample (a source left none is refused).
 const mixtures = fc
   .record({
     lengths: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
-    weights: fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { minLength: 5, maxLength: 5 }),
+    weights: fc.array(fc.double({ min: 1, max: 10, noNaN: true }), { minLength: 5, maxLength: 5 }),
     R: fc.integer({ min: 1, max: 6 }),
-    perRank: fc.integer({ min: 1, max: 60 }),
+    perRank: fc.integer({ min: 41, max: 80 }),
     seed: fc.nat(1000),
   })
   .map(({ lengths, weights, R, perRank, seed }) => ({
@@ -208,6 +209,12 @@ describe('MixtureSampler', () => {
     );
     expect(bad({ batchSize: 32 })).toBe(
       'the datasets hold 16 items, less than one `batchSize` (32): give `numSamples`',
+    );
+    expect(thrown(() => new MixtureSampler(two, { weights: [1, 300], numSamples: 100 }))).toBe(
+      '`weights[0]` gives dataset 0 no sample of an epoch of 100 samples (its share is 0.33): raise `numSamples` or its weight',
+    );
+    expect(thrown(() => new MixtureSampler(two, { weights: [9, 1], numSamples: 40, batchSize: 8 }))).toBe(
+      '`weights[1]` gives dataset 1 no batch of an epoch of 5 batches of 8 (its share is 0.50): raise `numSamples` or its weight',
     );
     // The default epoch with batches is the total length cut to whole batches.
     expect(new MixtureSampler(two, { weights: [1, 1], batchSize: 5 }).numSamples).toBe(15);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { IndexSampler } from '../core/sampler.ts';
-import { parseArguments, positiveInt, type Relation, seedOption, sizedAs } from '../core/validate.ts';
+import { fail, parseArguments, positiveInt, type Relation, seedOption, sizedAs } from '../core/validate.ts';
 import { rankInRange, shardFields } from './shard.ts';
 
 /**
@@ -185,7 +185,7 @@ function apportion(weights: readonly number[], units: number): number[] {
  * Epoch e of the global order (all ranks together) is built from (seed, e) alone:
  * - each source's count is its share of `numSamples` by largest remainder (exact: the counts sum to
  *   `numSamples`, each within one sample of `weight × numSamples`); with `batchSize`, whole batches are
- *   shared out instead of samples;
+ *   shared out instead of samples; a source whose count would be 0 is a {@link ConfigError};
  * - the sequence of sources (one per sample, or one per batch of `batchSize`) is those counts shuffled by
  *   `new Random(seed, e)`;
  * - source s yields its items from one endless stream: permutations of its items drawn by
@@ -250,6 +250,16 @@ export class MixtureSampler<D extends Mixable = Mixable> extends IndexSampler {
     const unit = this.batchSize ?? 1;
     this.counts = Object.freeze(apportion(parsed.weights, this.numSamples / unit).map((c) => c * unit));
     this.length = this.numSamples / (this.numReplicas ?? 1);
+    // A source weighted but never drawn is a mixture other than the one asked for.
+    const unseen = this.counts.flatMap((c, k) => {
+      if (c > 0) return [];
+      const share = ((this.weights[k] as number) * this.numSamples) / unit;
+      const of = unit === 1 ? `${this.numSamples} samples` : `${this.numSamples / unit} batches of ${unit}`;
+      return [
+        `\`weights[${k}]\` gives dataset ${k} no ${unit === 1 ? 'sample' : 'batch'} of an epoch of ${of} (its share is ${share.toFixed(2)}): raise \`numSamples\` or its weight`,
+      ];
+    });
+    if (unseen.length > 0) fail(undefined, unseen);
   }
 
   /** This rank's share of the current epoch's order, computed once per epoch and cached: do not modify it. */
