@@ -192,7 +192,9 @@ function apportion(weights: readonly number[], units: number): number[] {
  *   `new Random(seed, s, k)` for k = 0, 1, … laid end to end, of which epoch e takes the next `counts[s]`.
  *   So no item of a source repeats until all of its items have come, within an epoch and across epochs: a
  *   source drawn less than its length per epoch goes through all its items over the following epochs, and
- *   one drawn more (upsampled) goes on into its next permutation.
+ *   one drawn more (upsampled) goes on into its next permutation. Each source's permutation is kept
+ *   between epochs (4 bytes per item of `data`), so that an epoch costs what it draws, not whole
+ *   permutations of large sources.
  *
  * With `numReplicas`, rank r takes every `numReplicas`-th sample of that order from position r, as
  * `DistributedSampler` does; the order does not depend on the number of ranks, which is what lets an
