@@ -97,6 +97,8 @@ export type { Blocked, BlockShuffleSamplerOptions } from './samplers/block-shuff
 export { BlockShuffleSampler } from './samplers/block-shuffle-sampler.ts';
 export type { DistributedSamplerOptions } from './samplers/distributed-sampler.ts';
 export { DistributedSampler } from './samplers/distributed-sampler.ts';
+export type { Mixable, MixtureSamplerOptions } from './samplers/mixture-sampler.ts';
+export { MixtureSampler } from './samplers/mixture-sampler.ts';
 export type { RandomSamplerOptions } from './samplers/random-sampler.ts';
 export { RandomSampler } from './samplers/random-sampler.ts';
 export { SequentialSampler } from './samplers/sequential-sampler.ts';

@@ -146,6 +146,54 @@ describe('weft command line', () => {
     );
   });
 
+  it('plans a mixture: the schedule, then each source with its weight and samples per epoch', async () => {
+    const path = file(
+      'mixture.yaml',
+      [
+        'train:',
+        '  sources:',
+        '    - { name: books, size: 20000, weight: 3 }',
+        '    - { name: web, size: 100000, weight: 1 }',
+        '  numSamples: 40000',
+        'config: { batchSize: 32, maxEpochs: 2 }',
+        'callbacks:',
+        '  - { name: test, size: 5000, everyNEpochs: 1 }',
+        '',
+      ].join('\n'),
+    );
+    const r = await weft(['plan', path]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      [
+        'source  passes  batches  samples  runs after updates',
+        'train        -     2500    80000  2500 updates',
+        'test         2      314    10000  1250, 2500',
+        '',
+        'epochs 2, updates 2500, samples 80000; evaluation batches 314 of 2814 (11.2%)',
+        '',
+        'mixture  weight    size  per epoch  × size',
+        'books     75.0%   20000      30000    1.50',
+        'web       25.0%  100000      10000    0.10',
+        '',
+        '40000 training samples per epoch from 2 sources, mixed per sample',
+        '',
+      ].join('\n'),
+    );
+    const badPath = file(
+      'mixture-bad.json',
+      JSON.stringify({ train: { sources: [] }, config: { batchSize: 4, maxEpochs: 1 } }),
+    );
+    const bad = await weft(['plan', badPath]);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toBe(
+      [
+        `weft: invalid plan config ${badPath}:`,
+        '  `train.sources` must be a list of { name, size, weight }, got an array of length 0',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('plans a run of 1e12 updates at once (issue 10, item 4)', async () => {
     const path = file(
       'long.json',

@@ -704,7 +704,7 @@ describe('elastic resume', () => {
         }).resumeFrom(saved),
       ),
     ).toBe(
-      '`state` was saved by a data-parallel run (world size 4) but this training sampler is not a shard (no `numReplicas`): build it with distributedSamplers',
+      '`state` was saved by a data-parallel run (world size 4) but this training sampler is not a shard (no `numReplicas`): build it with distributedSamplers, or give a MixtureSampler `numReplicas` and `rank`',
     );
     expect(() => build(2, 1).resumeFrom(saved)).not.toThrow();
   });

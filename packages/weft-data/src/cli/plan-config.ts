@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
 import { zodIssues } from '../core/validate.ts';
+import { ConcatDataset } from '../datasets/basic.ts';
 import { MAX_WORLD_SIZE } from '../distributed/distributed-env.ts';
 import { distributedSamplers } from '../distributed/samplers.ts';
 import {
@@ -17,16 +18,60 @@ import {
 import { formatPlan } from '../interleaved/plan.ts';
 import { InterleavedSampler } from '../interleaved/sampler.ts';
 import type { Plan } from '../interleaved/schedule.ts';
+import { MixtureSampler } from '../samplers/mixture-sampler.ts';
 import { SequentialSampler } from '../samplers/sequential-sampler.ts';
+
+const size = (what: string) =>
+  z
+    .int({ error: 'must be a positive integer' })
+    .min(1, { error: 'must be a positive integer' })
+    .max(MAX_LENGTH, { error: `must be at most ${MAX_LENGTH}` })
+    .describe(what);
+
+/** A training set mixed from several datasets by weight, as a {@link MixtureSampler} draws it. */
+const mixtureSchema = z
+  .object(
+    {
+      sources: z
+        .array(
+          z
+            .object({
+              name: z
+                .string({ error: 'must be a name' })
+                .min(1, { error: 'must be a name' })
+                .describe('Name of this dataset, as the plan prints it.'),
+              size: size('Number of items of this dataset.'),
+              weight: z
+                .number({ error: 'must be a positive number' })
+                .positive({ error: 'must be a positive number' })
+                .describe("The dataset's share of every epoch, normalised by the sum of the weights."),
+            })
+            .strict(),
+          { error: 'must be a list of { name, size, weight }' },
+        )
+        .min(1, { error: 'must be a list of { name, size, weight }' })
+        .describe('The mixed datasets, in the order of their ConcatDataset.'),
+      numSamples: size(
+        'Samples per epoch over all ranks (default: the sizes summed, cut to whole batches with perSourceBatches).',
+      ).optional(),
+      perSourceBatches: z
+        .boolean({ error: 'must be a boolean' })
+        .optional()
+        .describe(
+          "Draw each update's batch from one source (MixtureSampler's batchSize: config.batchSize × worldSize).",
+        ),
+    },
+    { error: 'must be a mixture { sources, numSamples?, perSourceBatches? }' },
+  )
+  .strict();
 
 /** The config file: dataset sizes stand in for the datasets, since a plan loads no data. */
 export const planConfigSchema = z
   .object({
-    trainSize: z
-      .int({ error: 'must be a positive integer' })
-      .min(1, { error: 'must be a positive integer' })
-      .max(MAX_LENGTH, { error: `must be at most ${MAX_LENGTH}` })
-      .describe('Number of training items.'),
+    trainSize: size('Number of training items (or `train`, a mixture).').optional(),
+    train: mixtureSchema
+      .optional()
+      .describe('A training set mixed from several datasets by weight, instead of `trainSize`.'),
     worldSize: z
       .int({ error: 'must be a positive integer' })
       .min(1, { error: 'must be a positive integer' })
@@ -95,12 +140,24 @@ async function readConfig(file: string): Promise<unknown> {
 function planIssues(raw: unknown): string[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return [
-      `the file must hold an object with \`trainSize\`, \`config\` and \`callbacks\`, got ${describe(raw)}`,
+      `the file must hold an object with \`trainSize\` (or \`train\`), \`config\` and \`callbacks\`, got ${describe(raw)}`,
     ];
   }
   const parsed = planConfigSchema.safeParse(raw);
   const issues = parsed.success ? [] : zodIssues(parsed.error, raw);
-  const { config, callbacks } = raw as { config?: unknown; callbacks?: unknown };
+  const { config, callbacks, trainSize, train } = raw as Record<string, unknown>;
+  if ((trainSize === undefined) === (train === undefined)) {
+    issues.push(
+      `exactly one of \`trainSize\`, \`train\` must be set, got ${trainSize === undefined ? 'none' : 'both'}`,
+    );
+  }
+  const sources = (train as { sources?: unknown } | undefined)?.sources;
+  if (Array.isArray(sources)) {
+    const seen = sources.map((s: unknown) => (s as { name?: unknown } | null)?.name);
+    const dup = seen.find((n, k) => typeof n === 'string' && seen.indexOf(n) !== k);
+    if (dup !== undefined)
+      issues.push(`\`train.sources\` names must be unique, got ${JSON.stringify(dup)} twice`);
+  }
   if (typeof config === 'object' && config !== null) {
     issues.push(...configRelations(config as Record<string, unknown>, 'config.', parsed.success));
   }
@@ -124,13 +181,17 @@ export async function planFile(file: string): Promise<{ plan: Plan; table: strin
   if (issues.length > 0) {
     throw new ConfigError(`invalid plan config ${file}:\n${issues.map((i) => `  ${i}`).join('\n')}`, issues);
   }
-  const { trainSize, worldSize, config, callbacks } = planConfigSchema.parse(raw);
+  const { trainSize, train, worldSize, config, callbacks } = planConfigSchema.parse(raw);
   const sized = (length: number) => ({ length, get: (i: number) => i });
-  // With a world size, rank 0's samplers: every rank has the same schedule and batch counts.
+  const mixture = train && mixtureSampler(file, train, config.batchSize, worldSize);
+  const trainData = mixture?.dataset ?? sized(trainSize as number);
+  // With a world size, rank 0's samplers: every rank has the same schedule and batch counts. A mixture
+  // shards its own order, so distributedSamplers only shards the callbacks then (its training shard, unused,
+  // pads rather than refuse a mixture of fewer items than ranks).
   const sampler = new InterleavedSampler(
     worldSize === undefined
       ? {
-          trainSampler: new SequentialSampler(sized(trainSize)),
+          trainSampler: mixture ?? new SequentialSampler(trainData),
           config,
           callbackSamplers: callbacks.map(({ size, ...c }) => ({
             ...c,
@@ -139,14 +200,83 @@ export async function planFile(file: string): Promise<{ plan: Plan; table: strin
         }
       : {
           ...distributedSamplers({
-            train: sized(trainSize),
+            train: trainData,
             env: { rank: 0, worldSize },
             shuffle: false,
+            dropLast: mixture === undefined,
             callbacks: callbacks.map(({ size, ...c }) => ({ ...c, dataset: sized(size) })),
           }),
+          ...(mixture && { trainSampler: mixture }),
           config,
         },
   );
   const plan = sampler.plan();
-  return { plan, table: formatPlan(plan) };
+  const table = formatPlan(plan);
+  return { plan, table: train && mixture ? `${table}\n\n${formatMixture(train, mixture)}` : table };
+}
+
+type Mixture = z.output<typeof mixtureSchema>;
+
+/**
+ * The training sampler a mixture describes, as rank 0 of `worldSize` builds it. Its own checks (what divides
+ * over the ranks and the batches) are reported as problems of the file, saying which sampler option stands
+ * for which key.
+ */
+function mixtureSampler(
+  file: string,
+  train: Mixture,
+  batchSize: number,
+  worldSize: number | undefined,
+): MixtureSampler<ConcatDataset<number>> {
+  const data = new ConcatDataset(train.sources.map(({ size }) => ({ length: size, get: (i: number) => i })));
+  const R = worldSize ?? 1;
+  const options = {
+    weights: train.sources.map((s) => s.weight),
+    ...(train.numSamples !== undefined && { numSamples: train.numSamples }),
+    ...(train.perSourceBatches && { batchSize: batchSize * R }),
+    ...(worldSize !== undefined && { numReplicas: worldSize, rank: 0 }),
+  };
+  try {
+    return new MixtureSampler(data, options);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const names = [
+      ...(worldSize === undefined ? [] : [`numReplicas = worldSize = ${R}`]),
+      ...(train.perSourceBatches ? [`batchSize = config.batchSize × worldSize = ${batchSize * R}`] : []),
+    ];
+    const as = `\`train\` (a MixtureSampler${names.length ? ` with ${names.join(', ')}` : ''})`;
+    const issues = e.issues.map((i) => `${as}: ${i}`);
+    throw new ConfigError(`invalid plan config ${file}:\n${issues.map((i) => `  ${i}`).join('\n')}`, issues);
+  }
+}
+
+/** The mixture under the plan: per source its weight, its size, and the samples it gives every epoch. */
+function formatMixture(train: Mixture, sampler: MixtureSampler): string {
+  const rows = [['mixture', 'weight', 'size', 'per epoch', '× size']];
+  train.sources.forEach(({ name, size }, k) => {
+    const samples = sampler.counts[k] as number;
+    rows.push([
+      name,
+      `${((sampler.weights[k] as number) * 100).toFixed(1)}%`,
+      String(size),
+      String(samples),
+      (samples / size).toFixed(2),
+    ]);
+  });
+  const widths = (rows[0] as string[]).map((_, col) =>
+    Math.max(...rows.map((r) => (r[col] as string).length)),
+  );
+  const line = (r: string[]) =>
+    r
+      .map((cell, col) =>
+        col === 0 ? cell.padEnd(widths[col] as number) : cell.padStart(widths[col] as number),
+      )
+      .join('  ');
+  const batches =
+    sampler.batchSize === undefined ? 'mixed per sample' : `one source per batch of ${sampler.batchSize}`;
+  return [
+    ...rows.map(line),
+    '',
+    `${sampler.numSamples} training samples per epoch from ${train.sources.length} sources, ${batches}`,
+  ].join('\n');
 }

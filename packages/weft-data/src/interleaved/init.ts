@@ -7,6 +7,7 @@ import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Sampler } from '../core/sampler.ts';
 import { fail, fn, issuesOf } from '../core/validate.ts';
+import { MixtureSampler } from '../samplers/mixture-sampler.ts';
 import {
   configIssues,
   InterleavedSamplerConfig,
@@ -121,6 +122,7 @@ export function samplerParts(init: InterleavedSamplerInit): SamplerParts {
       `\`trainSampler\` is empty (length 0)${sharded}: training would never reach a limit; use \`evaluation: true\` to only run the callbacks`,
     );
   }
+  issues.push(...perSourceIssues(trainSampler, config.batchSize));
   const names = callbacks.map((c, k) => c.name ?? `callback${k}`);
   const dup = names.find((n, k) => names.indexOf(n) !== k);
   if (dup !== undefined) issues.push(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
@@ -185,6 +187,20 @@ function scheduled(
     if (e instanceof ConfigError) fail('InterleavedSampler', e.issues);
     throw e;
   }
+}
+
+/**
+ * A mixture drawn one source per batch lines its runs up with the run's updates, or an update's batch would
+ * straddle two sources: its `batchSize` must be a whole number of global batches.
+ */
+function perSourceIssues(sampler: Sampler, batchSize: number): string[] {
+  if (!(sampler instanceof MixtureSampler) || sampler.batchSize === undefined) return [];
+  const R = sampler.numReplicas ?? 1;
+  if (sampler.batchSize % (batchSize * R) === 0) return [];
+  const ranks = R === 1 ? '' : ` × ${R} ranks`;
+  return [
+    `\`trainSampler.batchSize\` (${sampler.batchSize}, the samples drawn from one source in a row) must be a multiple of the global batch size ${batchSize * R} (\`config.batchSize\` ${batchSize}${ranks}), or an update's batch would mix two sources`,
+  ];
 }
 
 /** Problems of the training config: a config object, or options with `batchSize` and a limit. */

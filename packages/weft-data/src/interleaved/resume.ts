@@ -132,7 +132,7 @@ export function checkElastic(
   if (saved === undefined) return;
   if (here === undefined) {
     throw new ConfigError(
-      `\`state\` was saved by a data-parallel run (world size ${describe(saved)}) but this training sampler is not a shard (no \`numReplicas\`): build it with distributedSamplers`,
+      `\`state\` was saved by a data-parallel run (world size ${describe(saved)}) but this training sampler is not a shard (no \`numReplicas\`): build it with distributedSamplers, or give a MixtureSampler \`numReplicas\` and \`rank\``,
     );
   }
   const R = here.worldSize;
