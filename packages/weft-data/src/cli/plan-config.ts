@@ -4,14 +4,13 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
-import { zodIssues } from '../core/validate.ts';
+import { MAX_LENGTH, zodIssues } from '../core/validate.ts';
 import { MAX_WORLD_SIZE } from '../distributed/distributed-env.ts';
 import { distributedSamplers } from '../distributed/samplers.ts';
 import {
   configRelations,
   interleavedSamplerConfigSchema,
   intervalRelations,
-  MAX_LENGTH,
   samplerIntervalConfigSchema,
 } from '../interleaved/config.ts';
 import { formatPlan } from '../interleaved/plan.ts';
@@ -104,7 +103,7 @@ function planIssues(raw: unknown): string[] {
     ];
   }
   const parsed = planConfigSchema.safeParse(raw);
-  const issues = parsed.success ? [] : zodIssues(parsed.error, raw);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, '', planConfigSchema);
   const { config, callbacks } = raw as { config?: unknown; callbacks?: unknown };
   if (typeof config === 'object' && config !== null) {
     issues.push(...configRelations(config as Record<string, unknown>, 'config.', parsed.success));

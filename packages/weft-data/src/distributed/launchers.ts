@@ -115,6 +115,8 @@ interface Found {
   readonly sizeName: string;
   readonly localRank: number | undefined;
   readonly localSize: number | undefined;
+  /** `NAME=value` of the variable the local size came from, for messages. */
+  readonly localSizeShown: string | undefined;
   readonly nodeRank: number | undefined;
   /** `NAME=value` of every variable that was set, for messages. */
   readonly shown: string;
@@ -128,8 +130,13 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
   const sizeName = vars.size.find((n) => env[n] !== undefined && env[n] !== '') ?? vars.size[0] ?? '';
   const opt = (name: string | undefined) => (name === undefined ? undefined : envInt(env, name));
   let localSize = opt(vars.localSize);
+  let localSizeName = vars.localSize;
   const nodeRank = opt(vars.nodeRank);
-  if (vars.name === 'slurm') localSize = slurmTasksOnNode(env, nodeRank);
+  if (vars.name === 'slurm') {
+    localSize = slurmTasksOnNode(env, nodeRank);
+    localSizeName =
+      env.SLURM_STEP_TASKS_PER_NODE === undefined ? 'SLURM_TASKS_PER_NODE' : 'SLURM_STEP_TASKS_PER_NODE';
+  }
   return {
     vars,
     rank: envInt(env, vars.rank),
@@ -137,6 +144,7 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
     sizeName,
     localRank: opt(vars.localRank),
     localSize,
+    localSizeShown: localSize === undefined ? undefined : `${localSizeName}=${env[localSizeName as string]}`,
     nodeRank,
     shown: names.map((n) => `${n}=${env[n]}`).join(', '),
   };
@@ -196,6 +204,8 @@ export type Picked = {
   size: number;
   localRank: number | undefined;
   localSize: number | undefined;
+  /** `NAME=value` of the variable the local size came from, for messages. */
+  localSizeShown: string | undefined;
   nodeRank: number | undefined;
   ignored: string[];
 };
@@ -207,6 +217,7 @@ function fromFound(f: Found & { rank: number; size: number }, ignored: string[] 
     size: f.size,
     localRank: f.localRank,
     localSize: f.localSize,
+    localSizeShown: f.localSizeShown,
     nodeRank: f.nodeRank,
     ignored,
   };
@@ -262,10 +273,10 @@ export function detect(env: Env, sizeInCode: number | undefined): Picked | undef
         `\`PMIX_RANK\` is set (${first.shown}) but no variable gives the world size (PMIx does not set one); pass it in code: distributedEnv(process.env, { worldSize })`,
       );
     }
+    const sources = [...checked, ...(sameTask && sameTask.size === size ? [sameTask] : [])];
     const pickFirst = (get: (f: Found) => number | undefined) =>
-      [...checked, ...(sameTask && sameTask.size === size ? [sameTask] : [])]
-        .map(get)
-        .find((v) => v !== undefined);
+      sources.map(get).find((v) => v !== undefined);
+    const localSizeFrom = sources.find((f) => f.localSize !== undefined);
     const ignored =
       slurmPeek !== undefined && (sameTask === undefined || sameTask.size !== size)
         ? [
@@ -277,7 +288,8 @@ export function detect(env: Env, sizeInCode: number | undefined): Picked | undef
       rank,
       size,
       localRank: pickFirst((f) => f.localRank),
-      localSize: pickFirst((f) => f.localSize),
+      localSize: localSizeFrom?.localSize,
+      localSizeShown: localSizeFrom?.localSizeShown,
       nodeRank: sameTask?.size === size ? sameTask.nodeRank : undefined,
       ignored,
     };

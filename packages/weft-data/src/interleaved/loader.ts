@@ -5,6 +5,7 @@ import type { Collate } from '../collate/collate.ts';
 import { describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
+import { unknownOption } from '../core/validate.ts';
 import type { ConcatItem } from '../datasets/basic.ts';
 import { ENGINE_FIELDS, type EngineBatch, type EngineInit, LoaderEngine } from '../engine/engine.ts';
 import type { CallbackIndexBatch, IndexBatch, TrainIndexBatch } from './batches.ts';
@@ -115,7 +116,7 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
         ? ' (an interleaved run is always delivered in schedule order)'
         : '';
       throw new ConfigError(
-        `invalid loader options: ${unknown.map((k) => `\`${k}\` is not a known option`).join('; ')}${why}`,
+        `invalid loader options: ${unknown.map((k) => unknownOption(k, KNOWN)).join('; ')}${why}`,
       );
     }
     const { resume, ...loading } = options;

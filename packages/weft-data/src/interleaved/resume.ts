@@ -100,7 +100,7 @@ export function parseResumeState(state: unknown, prefix: string, what: string): 
     ]);
   }
   const result = resumeStateSchema.safeParse(state);
-  if (!result.success) fail(what, zodIssues(result.error, state, prefix));
+  if (!result.success) fail(what, zodIssues(result.error, state, prefix, resumeStateSchema));
   const { replay, ...rest } = result.data;
   const valid: ResumeState = Object.freeze(
     replay === undefined ? rest : { ...rest, replay: Object.freeze(replay) },

@@ -104,13 +104,14 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
 
   /**
    * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
-   * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
-   * counterpart, see `DataLoader`). Same as `new InterleavedLoader(sampler, options)`.
+   * with one persistent worker pool (the seed's `get_data_loader`; its `pin_memory` is accepted as
+   * `pinMemory` and changes nothing, see `DataLoaderOptions.pinMemory`). Same as
+   * `new InterleavedLoader(sampler, options)`.
    *
-   * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, … @default {}
+   * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, `pinMemory`, … @default {}
    * @example
    * ```ts
-   * const loader = sampler.getDataLoader({ numWorkers: 2 });
+   * const loader = sampler.getDataLoader({ numWorkers: 4, pinMemory: true }); // the seed's call, ported
    * ```
    */
   getDataLoader<B = unknown>(

@@ -2,7 +2,7 @@
 // validation of columns given as data (`new TensorDataset(columns)`).
 import { describe } from '../../core/checks.ts';
 import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../../core/dtype.ts';
-import { fail } from '../../core/validate.ts';
+import { fail, unknownOption } from '../../core/validate.ts';
 
 /**
  * The typed arrays a {@link TensorDataset} column can hold: those of every {@link DType} but `bool`.
@@ -235,7 +235,7 @@ export function columnsFromData(columns: unknown): Record<string, ColumnInfo> {
     }
     const c = column as Record<string, unknown>;
     for (const key of Object.keys(c)) {
-      if (!COLUMN_KEYS.has(key)) issues.push(`\`${at}.${key}\` is not a known option`);
+      if (!COLUMN_KEYS.has(key)) issues.push(unknownOption(`${at}.${key}`, COLUMN_KEYS));
     }
     const { data, shape, offsets, dtype } = c;
     if (dtype !== undefined && dtype !== 'string') {

@@ -2,7 +2,7 @@
 // shape, given or inferred from the items, then every value checked and copied into shared memory.
 import { describe } from '../../core/checks.ts';
 import { type DType, INTEGER_RANGES, type Tensor } from '../../core/dtype.ts';
-import { fail } from '../../core/validate.ts';
+import { fail, unknownOption } from '../../core/validate.ts';
 import {
   type ColumnArray,
   type ColumnInfo,
@@ -284,7 +284,7 @@ export function columnsFromItems(items: unknown, specs: unknown): Record<string,
     }
     const s = spec as Record<string, unknown>;
     for (const key of Object.keys(s))
-      if (!SPEC_KEYS.has(key)) issues.push(`\`${at}.${key}\` is not a known option`);
+      if (!SPEC_KEYS.has(key)) issues.push(unknownOption(`${at}.${key}`, SPEC_KEYS));
     if (s.dtype !== undefined && !COLUMN_DTYPES.includes(s.dtype as string)) {
       issues.push(`\`${at}.dtype\` must be one of ${COLUMN_DTYPES.join(', ')}, got ${describe(s.dtype)}`);
     }
