@@ -15,6 +15,8 @@ import {
   SHAPE_RULE,
   sharedArray,
   sizeOf,
+  WELL_FORMED,
+  wellFormed,
 } from './columns.ts';
 
 /**
@@ -210,6 +212,7 @@ function fillColumn(
     for (let i = 0; i < n; i++) {
       const v = items[i]?.[name];
       if (typeof v !== 'string') return bad(i, 'a string');
+      if (!wellFormed(v)) return bad(i, WELL_FORMED);
       strings[i] = v;
     }
     return { dtype: 'string', kind: 'string', shape: [], ...encodeStrings(strings) };
