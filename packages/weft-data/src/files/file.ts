@@ -72,7 +72,11 @@ function stampFrom(stats: Stats | import('node:fs').BigIntStats): FileStamp {
   return { size: Number(big.size), mtimeNs: String(big.mtimeNs) };
 }
 
-/** The file's stamp, or a {@link FileError} when it is missing, not a file, or unreadable. */
+/**
+ * The file's stamp, or a {@link FileError} when it is missing, not a file, or unreadable. The file is
+ * opened for reading once, so that a permission problem fails `open`, in the calling thread, rather than a
+ * later read in a worker (`stat` needs no read permission).
+ */
 export function stampFile(file: string): FileStamp {
   let stats: import('node:fs').BigIntStats;
   try {
@@ -80,7 +84,13 @@ export function stampFile(file: string): FileStamp {
   } catch (e) {
     throw openError(file, e);
   }
+  // Checked before opening: opening a FIFO for reading would wait for a writer.
   if (!stats.isFile()) throw new FileError(`cannot open ${file}: it is not a regular file`, { file });
+  try {
+    closeSync(openSync(file, 'r'));
+  } catch (e) {
+    throw openError(file, e);
+  }
   return stampFrom(stats);
 }
 
