@@ -62,6 +62,8 @@ export interface CsvState {
   readonly offsets: LineOffsets;
   /** `lines[i]` is the 1-based line on which data record i starts. */
   readonly lines: Uint32Array;
+  /** The byte that ends lines (see `indexLines`). */
+  readonly newline: number;
 }
 
 type ParseCsv = (input: string, options: object) => string[][];
@@ -134,13 +136,14 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
     const { delimiter = ',', quote = '"', columns } = options;
     const parse = await loadParser();
     const stamp = stampFile(file);
-    const { offsets, lines } = await indexRecords(file, stamp, quote.charCodeAt(0));
+    const { offsets, lines, newline } = await indexRecords(file, stamp, quote.charCodeAt(0));
     if (offsets.length < 2)
       throw new FileError(`${file} has no header line: the file is empty`, { file, line: 1 });
     const reader = new PositionalFile(file, stamp);
     let header: string[];
     try {
-      const bytes = reader.readRecord(0, offsets[1] as number, offsets.length === 2, { line: 1, row: -1 });
+      const where = { line: 1, row: -1 };
+      const bytes = reader.readRecord(0, offsets[1] as number, offsets.length === 2, where, newline);
       header = parseRecord(parse, decodeUtf8(bytes, file, { line: 1 }), delimiter, quote, file, 1);
     } finally {
       reader.close();
@@ -178,6 +181,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
         quote,
         offsets: offsets.subarray(1),
         lines: lines.subarray(1),
+        newline,
       },
       parse,
     );
@@ -217,13 +221,12 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
    */
   get(index: number): T {
     checkIndex(index, this.length);
-    const { offsets, lines, delimiter, quote, header } = this.#state;
+    const { offsets, lines, delimiter, quote, header, newline } = this.#state;
     const line = lines[index] as number;
     const last = index === this.length - 1;
-    const bytes = this.#file.readRecord(offsets[index] as number, offsets[index + 1] as number, last, {
-      line,
-      row: index,
-    });
+    const start = offsets[index] as number;
+    const where = { line, row: index };
+    const bytes = this.#file.readRecord(start, offsets[index + 1] as number, last, where, newline);
     const fields = parseRecord(
       this.#parse,
       decodeUtf8(bytes, this.path, { line }),

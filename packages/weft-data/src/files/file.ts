@@ -126,7 +126,8 @@ export function changedError(file: string, was: FileStamp, now: FileStamp): File
 
 /** The byte that ends a line (`\n`); a `\r` before it is part of the line ending too. */
 export const NEWLINE = 10;
-const CR = 13;
+/** The byte that ends a line in a file whose lines end with a carriage return alone (classic Mac OS). */
+export const CR = 13;
 
 /** How many positional reads may pass between two `fstat` checks of the file (each costs a system call). */
 export const STAT_EVERY = 256;
@@ -208,17 +209,24 @@ export class PositionalFile {
    * Reads the newline-terminated record that spans bytes [start, end) (its newline included, except for a
    * last record without one), checking both delimiters (the newline before `start` and the one ending the
    * record), so a file rewritten in place is noticed even between stat checks. Returns the record without
-   * its line ending, as a view that the next read overwrites.
+   * its line ending, as a view that the next read overwrites. `newline` is the byte that ends lines:
+   * {@link NEWLINE} (a `\r` before it is dropped too), or {@link CR} in a file of CR-only line endings.
    */
-  readRecord(start: number, end: number, last: boolean, where: { line: number; row: number }): Uint8Array {
+  readRecord(
+    start: number,
+    end: number,
+    last: boolean,
+    where: { line: number; row: number },
+    newline: number = NEWLINE,
+  ): Uint8Array {
     const from = start > 0 ? start - 1 : 0;
     const size = end - from;
     if (this.#scratch.length < size) this.#scratch = new Uint8Array(Math.max(size, this.#scratch.length * 2));
     const bytes = this.#scratch;
     this.read(bytes, from, size, where);
     let b = size;
-    const endsLine = bytes[b - 1] === NEWLINE;
-    if ((start > 0 && bytes[0] !== NEWLINE) || (!endsLine && !last)) {
+    const endsLine = bytes[b - 1] === newline;
+    if ((start > 0 && bytes[0] !== newline) || (!endsLine && !last)) {
       this.verify();
       throw new FileError(
         `${this.path}, line ${where.line}: the record is not where the index says (byte ${start})`,
@@ -226,7 +234,7 @@ export class PositionalFile {
       );
     }
     if (endsLine) b--;
-    if (b > start - from && bytes[b - 1] === CR) b--;
+    if (newline === NEWLINE && b > start - from && bytes[b - 1] === CR) b--;
     return bytes.subarray(start - from, b);
   }
 

@@ -21,6 +21,8 @@ export interface JsonlState {
   readonly stamp: FileStamp;
   /** `offsets[i]` is where line i starts; `offsets[length]` is the end of the file. */
   readonly offsets: LineOffsets;
+  /** The byte that ends lines (see `indexLines`). */
+  readonly newline: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   /** Absolute path of the file. */
   readonly path: string;
   readonly #offsets: LineOffsets;
+  readonly #newline: number;
   readonly #file: PositionalFile;
 
   /**
@@ -62,7 +65,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   static async open<T = unknown>(path: string | URL, options: JsonlOptions = {}): Promise<JsonlDataset<T>> {
     const file = checkOpen('JsonlDataset', path, options, optionsSchema);
     const stamp = stampFile(file);
-    const dataset = new JsonlDataset<T>({ path: file, stamp, offsets: await indexLines(file, stamp) });
+    const dataset = new JsonlDataset<T>({ path: file, stamp, ...(await indexLines(file, stamp)) });
     if (options.validate) for (let i = 0; i < dataset.length; i++) dataset.get(i);
     return dataset;
   }
@@ -76,6 +79,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   constructor(state: JsonlState) {
     this.path = state.path;
     this.#offsets = state.offsets;
+    this.#newline = state.newline;
     this.#file = new PositionalFile(state.path, state.stamp);
     rebuildWith(this, import.meta.url, 'jsonlFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
@@ -95,7 +99,8 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
     const start = this.#offsets[index] as number;
     const end = this.#offsets[index + 1] as number;
     const line = index + 1;
-    const bytes = this.#file.readRecord(start, end, index === this.length - 1, { line, row: index });
+    const last = index === this.length - 1;
+    const bytes = this.#file.readRecord(start, end, last, { line, row: index }, this.#newline);
     let text = decodeUtf8(bytes, this.path, { line, row: index });
     if (index === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.trim() === '') {

@@ -3,7 +3,7 @@
 // workers then use as is. A format reads its records with `PositionalFile.readRecord` from these offsets.
 import { open } from 'node:fs/promises';
 import { FileError } from '../core/errors.ts';
-import { changedError, type FileStamp, NEWLINE } from './file.ts';
+import { CR, changedError, type FileStamp, NEWLINE } from './file.ts';
 
 /**
  * Byte offsets of every line start plus the file's end, in shared memory.
@@ -95,6 +95,45 @@ export class OffsetList {
 
 const CHUNK = 4 << 20;
 
+/**
+ * The byte that ends this file's lines, from its first line break: {@link NEWLINE} for `\n` and `\r\n`
+ * (and for a file without any), {@link CR} for a `\r` alone (classic Mac OS, and some spreadsheet exports).
+ */
+async function newlineOf(file: string, size: number): Promise<number> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, 1 << 16));
+    for (let pos = 0; pos < size; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, pos);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      const lf = chunk.indexOf(NEWLINE);
+      const cr = chunk.indexOf(CR);
+      if (cr === -1 || (lf !== -1 && lf < cr)) {
+        if (lf !== -1) return NEWLINE;
+      } else if (cr + 1 < bytesRead || pos + bytesRead === size) {
+        return chunk[cr + 1] === NEWLINE ? NEWLINE : CR;
+      } else {
+        // A `\r` at the end of this read: the next byte decides, read from there.
+        pos += cr > 0 ? cr : bytesRead;
+        continue;
+      }
+      pos += bytesRead;
+    }
+    return NEWLINE;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The error for a `\n` in a file whose lines end with `\r` alone: its lines cannot be told apart safely. */
+function mixedError(file: string, offset: number): FileError {
+  return new FileError(
+    `${file}: byte ${offset} is a line feed, but the file's lines end with a carriage return alone (classic Mac OS line endings): mixed line endings; convert the file to one kind`,
+    { file, offset },
+  );
+}
+
 // Room for lines of 8 bytes on average (address space only; longer lines use less).
 const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 8) + 2);
 
@@ -126,25 +165,35 @@ async function streamFile(
 
 /**
  * Streams `file` once and records where each line starts. A final line without a newline counts; the
- * newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
+ * newline that ends the file does not start an empty line. Lines end with `\n` or `\r\n`, or, in a file
+ * whose first line ends with `\r` alone, with `\r` (a `\n` anywhere in such a file is a {@link FileError}).
+ * Throws if the file changes meanwhile.
  *
  * @param file - an absolute path
  * @param stamp - the file's stamp when the dataset was opened
- * @returns every line's first byte, then the file's size
+ * @returns every line's first byte, then the file's size; and the byte that ends lines, for `readRecord`
  * @example
  * ```ts
- * const offsets = await indexLines(file, stampFile(file)); // offsets.length - 1 lines
+ * const { offsets, newline } = await indexLines(file, stampFile(file)); // offsets.length - 1 lines
  * ```
  */
-export async function indexLines(file: string, stamp: FileStamp): Promise<LineOffsets> {
+export async function indexLines(
+  file: string,
+  stamp: FileStamp,
+): Promise<{ offsets: LineOffsets; newline: number }> {
+  const newline = await newlineOf(file, stamp.size);
   const list = new OffsetList(stamp.size, reserveFor(stamp.size));
   if (stamp.size > 0) list.push(0);
   await streamFile(file, stamp, (chunk, pos) => {
+    if (newline === CR) {
+      const lf = chunk.indexOf(NEWLINE);
+      if (lf !== -1) throw mixedError(file, pos + lf);
+    }
     // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
     let data = list.data;
     let n = list.length;
     const last = stamp.size - pos - 1;
-    for (let j = chunk.indexOf(NEWLINE); j !== -1 && j < last; j = chunk.indexOf(NEWLINE, j + 1)) {
+    for (let j = chunk.indexOf(newline); j !== -1 && j < last; j = chunk.indexOf(newline, j + 1)) {
       if (n === data.length) {
         list.length = n;
         list.grow();
@@ -155,7 +204,7 @@ export async function indexLines(file: string, stamp: FileStamp): Promise<LineOf
     list.length = n;
   });
   list.push(stamp.size);
-  return list.share();
+  return { offsets: list.share(), newline };
 }
 
 /**
@@ -169,11 +218,14 @@ export interface RecordOffsets {
   readonly offsets: LineOffsets;
   /** The 1-based line on which each record starts. */
   readonly lines: Uint32Array;
+  /** The byte that ends lines ({@link NEWLINE}, or {@link CR} in a file of CR-only line endings). */
+  readonly newline: number;
 }
 
 /**
  * Streams `file` once and records where each record starts: a record ends at a newline outside `quote`s.
- * Throws a {@link FileError} on a quote left open at the end of the file, or if the file changes meanwhile.
+ * Newlines are those of {@link indexLines}. Throws a {@link FileError} on a quote left open at the end of
+ * the file, or if the file changes meanwhile.
  *
  * @param file - an absolute path
  * @param stamp - the file's stamp when the dataset was opened
@@ -184,6 +236,9 @@ export interface RecordOffsets {
  * ```
  */
 export async function indexRecords(file: string, stamp: FileStamp, quote: number): Promise<RecordOffsets> {
+  const newline = await newlineOf(file, stamp.size);
+  // In a file of CR-only line endings a `\n` is an error; elsewhere no byte is (-1 matches none).
+  const stray = newline === CR ? NEWLINE : -1;
   const reserve = reserveFor(stamp.size);
   const starts = new OffsetList(stamp.size, reserve);
   const lines = new OffsetList(0, reserve);
@@ -197,7 +252,8 @@ export async function indexRecords(file: string, stamp: FileStamp, quote: number
     for (let j = 0; j < chunk.length; j++) {
       const c = chunk[j];
       if (c === quote) inQuotes = !inQuotes;
-      else if (c === NEWLINE) {
+      else if (c === stray) throw mixedError(file, pos + j);
+      else if (c === newline) {
         line++;
         const next = pos + j + 1;
         if (!inQuotes && next < stamp.size) {
@@ -215,7 +271,7 @@ export async function indexRecords(file: string, stamp: FileStamp, quote: number
     );
   }
   starts.push(stamp.size);
-  return { offsets: starts.share(), lines: lines.share() as Uint32Array };
+  return { offsets: starts.share(), lines: lines.share() as Uint32Array, newline };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
