@@ -200,3 +200,27 @@ export class LoaderClosedError extends WeftError {
   /** Always `'LoaderClosedError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'LoaderClosedError';
 }
+
+/**
+ * Every error class of weft by its `name`: how an error that crossed a thread as plain data is rebuilt as
+ * its own class (see engine/protocol.ts). A new error class goes here too (a test checks that none is
+ * missing).
+ *
+ * @example
+ * ```ts
+ * const Class = WEFT_ERRORS['FileError']; // FileError
+ * ```
+ * @internal
+ */
+export const WEFT_ERRORS: Readonly<Record<string, abstract new (...args: never[]) => WeftError>> =
+  Object.freeze({
+    WeftError,
+    ConfigError,
+    IndexError,
+    CollateError,
+    FileError,
+    WorkerError,
+    WorkerCrashError,
+    LoaderTimeoutError,
+    LoaderClosedError,
+  });
