@@ -594,6 +594,8 @@ describe('global counting', () => {
       epoch: 0,
       update: 5,
       sample: 60,
+      trainSampler: { type: 'DistributedSampler', seed: 0, shuffle: true },
+      seed: 0,
       worldSize: 3,
       globalBatchSize: 12,
       datasetLength: 100,
@@ -702,6 +704,7 @@ describe('elastic resume', () => {
       epoch: 0,
       update: 5,
       sample: 60,
+      ...build(R, 0, opts).orderState,
       ...build(R, 0, opts).distributedState,
     });
     const saved = state(4);
