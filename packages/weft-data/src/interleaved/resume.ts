@@ -33,7 +33,7 @@ export interface ResumeState extends Position {
 /**
  * A training sampler as a saved state records it: its class and the options that fix its order, those
  * of weft's samplers that it has (`seed`, `shuffle`, `replacement`, `window`). The rank and the number of
- * ranks are not among them: a data-parallel run may resume on other ranks (see {@link elasticIssues}).
+ * ranks are not among them: a data-parallel run may resume on other ranks (see "Elastic resume" in the README).
  *
  * @example
  * ```ts
@@ -134,10 +134,15 @@ export const resumeStateSchema = z
     /** The training sampler's class and what fixes its order; see {@link SamplerRecord}. */
     trainSampler: z
       .object({
+        /** The sampler's class name; see {@link SamplerRecord.type}. */
         type: z.string({ error: 'must be the class name of the training sampler' }),
+        /** Its `seed`. */
         seed: z.number({ error: 'must be a number' }).optional(),
+        /** Its `shuffle`. */
         shuffle: bool.optional(),
+        /** Its `replacement`. */
         replacement: bool.optional(),
+        /** Its `window`. */
         window: z.number({ error: 'must be a number' }).optional(),
       })
       .strict()
