@@ -55,7 +55,15 @@ export const chunkedOptions = z
  */
 export function ownedCopy(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(ownedCopy);
+  if (Array.isArray(value)) {
+    // A list of numbers or strings (the common case) is one native copy, then a test per element.
+    const out = value.slice();
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i];
+      if (typeof v === 'object' && v !== null) out[i] = ownedCopy(v);
+    }
+    return out;
+  }
   if (ArrayBuffer.isView(value))
     return value instanceof DataView ? structuredClone(value) : (value as Uint8Array).slice();
   if (value instanceof Date) return new Date(value.getTime());

@@ -193,7 +193,8 @@ export async function indexLines(
     let data = list.data;
     let n = list.length;
     const last = stamp.size - pos - 1;
-    for (let j = chunk.indexOf(newline); j !== -1 && j < last; j = chunk.indexOf(newline, j + 1)) {
+    const nl = newline;
+    for (let j = chunk.indexOf(nl); j !== -1 && j < last; j = chunk.indexOf(nl, j + 1)) {
       if (n === data.length) {
         list.length = n;
         list.grow();

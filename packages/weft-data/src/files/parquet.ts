@@ -29,6 +29,11 @@ export interface Hyparquet {
     rowEnd: number;
   }): Promise<Record<string, unknown>[]>;
 }
+/** A decoded row group: its rows, and the columns in which some row holds an object (a list, a struct). @internal */
+export interface ParquetBlock {
+  readonly rows: Record<string, unknown>[];
+  readonly nested: readonly string[];
+}
 /** hyparquet's `AsyncBuffer`. @internal */
 export interface ByteSource {
   byteLength: number;
@@ -91,10 +96,7 @@ async function readMetadata(hp: Hyparquet, file: PositionalFile): Promise<Parque
  * const loader = new DataLoader({ dataset: table, sampler, batchSize: 128, numWorkers: 2 });
  * ```
  */
-export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
-  T,
-  Record<string, unknown>[]
-> {
+export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<T, ParquetBlock> {
   readonly #file: PositionalFile;
   readonly #hp: Hyparquet;
   #metadata: ParquetMetadata | Promise<ParquetMetadata> | undefined;
@@ -142,21 +144,22 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
 
   /**
    * Row `at` of a decoded row group, a copy down to its lists and structs: the cached row must not change
-   * if a caller modifies the item. Scalar fields cost one test each.
+   * if a caller modifies the item.
    * @internal
    */
-  protected itemOf(rows: Record<string, unknown>[], at: number): T {
-    const row = rows[at] as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const key in row) {
-      const value = row[key];
-      out[key] = typeof value === 'object' && value !== null ? ownedCopy(value) : value;
+  protected itemOf(block: ParquetBlock, at: number): T {
+    // A spread (the engine's fast object clone), then the lists and structs replaced by copies: only in
+    // the columns that hold any, found once per row group, so a row of scalars pays nothing more.
+    const out: Record<string, unknown> = { ...block.rows[at] };
+    for (const key of block.nested) {
+      const value = out[key];
+      if (typeof value === 'object' && value !== null) out[key] = ownedCopy(value);
     }
     return out as T;
   }
 
   /** Row group `block`, its projected columns decoded into rows. @internal */
-  protected async readBlock(block: number): Promise<Record<string, unknown>[]> {
+  protected async readBlock(block: number): Promise<ParquetBlock> {
     this.#file.verify();
     this.#metadata ??= readMetadata(this.#hp, this.#file);
     const metadata = await this.#metadata;
@@ -173,7 +176,10 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
       if (rows.length !== rowEnd - rowStart) {
         throw new Error(`decoded ${rows.length} rows, the footer says ${rowEnd - rowStart}`);
       }
-      return rows;
+      const nested = this.columns.filter((key) =>
+        rows.some((row) => typeof row[key] === 'object' && row[key] !== null),
+      );
+      return { rows, nested };
     } catch (e) {
       throw this.decodeError('row group', block, e);
     }
