@@ -114,7 +114,9 @@ export class FileError extends WeftError {
 /**
  * Loading a batch failed inside a worker: a dataset's `get`, the collate function, or sending the batch
  * back. The message names the sample, its dataset, the batch and the worker; `cause` is the original error
- * rebuilt from its name, message and stack (errors cross threads as plain data).
+ * rebuilt from the plain data that crossed the thread: a weft error as its own class with its fields (a
+ * {@link FileError} keeps `file`, `line`, `row`), any other as an `Error` with its name, message, stack and
+ * fields; its own `cause` likewise.
  *
  * @param message - names where the failure happened
  * @param where - the worker, batch, sample index and source dataset involved
