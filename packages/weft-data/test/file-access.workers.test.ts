@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { tempFiles } from './fixtures/files.ts';
+import { writeParquet } from './fixtures/tables.ts';
 
 const files = tempFiles('access');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,22 +45,24 @@ function runAsNobody(code: string): Promise<Outcome[]> {
   });
 }
 
-it('refuses an unreadable file at open with a FileError naming it: JSONL, CSV, binary', async () => {
+it('refuses an unreadable file at open with a FileError naming it: JSONL, CSV, binary, Parquet', async () => {
   const jsonl = files.write('rows.jsonl', '{"a":1}\n');
   const csv = files.write('rows.csv', 'a,b\n1,2\n');
   const bin = files.write('tokens.bin', new Uint8Array(8));
-  for (const f of [jsonl, csv, bin]) chmodSync(f, 0o000);
+  const parquet = writeParquet(files.path('rows.parquet'), 4, 2);
+  for (const f of [jsonl, csv, bin, parquet]) chmodSync(f, 0o000);
   const src = join(here, '..', 'src', 'index.ts');
   const outcomes = await runAsNobody(`
     import { readFileSync } from 'node:fs';
-    const { BinaryDataset, CsvDataset, FileError, JsonlDataset } = await import(${JSON.stringify(src)});
+    const { BinaryDataset, CsvDataset, FileError, JsonlDataset, ParquetDataset } = await import(${JSON.stringify(src)});
     if (process.getuid?.() === 0) process.setuid('nobody');
     const opens = {
       jsonl: () => JsonlDataset.open(${JSON.stringify(jsonl)}),
       csv: () => CsvDataset.open(${JSON.stringify(csv)}),
       binary: () => BinaryDataset.open(${JSON.stringify(bin)}, { dtype: 'uint8', sequenceLength: 4 }),
+      parquet: () => ParquetDataset.open(${JSON.stringify(parquet)}),
     };
-    const files = { jsonl: ${JSON.stringify(jsonl)}, csv: ${JSON.stringify(csv)}, binary: ${JSON.stringify(bin)} };
+    const files = { jsonl: ${JSON.stringify(jsonl)}, csv: ${JSON.stringify(csv)}, binary: ${JSON.stringify(bin)}, parquet: ${JSON.stringify(parquet)} };
     const out = [];
     for (const [name, open] of Object.entries(opens)) {
       let readFile = 'readable';
@@ -78,6 +81,7 @@ it('refuses an unreadable file at open with a FileError naming it: JSONL, CSV, b
       ['jsonl', jsonl],
       ['csv', csv],
       ['binary', bin],
+      ['parquet', parquet],
     ].map(([name, file]) => ({
       name,
       readFile: 'EACCES',
