@@ -267,6 +267,14 @@ describe('distributedEnv', () => {
       "`SLURM_STEP_TASKS_PER_NODE` must be in [1, SLURM_NTASKS] = [1, 2] (the processes on this node are some of the run's), got SLURM_STEP_TASKS_PER_NODE=4 with SLURM_NTASKS=2 (slurm)",
     ],
     [
+      { RANK: '0', WORLD_SIZE: '4', GROUP_RANK: '3', GROUP_WORLD_SIZE: '2' },
+      '`GROUP_RANK` must be in [0, GROUP_WORLD_SIZE - 1] = [0, 1], got 3 (torchrun)',
+    ],
+    [
+      { SLURM_STEP_ID: '0', SLURM_PROCID: '1', SLURM_NTASKS: '2', SLURM_NODEID: '2', SLURM_NNODES: '2' },
+      '`SLURM_NODEID` must be in [0, SLURM_NNODES - 1] = [0, 1], got 2 (slurm)',
+    ],
+    [
       { RANK: '0', WORLD_SIZE: '2', MASTER_PORT: '70000' },
       '`MASTER_PORT` must be a port in [1, 65535], got "70000"',
     ],

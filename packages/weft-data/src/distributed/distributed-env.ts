@@ -125,6 +125,13 @@ export function distributedEnv(env: Env = process.env, overrides: DistributedOve
     issues.push(
       `\`${localName}\` must be below the number of processes on this node (${localBound}), got ${localRank} (${source})`,
     );
+  } else if (picked?.nodeRank !== undefined && picked.nodeFrom?.nodes !== undefined) {
+    const { count, name } = picked.nodeFrom.nodes;
+    if (picked.nodeRank >= count) {
+      issues.push(
+        `\`${picked.nodeFrom.vars.nodeRank}\` must be in [0, ${name} - 1] = [0, ${count - 1}], got ${picked.nodeRank} (${source})`,
+      );
+    }
   }
   if (port !== undefined && (port < 1 || port > 65535)) {
     issues.push(`\`MASTER_PORT\` must be a port in [1, 65535], got ${JSON.stringify(env.MASTER_PORT)}`);

@@ -31,6 +31,8 @@ interface LauncherVars {
   readonly localRank?: string;
   readonly localSize?: string;
   readonly nodeRank?: string;
+  /** Where the number of nodes comes from, first set wins (checked against the node rank). */
+  readonly nodeCount?: readonly string[];
 }
 
 // torchrun first: `mpirun torchrun …` or `srun torchrun …` start agents whose children are the training
@@ -45,6 +47,7 @@ const TORCHRUN: LauncherVars = {
   localRank: 'LOCAL_RANK',
   localSize: 'LOCAL_WORLD_SIZE',
   nodeRank: 'GROUP_RANK',
+  nodeCount: ['GROUP_WORLD_SIZE'],
 };
 const MPI: readonly LauncherVars[] = [
   {
@@ -81,6 +84,7 @@ const SLURM: LauncherVars = {
   size: ['SLURM_STEP_NUM_TASKS', 'SLURM_NTASKS'],
   localRank: 'SLURM_LOCALID',
   nodeRank: 'SLURM_NODEID',
+  nodeCount: ['SLURM_STEP_NUM_NODES', 'SLURM_NNODES'],
 };
 
 const OVERRIDE_HINT =
@@ -118,6 +122,8 @@ interface Found {
   /** `NAME=value` of the variable the local size came from, for messages. */
   readonly localSizeShown: string | undefined;
   readonly nodeRank: number | undefined;
+  /** The number of nodes and the variable it came from, when the launcher says. */
+  readonly nodes: { readonly count: number; readonly name: string } | undefined;
   /** `NAME=value` of every variable that was set, for messages. */
   readonly shown: string;
 }
@@ -132,6 +138,9 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
   let localSize = opt(vars.localSize);
   let localSizeName = vars.localSize;
   const nodeRank = opt(vars.nodeRank);
+  const countName = vars.nodeCount?.find((n) => env[n] !== undefined && env[n] !== '');
+  const nodes =
+    countName === undefined ? undefined : { count: envInt(env, countName) as number, name: countName };
   if (vars.name === 'slurm') {
     localSize = slurmTasksOnNode(env, nodeRank);
     localSizeName =
@@ -146,6 +155,7 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
     localSize,
     localSizeShown: localSize === undefined ? undefined : `${localSizeName}=${env[localSizeName as string]}`,
     nodeRank,
+    nodes,
     shown: names.map((n) => `${n}=${env[n]}`).join(', '),
   };
 }
@@ -207,6 +217,8 @@ export type Picked = {
   /** `NAME=value` of the variable the local size came from, for messages. */
   localSizeShown: string | undefined;
   nodeRank: number | undefined;
+  /** The launcher that gave the node rank, with its node count (for the check of one against the other). */
+  nodeFrom: Found | undefined;
   ignored: string[];
 };
 
@@ -219,6 +231,7 @@ function fromFound(f: Found & { rank: number; size: number }, ignored: string[] 
     localSize: f.localSize,
     localSizeShown: f.localSizeShown,
     nodeRank: f.nodeRank,
+    nodeFrom: f,
     ignored,
   };
 }
@@ -291,6 +304,7 @@ export function detect(env: Env, sizeInCode: number | undefined): Picked | undef
       localSize: localSizeFrom?.localSize,
       localSizeShown: localSizeFrom?.localSizeShown,
       nodeRank: sameTask?.size === size ? sameTask.nodeRank : undefined,
+      nodeFrom: sameTask?.size === size ? sameTask : undefined,
       ignored,
     };
   }
