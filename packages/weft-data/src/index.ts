@@ -86,7 +86,7 @@ export type {
 } from './interleaved/loader.ts';
 export { InterleavedLoader } from './interleaved/loader.ts';
 export { formatPlan } from './interleaved/plan.ts';
-export type { DistributedState, ResumeState } from './interleaved/resume.ts';
+export type { DistributedState, OrderState, ResumeState, SamplerRecord } from './interleaved/resume.ts';
 export { resumeStateSchema } from './interleaved/resume.ts';
 export { routeCollate } from './interleaved/route-collate.ts';
 export { InterleavedSampler } from './interleaved/sampler.ts';

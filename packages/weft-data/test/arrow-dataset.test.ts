@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Field, Float32, List, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Binary, Field, Float32, List, Struct, Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ArrowDataset, BlockShuffleSampler, ConfigError, DataLoader, FileError } from '../src/index.ts';
 import { rewrite, tempFiles } from './fixtures/files.ts';
@@ -33,6 +33,41 @@ describe('ArrowDataset', () => {
     const ds = await ArrowDataset.open(file);
     expect(await ds.get(0)).toEqual({ v: Float32Array.of(1, 2) });
     expect(ds.get(2)).toEqual({ v: new Float32Array(0) });
+  });
+
+  it('gives rows the caller owns, structs as plain objects, binary values and lists copied', async () => {
+    const nested = new Table({
+      v: vectorFromArray([[1, 2], [3]], new List(new Field('item', new Float32()))),
+      words: vectorFromArray([['a', 'b'], ['c']], new List(new Field('item', new Utf8()))),
+      st: vectorFromArray(
+        [
+          { a: [1, 2], s: 'x' },
+          { a: [3], s: 'y' },
+        ],
+        new Struct([new Field('a', new List(new Field('item', new Float32()))), new Field('s', new Utf8())]),
+      ),
+      bin: vectorFromArray([Uint8Array.of(7, 8), Uint8Array.of(9)], new Binary()),
+    });
+    const ds = await ArrowDataset.open<{
+      v: Float32Array;
+      words: string[];
+      st: { a: Float32Array; s: string };
+      bin: Uint8Array;
+    }>(files.write('nested.arrow', tableToIPC(nested, 'file')));
+    const expected = {
+      v: Float32Array.of(1, 2),
+      words: ['a', 'b'],
+      st: { a: Float32Array.of(1, 2), s: 'x' },
+      bin: Uint8Array.of(7, 8),
+    };
+    const first = await ds.get(0);
+    expect(first).toEqual(expected);
+    first.v[0] = 999;
+    first.words[0] = 'z';
+    first.st.a[0] = 999;
+    first.st.s = 'changed';
+    first.bin[0] = 99;
+    expect(ds.get(0)).toEqual(expected);
   });
 
   it('gives a block-aware shuffle one miss per record batch', async () => {

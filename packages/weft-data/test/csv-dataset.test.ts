@@ -28,6 +28,26 @@ describe('CsvDataset', () => {
     expect(ds.get(2)).toEqual({ name: 'Grace', born: '1906', score: '8.75', note: '' });
   });
 
+  it('reads CR-only line endings (classic Mac OS, some spreadsheet exports), quoted line breaks too', async () => {
+    const ds = await CsvDataset.open(files.write('people-cr.csv', people.replaceAll('\n', '\r')), {
+      columns: { name: 'string', born: 'int32', note: 'string' },
+    });
+    expect(ds.header).toEqual(['name', 'born', 'score', 'note']);
+    expect(ds.length).toBe(3);
+    expect([0, 1, 2].map((i) => ds.get(i))).toEqual([
+      { name: 'Ada', born: 1815, note: 'wrote the first program, "Note G"' },
+      { name: 'Alan', born: 1912, note: 'a note\ron two lines' },
+      { name: 'Grace', born: 1906, note: '' },
+    ]);
+    const bad = files.write('bad-cr.csv', 'a,b\r1,x\r');
+    const typed = await CsvDataset.open(bad, { columns: { b: 'int32' } });
+    expect(() => typed.get(0)).toThrow(`${bad}, line 2: \`b\` must be an int32, got "x"`);
+    const mixed = files.write('mixed.csv', 'a,b\r1,2\n3,4\r');
+    await expect(CsvDataset.open(mixed)).rejects.toThrow(
+      `${mixed}: byte 7 is a line feed, but the file's lines end with a carriage return alone (classic Mac OS line endings): mixed line endings; convert the file to one kind`,
+    );
+  });
+
   it('reads typed columns (a projection), CRLF, a BOM, other delimiters and quotes', async () => {
     const text = `\ufeffx;label;name;flag\r\n0.1;3;'a;b';true\r\n-2.5e3;-7;c;0\r\n`;
     const ds = await CsvDataset.open(files.write('typed.csv', text), {

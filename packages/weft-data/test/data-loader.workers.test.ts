@@ -363,7 +363,7 @@ describe('DataLoader validation', () => {
     } catch (e) {
       expect((e as ConfigError).issues).toEqual([
         '`batchSize` must be a positive integer, got 0',
-        '`dataset.length` must be a non-negative integer, got -1',
+        '`dataset.length` must be an integer in [0, 4294967295], got -1',
         '`persistentWorkers` needs `numWorkers` > 0 (loading in-process), got numWorkers=0',
       ]);
     }

@@ -245,6 +245,36 @@ describe('distributedEnv', () => {
       '`LOCAL_RANK` must be below the number of processes on this node (2), got 2 (torchrun)',
     ],
     [
+      { RANK: '0', WORLD_SIZE: '2', LOCAL_RANK: '0', LOCAL_WORLD_SIZE: '8' },
+      "`LOCAL_WORLD_SIZE` must be in [1, WORLD_SIZE] = [1, 2] (the processes on this node are some of the run's), got LOCAL_WORLD_SIZE=8 with WORLD_SIZE=2 (torchrun)",
+    ],
+    [
+      { RANK: '0', WORLD_SIZE: '2', LOCAL_RANK: '0', LOCAL_WORLD_SIZE: '0' },
+      "`LOCAL_WORLD_SIZE` must be in [1, WORLD_SIZE] = [1, 2] (the processes on this node are some of the run's), got LOCAL_WORLD_SIZE=0 with WORLD_SIZE=2 (torchrun)",
+    ],
+    [
+      { OMPI_COMM_WORLD_RANK: '1', OMPI_COMM_WORLD_SIZE: '2', OMPI_COMM_WORLD_LOCAL_SIZE: '4' },
+      "`OMPI_COMM_WORLD_LOCAL_SIZE` must be in [1, OMPI_COMM_WORLD_SIZE] = [1, 2] (the processes on this node are some of the run's), got OMPI_COMM_WORLD_LOCAL_SIZE=4 with OMPI_COMM_WORLD_SIZE=2 (openmpi)",
+    ],
+    [
+      {
+        SLURM_STEP_ID: '0',
+        SLURM_PROCID: '1',
+        SLURM_NTASKS: '2',
+        SLURM_NODEID: '0',
+        SLURM_STEP_TASKS_PER_NODE: '4',
+      },
+      "`SLURM_STEP_TASKS_PER_NODE` must be in [1, SLURM_NTASKS] = [1, 2] (the processes on this node are some of the run's), got SLURM_STEP_TASKS_PER_NODE=4 with SLURM_NTASKS=2 (slurm)",
+    ],
+    [
+      { RANK: '0', WORLD_SIZE: '4', GROUP_RANK: '3', GROUP_WORLD_SIZE: '2' },
+      '`GROUP_RANK` must be in [0, GROUP_WORLD_SIZE - 1] = [0, 1], got 3 (torchrun)',
+    ],
+    [
+      { SLURM_STEP_ID: '0', SLURM_PROCID: '1', SLURM_NTASKS: '2', SLURM_NODEID: '2', SLURM_NNODES: '2' },
+      '`SLURM_NODEID` must be in [0, SLURM_NNODES - 1] = [0, 1], got 2 (slurm)',
+    ],
+    [
       { RANK: '0', WORLD_SIZE: '2', MASTER_PORT: '70000' },
       '`MASTER_PORT` must be a port in [1, 65535], got "70000"',
     ],
@@ -275,7 +305,7 @@ describe('distributedEnv', () => {
       '`overrides.worldSize` must be a positive integer, got 0',
     );
     expect(thrown(() => distributedEnv({}, { rnak: 1 } as never))).toBe(
-      'invalid overrides: `overrides.rnak` is not a known option',
+      'invalid overrides: `overrides.rnak` is not a known option (did you mean `overrides.rank`?)',
     );
     expect(thrown(() => distributedEnv(null as never))).toBe(
       '`env` must be an object of environment variables, got null',
@@ -455,7 +485,7 @@ describe('distributedSamplers', () => {
   it('rejects unknown options and says when sharding empties a rank', () => {
     const env = { rank: 2, worldSize: 3 };
     expect(thrown(() => distributedSamplers({ train: sized(10), env, dropLst: false } as never))).toBe(
-      'invalid distributedSamplers options: `dropLst` is not a known option',
+      'invalid distributedSamplers options: `dropLst` is not a known option (did you mean `dropLast`?)',
     );
     expect(
       thrown(() =>
@@ -466,7 +496,7 @@ describe('distributedSamplers', () => {
         } as never),
       ),
     ).toBe(
-      'invalid distributedSamplers options: `callbacks[0].everyNEpoch` is not a known option; exactly one of `callbacks[0].everyNEpochs`, `callbacks[0].everyNUpdates`, `callbacks[0].everyNSamples` must be set, got none',
+      'invalid distributedSamplers options: `callbacks[0].everyNEpoch` is not a known option (did you mean `callbacks[0].everyNEpochs`?); exactly one of `callbacks[0].everyNEpochs`, `callbacks[0].everyNUpdates`, `callbacks[0].everyNSamples` must be set, got none',
     );
     expect(thrown(() => distributedSamplers({ train: sized(10), env, seed: -1 }))).toBe(
       'invalid distributedSamplers options: `seed` must be a non-negative integer, got -1',
@@ -572,6 +602,8 @@ describe('global counting', () => {
       epoch: 0,
       update: 5,
       sample: 60,
+      trainSampler: { type: 'DistributedSampler', seed: 0, shuffle: true },
+      seed: 0,
       worldSize: 3,
       globalBatchSize: 12,
       datasetLength: 100,
@@ -680,6 +712,7 @@ describe('elastic resume', () => {
       epoch: 0,
       update: 5,
       sample: 60,
+      ...build(R, 0, opts).orderState,
       ...build(R, 0, opts).distributedState,
     });
     const saved = state(4);

@@ -34,6 +34,9 @@ function plain(b: InterleavedBatch): unknown {
   return { ...tags, indices: [...indices], data };
 }
 
+/** What a state of these loaders records besides the position: what fixes the order, the loader's seed. */
+const order = { ...sampler.orderState, seed: 11 };
+
 const open: InterleavedLoader[] = [];
 function loader(numWorkers: number, resume?: ResumeState): InterleavedLoader {
   const l = sampler.getDataLoader({ numWorkers, seed: 11, ...(resume ? { resume } : {}) });
@@ -103,7 +106,7 @@ describe('InterleavedLoader', () => {
 
   it('keeps the replay in state() when a resumed loader is iterated again (issue 10, item 7)', async () => {
     // After update 4 the `quick` pass (3 batches) is pending: a loader resumed there replays it first.
-    const resumed = loader(0, { epoch: 0, update: 4, sample: 16, replay: ['quick'] });
+    const resumed = loader(0, { epoch: 0, update: 4, sample: 16, replay: ['quick'], ...order });
     for (let round = 0; round < 2; round++) {
       const states: ResumeState[] = [];
       const tags: string[] = [];
@@ -114,10 +117,10 @@ describe('InterleavedLoader', () => {
       }
       expect(tags, `round ${round}`).toEqual(['quick:0', 'quick:1', 'quick:2', 't5']);
       expect(states, `round ${round}`).toEqual([
-        { epoch: 0, update: 4, sample: 16, replay: ['quick'] },
-        { epoch: 0, update: 4, sample: 16, replay: ['quick'] },
-        { epoch: 0, update: 4, sample: 16 },
-        { epoch: 1, update: 5, sample: 20, replay: ['full'] },
+        { epoch: 0, update: 4, sample: 16, replay: ['quick'], ...order },
+        { epoch: 0, update: 4, sample: 16, replay: ['quick'], ...order },
+        { epoch: 0, update: 4, sample: 16, ...order },
+        { epoch: 1, update: 5, sample: 20, replay: ['full'], ...order },
       ]);
     }
   });
@@ -140,12 +143,13 @@ describe('InterleavedLoader', () => {
     expect(() => sampler.getDataLoader({ inOrder: false } as never)).toThrow(
       'invalid loader options: `inOrder` is not a known option (an interleaved run is always delivered in schedule order)',
     );
-    expect(() => sampler.getDataLoader({ resume: { epoch: 0, update: 5, sample: 20 } })).toThrow(ConfigError);
-    expect(() => sampler.getDataLoader({ resume: { epoch: 0, update: 5, sample: 20 } })).toThrow(
+    const resume = { epoch: 0, update: 5, sample: 20, ...order };
+    expect(() => sampler.getDataLoader({ seed: 11, resume })).toThrow(ConfigError);
+    expect(() => sampler.getDataLoader({ seed: 11, resume })).toThrow(
       '`state` does not fit this sampler: update 5 is at epoch 1, sample 20 here, but the state says epoch 0, sample 20',
     );
     expect(() =>
-      sampler.getDataLoader({ resume: { epoch: 1, update: 5, sample: 20, replay: ['nope'] } }),
+      sampler.getDataLoader({ seed: 11, resume: { ...resume, epoch: 1, replay: ['nope'] } }),
     ).toThrow('`replay` names an unknown callback, got "nope"; callbacks are ["quick","full"]');
   });
 });

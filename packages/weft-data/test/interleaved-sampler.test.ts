@@ -1,14 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  ArrayDataset,
   type CallbackIndexBatch,
   CollateError,
+  ConfigError,
+  DistributedSampler,
   type IndexBatch,
   InterleavedSampler,
   InterleavedSamplerConfig,
   type InterleavedSamplerOptions,
+  RandomSampler,
+  type ResumeState,
   routeCollate,
+  type Sampler,
   type SamplerIntervalOptions,
+  SequentialSampler,
   WeftError,
 } from '../src/index.ts';
 import { OrderSampler, seq } from './fixtures/order-sampler.ts';
@@ -377,5 +384,86 @@ describe('InterleavedSampler properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('resume checks what fixes the order', () => {
+  const items = (n: number) => new ArrayDataset(Array.from({ length: n }, (_, i) => i));
+  const train = items(100);
+  const build = (trainSampler: Sampler = new RandomSampler(train, { seed: 1 })) =>
+    new InterleavedSampler({ trainSampler, config: { batchSize: 10, maxEpochs: 2 } });
+
+  /** The training indices of a loader's run, and its state after update `at` (saved as JSON). */
+  async function trained(loader: ReturnType<InterleavedSampler['getDataLoader']>, at = -1) {
+    const seen: number[] = [];
+    let state: ResumeState | undefined;
+    for await (const b of loader) {
+      if (b.source !== 'train') continue;
+      seen.push(...b.indices);
+      if (b.position.update === at) state = JSON.parse(JSON.stringify(loader.state()));
+    }
+    return { seen, state: state as ResumeState };
+  }
+
+  it('records the sampler and the seeds, and continues exactly when nothing changed', async () => {
+    const full = await trained(build().getDataLoader({ seed: 11 }), 3);
+    expect(full.state).toEqual({
+      epoch: 0,
+      update: 3,
+      sample: 30,
+      datasetLength: 100,
+      trainSampler: { type: 'RandomSampler', seed: 1, replacement: false },
+      seed: 11,
+    });
+    const rest = await trained(build().getDataLoader({ seed: 11, resume: full.state }));
+    expect(rest.seen).toEqual(full.seen.slice(30));
+  });
+
+  it('refuses another sampler seed, loader seed, sampler, shuffle or dataset, naming old and new values', async () => {
+    const { state } = await trained(build().getDataLoader({ seed: 11 }), 3);
+    const refused = (sampler: InterleavedSampler, seed = 11) => {
+      try {
+        sampler.getDataLoader({ seed, resume: state });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    // The issue's run: another sampler seed trained 20 of 100 samples twice in the interrupted epoch.
+    expect(refused(build(new RandomSampler(train, { seed: 2 })))).toBe(
+      '`state` cannot be continued exactly here: `trainSampler.seed` changed from 1 (in the state) to 2',
+    );
+    expect(refused(build(), 12)).toBe(
+      "`state` cannot be continued exactly here: the loader's `seed` changed from 11 (in the state) to 12",
+    );
+    expect(refused(build(new RandomSampler(train, { seed: 2, replacement: true })), 12)).toBe(
+      "`state` cannot be continued exactly here: `trainSampler.seed` changed from 1 (in the state) to 2; `trainSampler.replacement` changed from false (in the state) to true; the loader's `seed` changed from 11 (in the state) to 12",
+    );
+    expect(refused(build(new SequentialSampler(train)))).toBe(
+      '`state` cannot be continued exactly here: `trainSampler` changed from a RandomSampler (in the state) to a SequentialSampler',
+    );
+    expect(refused(build(new RandomSampler(items(101), { seed: 1 })))).toBe(
+      '`state` cannot be continued exactly here: the training dataset length changed: 100 in the state, 101 now',
+    );
+    const shard = (shuffle: boolean) =>
+      build(new DistributedSampler(train, { numReplicas: 1, rank: 0, shuffle, seed: 1 }));
+    const sharded = (await trained(shard(true).getDataLoader({ seed: 11 }), 3)).state;
+    expect(() => shard(false).resumeFrom(sharded, { seed: 11 })).toThrow(
+      '`state` cannot be continued exactly here: `trainSampler.shuffle` changed from true (in the state) to false',
+    );
+  });
+
+  it('refuses a state that does not record them (a bare position, an older weft), saying what to add', async () => {
+    const { state } = await trained(build().getDataLoader({ seed: 11 }), 3);
+    const { epoch, update, sample } = state;
+    expect(() => build().getDataLoader({ seed: 11, resume: { epoch, update, sample } })).toThrow(
+      '`state` does not record `datasetLength`, `trainSampler`, `seed`, which fix the order of the run: it is a bare position, or was saved by an older weft, so a change would go unnoticed; resume from a loader\'s `state()`, or, if the state was saved with this run\'s settings, add them to it: "datasetLength": 100, "trainSampler": {"type":"RandomSampler","seed":1,"replacement":false}, "seed": 11',
+    );
+    // The sampler alone knows no loader seed: only what fixes the order is required.
+    expect(() => build().resumeFrom({ epoch, update, sample, datasetLength: 100 })).toThrow(
+      '`state` does not record `trainSampler`, which fixes the order of the run:',
+    );
+    expect(build().resumeFrom({ ...state, seed: undefined }).start).toEqual({ epoch, update, sample });
   });
 });

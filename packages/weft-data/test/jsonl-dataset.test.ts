@@ -34,6 +34,25 @@ describe('JsonlDataset', () => {
     }
   });
 
+  it('reads CR-only line endings (classic Mac OS), and refuses a file that mixes them with LF', async () => {
+    for (const [name, text] of [
+      ['cr.jsonl', `${lines(5).replaceAll('\n', '\r')}\r`],
+      ['cr-no-final.jsonl', `\ufeff${lines(5).replaceAll('\n', '\r')}`],
+    ] as const) {
+      const ds = await JsonlDataset.open(files.write(name, text));
+      expect(ds.length, name).toBe(5);
+      expect([4, 0, 2].map((i) => ds.get(i))).toEqual([4, 0, 2].map((i) => ({ i, text: `row ${i}` })));
+      ds.close();
+    }
+    const mixed = files.write('mixed.jsonl', '1\r2\r3\n4\r');
+    const error = await JsonlDataset.open(mixed).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileError);
+    expect((error as FileError).message).toBe(
+      `${mixed}: byte 5 is a line feed, but the file's lines end with a carriage return alone (classic Mac OS line endings): mixed line endings; convert the file to one kind`,
+    );
+    expect((error as FileError).offset).toBe(5);
+  });
+
   it('handles an empty file, a file URL and lines of any length', async () => {
     expect((await JsonlDataset.open(files.write('empty.jsonl', ''))).length).toBe(0);
     const long = 'x'.repeat(100_000);

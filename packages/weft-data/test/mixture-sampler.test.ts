@@ -174,7 +174,7 @@ describe('MixtureSampler', () => {
   it('reports every problem of its options at once', () => {
     const data = concat([10, 0, 6]);
     expect(thrown(() => new MixtureSampler(data, { weights: [1, 2], seeed: 1 } as never))).toBe(
-      '`seeed` is not a known option; `weights` must have one weight per dataset of `data` (3), got 2',
+      '`seeed` is not a known option (did you mean `seed`?); `weights` must have one weight per dataset of `data` (3), got 2',
     );
     expect(thrown(() => new MixtureSampler(data, { weights: [1, 0, -2, Number.NaN] }))).toBe(
       [
@@ -254,11 +254,22 @@ describe('MixtureSampler in an interleaved run', () => {
     expect(train).toHaveLength(36); // 12 updates of 8 per epoch of 96
     for (const b of train) {
       // Saved once the update is done, before the passes that follow it: they run again first.
-      const state = JSON.parse(JSON.stringify({ ...b.position, replay: b.passesAfter })) as ResumeState;
-      const rest = stream(build().resumeFrom(state));
+      const sampler = build();
+      const state = JSON.parse(
+        JSON.stringify({ ...b.position, ...sampler.orderState, replay: b.passesAfter }),
+      ) as ResumeState;
+      const rest = stream(sampler.resumeFrom(state));
       const cut = full.indexOf(`${b.position.update}: ${[...b.indices].join(',')}`) + 1;
       expect(rest, `resumed after update ${b.position.update}`).toEqual(full.slice(cut));
     }
+  });
+
+  it('refuses a resume whose weights, sample count or per-source batches changed: another order', () => {
+    const first = [...build().batches()].find((b) => b.source === 'train') as TrainIndexBatch;
+    const state = { ...first.position, ...build().orderState };
+    expect(thrown(() => build({ weights: [1, 1, 2], numSamples: 72 }).resumeFrom(state))).toBe(
+      '`state` cannot be continued exactly here: `trainSampler.numSamples` changed from 96 (in the state) to 72; `trainSampler.weights` changed from [0.5, 0.25, 0.25] (in the state) to [0.25, 0.25, 0.5]',
+    );
   });
 
   it('refuses per-source batches that the updates would straddle', () => {
@@ -288,7 +299,7 @@ describe('MixtureSampler in an interleaved run', () => {
             [...(updates.get(u) ?? []), ...b.indices].sort((x, y) => x - y),
           );
           if (perSource) expect(new Set(sourcesOf(data, b.indices)).size).toBe(1);
-          if (u === 5) state = { ...b.position, ...sampler.distributedState };
+          if (u === 5) state = { ...b.position, ...sampler.orderState, ...sampler.distributedState };
         }
       }
       return { updates, state: state as ResumeState };
@@ -304,6 +315,7 @@ describe('MixtureSampler in an interleaved run', () => {
         globalBatchSize: 12,
         datasetLength: 71,
         epochSamples: 96,
+        trainSampler: expect.objectContaining({ type: 'MixtureSampler', seed: 9, numSamples: 96 }),
       });
       for (const R of [3, 2, 1]) {
         const resumed = run(R, perSource, full.state);

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { BlockShuffleSampler, ConfigError, DataLoader, FileError, ParquetDataset } from '../src/index.ts';
 import { rewrite, tempFiles } from './fixtures/files.ts';
@@ -22,6 +23,35 @@ describe('ParquetDataset', () => {
     expect(ds.cacheStats).toEqual({ hits: 1, misses: 2, hitRate: 1 / 3 });
     ds.resetCacheStats();
     expect(ds.cacheStats).toEqual({ hits: 0, misses: 0, hitRate: 0 });
+  });
+
+  it('gives rows the caller owns: changing one changes no later get, lists and structs included', async () => {
+    const filename = files.path('nested.parquet');
+    parquetWriteFile({
+      filename,
+      columnData: [
+        { name: 'id', data: Int32Array.of(0, 1), type: 'INT32' },
+        { name: 'tags', data: [[1, 2], [3]] },
+        {
+          name: 'meta',
+          data: [
+            { a: [1, 2], s: 'x' },
+            { a: [3], s: 'y' },
+          ],
+        },
+      ],
+    });
+    const ds = await ParquetDataset.open<{ id: number; tags: number[]; meta: { a: number[]; s: string } }>(
+      filename,
+    );
+    const first = await ds.get(0);
+    expect(first).toEqual({ id: 0, tags: [1, 2], meta: { a: [1, 2], s: 'x' } });
+    first.tags[0] = 999;
+    first.meta.a[0] = 999;
+    first.meta.s = 'changed';
+    const again = ds.get(0); // from the cached row group: synchronous
+    expect(again).toEqual({ id: 0, tags: [1, 2], meta: { a: [1, 2], s: 'x' } });
+    expect(ds.cacheStats).toEqual({ hits: 1, misses: 1, hitRate: 0.5 });
   });
 
   it('reads only the projected columns', async () => {

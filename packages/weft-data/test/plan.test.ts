@@ -108,7 +108,7 @@ describe('plan', () => {
         }),
       ).toEqual([
         '`train.sources[0].size` must be a positive integer, got 0',
-        '`train.sources[0].wieght` is not a known option',
+        '`train.sources[0].wieght` is not a known option (did you mean `train.sources[0].weight`?)',
         '`train.extra` is not a known option',
         'exactly one of `trainSize`, `train` must be set, got both',
         '`train.sources` names must be unique, got "books" twice',

@@ -212,6 +212,32 @@ describe('new TensorDataset(columns)', () => {
     expect(isShared(ds.columns.r?.offsets as Float64Array)).toBe(true);
   });
 
+  it('refuses strings that UTF-8 would silently turn into U+FFFD, naming the column and the item', () => {
+    // "ok", then 0xff (never valid in UTF-8), then "é" cut in half at an item boundary.
+    const bytes = Uint8Array.of(0x6f, 0x6b, 0xff, 0xc3, 0xa9);
+    fails(
+      () => new TensorDataset({ text: { dtype: 'string', data: bytes, offsets: [0, 2, 3, 5] } }),
+      'TensorDataset',
+      ['`columns.text` item 1 is not valid UTF-8 (bytes [2, 3) of `columns.text.data`)'],
+    );
+    fails(
+      () => new TensorDataset({ text: { dtype: 'string', data: bytes.subarray(3), offsets: [0, 1, 2] } }),
+      'TensorDataset',
+      ['`columns.text` item 0 is not valid UTF-8 (bytes [0, 1) of `columns.text.data`)'],
+    );
+    expect(
+      new TensorDataset({ text: { dtype: 'string', data: bytes.subarray(3), offsets: [0, 2] } }).get(0),
+    ).toEqual({
+      text: 'é',
+    });
+    fails(() => new TensorDataset({ s: { data: ['a', 'b\uD800'] } }), 'TensorDataset', [
+      '`columns.s.data[1]` must be well-formed Unicode (no lone surrogate, which UTF-8 cannot store), got "b\\ud800"',
+    ]);
+    fails(() => TensorDataset.fromItems([{ s: 'a' }, { s: '\uDC00' }]), 'TensorDataset.fromItems', [
+      '`items[1].s` must be well-formed Unicode (no lone surrogate, which UTF-8 cannot store), got "\\udc00"',
+    ]);
+  });
+
   it('validates every column at construction and reports every problem at once', () => {
     fails(
       () =>

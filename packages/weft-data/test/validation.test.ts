@@ -1,13 +1,20 @@
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ArrayDataset,
+  BinaryDataset,
   ConcatDataset,
   ConfigError,
+  DataLoader,
   InterleavedSampler,
   InterleavedSamplerConfig,
   type InterleavedSamplerOptions,
   SamplerIntervalConfig,
   type SamplerIntervalOptions,
+  SequentialSampler,
+  TensorDataset,
 } from '../src/index.ts';
 import { seq } from './fixtures/order-sampler.ts';
 
@@ -221,7 +228,7 @@ describe('InterleavedSampler validation', () => {
       expect.unreachable();
     } catch (e) {
       expect((e as ConfigError).issues).toEqual([
-        '`callbackSampler` is not a known option',
+        '`callbackSampler` is not a known option (did you mean `callbackSamplers`?)',
         '`config.batchSize` must be a positive integer, got 0',
         '`callbackSamplers[0].everyNEpochs` must be a positive integer, got 0',
         '`callbackSamplers[0].sampler.length` must be an integer in [0, 4294967295], got -1',
@@ -282,5 +289,84 @@ describe('built-in dataset validation', () => {
     expect(() => new ConcatDataset([new ArrayDataset([1]), { length: -1 }, null] as never)).toThrow(
       new ConfigError(issues.join('; '), issues),
     );
+  });
+});
+
+describe('unknown options', () => {
+  const dataset = new ArrayDataset([1, 2, 3]);
+
+  it('name the option most likely meant: camelCase of snake_case, another case, a typo', () => {
+    const options = { dataset, batch_size: 2, shufle: true, numworkers: 1, pin_memory: true, colour: 1 };
+    expect(() => new DataLoader(options as never)).toThrow(
+      'invalid DataLoader options: `batch_size` is not a known option (did you mean `batchSize`?); `shufle` is not a known option (did you mean `shuffle`?); `numworkers` is not a known option (did you mean `numWorkers`?); `pin_memory` is not a known option (did you mean `pinMemory`?); `colour` is not a known option',
+    );
+  });
+
+  it('name it at its place, in nested options and in every way options are checked', () => {
+    const train = new SequentialSampler(dataset);
+    expect(
+      () =>
+        new InterleavedSampler({
+          trainSampler: train,
+          config: { batchSize: 2, max_epochs: 1 } as never,
+          callbackSamplers: [{ sampler: train, every_n_epochs: 1 } as never],
+        }),
+    ).toThrow(
+      'invalid InterleavedSampler: `config.max_epochs` is not a known option (did you mean `config.maxEpochs`?); at least one of `config.maxEpochs`, `config.maxUpdates`, `config.maxSamples` must be set, got none; `callbackSamplers[0].every_n_epochs` is not a known option (did you mean `callbackSamplers[0].everyNEpochs`?); exactly one of `callbackSamplers[0].everyNEpochs`, `callbackSamplers[0].everyNUpdates`, `callbackSamplers[0].everyNSamples` must be set, got none',
+    );
+    const sampler = new InterleavedSampler({ trainSampler: train, config: { batchSize: 2, maxEpochs: 1 } });
+    expect(() => sampler.getDataLoader({ num_workers: 2 } as never)).toThrow(
+      'invalid loader options: `num_workers` is not a known option (did you mean `numWorkers`?)',
+    );
+    expect(() => new TensorDataset({ x: { data: new Float32Array(2), shpe: [1] } as never })).toThrow(
+      'invalid TensorDataset: `columns.x.shpe` is not a known option (did you mean `columns.x.shape`?)',
+    );
+    expect(() => TensorDataset.fromItems([{ x: 1 }], { x: { Dtype: 'int32' } } as never)).toThrow(
+      'invalid TensorDataset.fromItems: `columns.x.Dtype` is not a known option (did you mean `columns.x.dtype`?)',
+    );
+  });
+});
+
+describe('pinMemory', () => {
+  it("is accepted by DataLoader and getDataLoader, so the seed's call ports as is", async () => {
+    const dataset = new ArrayDataset([1, 2, 3, 4]);
+    const loader = new DataLoader({ dataset, batchSize: 2, pinMemory: true });
+    const batches: unknown[] = [];
+    for await (const batch of loader) batches.push(batch);
+    expect(batches).toEqual([Float64Array.of(1, 2), Float64Array.of(3, 4)]);
+    const sampler = new InterleavedSampler({
+      trainSampler: new SequentialSampler(dataset),
+      config: { batchSize: 2, maxEpochs: 1 },
+    });
+    await sampler.getDataLoader({ numWorkers: 4, pinMemory: true }).close();
+    expect(() => new DataLoader({ dataset, pinMemory: 'yes' as never })).toThrow(
+      'invalid DataLoader options: `pinMemory` must be a boolean, got "yes"',
+    );
+  });
+});
+
+describe('loader length limit', () => {
+  it('refuses a dataset longer than 2**32 - 1 at construction, naming the length and the limit', () => {
+    const huge = { length: 2 ** 32, get: (i: number) => i };
+    expect(() => new DataLoader({ dataset: huge, batchSize: 4 })).toThrow(ConfigError);
+    expect(() => new DataLoader({ dataset: huge, batchSize: 4 })).toThrow(
+      'invalid DataLoader options: `dataset.length` must be an integer in [0, 4294967295], got 4294967296',
+    );
+  });
+
+  it('refuses a BinaryDataset over a 5 GiB file (a sparse file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-huge-'));
+    try {
+      const file = join(dir, 'huge.bin');
+      writeFileSync(file, '');
+      truncateSync(file, 5 * 2 ** 30);
+      const tokens = await BinaryDataset.open(file, { dtype: 'uint8', sequenceLength: 1 });
+      expect(tokens.length).toBe(5 * 2 ** 30);
+      expect(() => new DataLoader({ dataset: tokens, batchSize: 8 })).toThrow(
+        'invalid DataLoader options: `dataset.length` must be an integer in [0, 4294967295], got 5368709120',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

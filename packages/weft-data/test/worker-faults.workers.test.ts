@@ -1,15 +1,26 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { defaultCollate } from '../src/collate/collate.ts';
 import type { Dataset } from '../src/core/dataset.ts';
-import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/core/errors.ts';
+import * as errors from '../src/core/errors.ts';
+import {
+  CollateError,
+  ConfigError,
+  FileError,
+  IndexError,
+  LoaderTimeoutError,
+  WeftError,
+  WorkerCrashError,
+  WorkerError,
+} from '../src/core/errors.ts';
 import { fromModule, withRecipe } from '../src/core/recipe.ts';
 import type { WorkerInfo } from '../src/core/worker-info.ts';
 import { ArrayDataset, ConcatDataset } from '../src/datasets/basic.ts';
 import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
 import { LoaderEngine } from '../src/engine/engine.ts';
+import { JsonlDataset } from '../src/files/jsonl.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import { url } from './fixtures/loader-datasets.ts';
@@ -296,5 +307,84 @@ describe('worker faults', () => {
     } finally {
       await interleaved.close();
     }
+  });
+});
+
+describe('the cause of a WorkerError', () => {
+  it('is rebuilt as its own class with its fields: a FileError keeps `file`, `line`, `row` and its cause', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-causes-'));
+    const file = join(dir, 'rows.jsonl');
+    writeFileSync(file, '{"a":1}\n{"a":2}\n{"a":\n');
+    const dataset = await JsonlDataset.open(file);
+    const error = await rejection(epoch({ dataset, batchSize: 3, numWorkers: 1 }));
+    expect(error).toBeInstanceOf(WorkerError);
+    const cause = error.cause as FileError;
+    expect(cause).toBeInstanceOf(FileError);
+    expect(cause).toBeInstanceOf(WeftError);
+    expect(cause).toMatchObject({ name: 'FileError', file, line: 3, row: 2, offset: undefined });
+    expect(cause.message).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}, line 3: malformed JSON: `));
+    expect(cause.cause).toBeInstanceOf(Error);
+    expect((cause.cause as Error).name).toBe('SyntaxError');
+    expect(cause.stack).toContain('jsonl');
+  });
+
+  it.each([
+    ['config', ConfigError, { message: 'invalid shard options: a; b', issues: ['a', 'b'] }],
+    ['index', IndexError, { message: 'index 5 is out of range for a dataset of length 3' }],
+    ['collate', CollateError, { message: 'items[1] is string, items[0] is number' }],
+  ] as const)('is a %s error of its class, fields included', async (kind, Class, fields) => {
+    const dataset = await load<Dataset<number>>('throwsKind', { n: 8, failAt: 5, kind });
+    const error = await rejection(epoch({ dataset, batchSize: 4, numWorkers: 1 }));
+    expect(error.cause).toBeInstanceOf(Class);
+    expect(error.cause).toMatchObject({ name: Class.name, ...fields });
+  });
+
+  it("keeps a user's own error's name, message, stack, fields and cause", async () => {
+    const dataset = await load<Dataset<number>>('throwsKind', { n: 8, failAt: 5, kind: 'quota' });
+    const error = await rejection(epoch({ dataset, batchSize: 4, numWorkers: 1 }));
+    expect(error.message).toBe('worker 0 failed to load index 5 (batch 1): QuotaError: over quota');
+    const cause = error.cause as Error & { code: string };
+    expect(cause).toBeInstanceOf(Error);
+    expect(cause).toMatchObject({ name: 'QuotaError', message: 'over quota', code: 'E_QUOTA' });
+    expect(cause.cause).toEqual({ bytes: 42 });
+    expect(cause.stack).toContain('loader-datasets.ts');
+  });
+
+  it('knows every error class of weft by name', () => {
+    const classes = Object.values(errors as Record<string, unknown>).filter(
+      (v): v is new (...args: never[]) => Error => typeof v === 'function' && v.prototype instanceof Error,
+    );
+    expect(classes.length).toBeGreaterThan(8);
+    for (const Class of classes) expect(errors.WEFT_ERRORS[Class.name]).toBe(Class);
+  });
+});
+
+describe('an undefined item', () => {
+  const holeAt = 13;
+  const message = `dataset.get(${holeAt}) returned undefined, which cannot be collated`;
+
+  it('is named by its dataset index, loading in-process', async () => {
+    const dataset = { length: 20, get: (i: number) => (i === holeAt ? undefined : i) };
+    const error = await rejection(epoch({ dataset, batchSize: 4, shuffle: true, seed: 3 }));
+    expect(error).toBeInstanceOf(CollateError);
+    expect(error.message).toMatch(
+      new RegExp(`^${message.replace(/[().]/g, '\\$&')} \\(items\\[[0-3]\\] of the batch\\)$`),
+    );
+    // The collate's own error, which can only say where in the batch.
+    expect(error.cause).toBeInstanceOf(CollateError);
+    expect((error.cause as Error).message).toContain('undefined');
+  });
+
+  it('is named by its dataset index, loading in workers', async () => {
+    const dataset = await load<Dataset<number | undefined>>('holey', { n: 20, holeAt });
+    const error = await rejection(epoch({ dataset, batchSize: 4, shuffle: true, seed: 3, numWorkers: 2 }));
+    expect(error).toBeInstanceOf(WorkerError);
+    expect(error).toMatchObject({ index: holeAt });
+    expect(error.message).toMatch(
+      new RegExp(
+        `^worker [01] failed to load index ${holeAt} \\(batch \\d\\): CollateError: ${message.replace(/[().]/g, '\\$&')} \\(items\\[[0-3]\\] of the batch\\)$`,
+      ),
+    );
+    expect(error.cause).toBeInstanceOf(CollateError);
   });
 });

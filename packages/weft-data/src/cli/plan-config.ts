@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
-import { zodIssues } from '../core/validate.ts';
+import { MAX_LENGTH, zodIssues } from '../core/validate.ts';
 import { ConcatDataset } from '../datasets/basic.ts';
 import { MAX_WORLD_SIZE } from '../distributed/distributed-env.ts';
 import { distributedSamplers } from '../distributed/samplers.ts';
@@ -12,7 +12,6 @@ import {
   configRelations,
   interleavedSamplerConfigSchema,
   intervalRelations,
-  MAX_LENGTH,
   samplerIntervalConfigSchema,
 } from '../interleaved/config.ts';
 import { formatPlan } from '../interleaved/plan.ts';
@@ -144,7 +143,7 @@ function planIssues(raw: unknown): string[] {
     ];
   }
   const parsed = planConfigSchema.safeParse(raw);
-  const issues = parsed.success ? [] : zodIssues(parsed.error, raw);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, '', planConfigSchema);
   const { config, callbacks, trainSize, train } = raw as Record<string, unknown>;
   if ((trainSize === undefined) === (train === undefined)) {
     issues.push(

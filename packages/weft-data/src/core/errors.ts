@@ -150,7 +150,9 @@ export class RemoteError extends FileError {
 /**
  * Loading a batch failed inside a worker: a dataset's `get`, the collate function, or sending the batch
  * back. The message names the sample, its dataset, the batch and the worker; `cause` is the original error
- * rebuilt from its name, message and stack (errors cross threads as plain data).
+ * rebuilt from the plain data that crossed the thread: a weft error as its own class with its fields (a
+ * {@link FileError} keeps `file`, `line`, `row`), any other as an `Error` with its name, message, stack and
+ * fields; its own `cause` likewise.
  *
  * @param message - names where the failure happened
  * @param where - the worker, batch, sample index and source dataset involved
@@ -236,3 +238,27 @@ export class LoaderClosedError extends WeftError {
   /** Always `'LoaderClosedError'`: stable across versions and bundlers, so it is safe to compare against. */
   override name = 'LoaderClosedError';
 }
+
+/**
+ * Every error class of weft by its `name`: how an error that crossed a thread as plain data is rebuilt as
+ * its own class (see engine/protocol.ts). A new error class goes here too (a test checks that none is
+ * missing).
+ *
+ * @example
+ * ```ts
+ * const Class = WEFT_ERRORS['FileError']; // FileError
+ * ```
+ * @internal
+ */
+export const WEFT_ERRORS: Readonly<Record<string, abstract new (...args: never[]) => WeftError>> =
+  Object.freeze({
+    WeftError,
+    ConfigError,
+    IndexError,
+    CollateError,
+    FileError,
+    WorkerError,
+    WorkerCrashError,
+    LoaderTimeoutError,
+    LoaderClosedError,
+  });

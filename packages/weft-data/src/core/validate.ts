@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { describe } from './checks.ts';
 import { ConfigError } from './errors.ts';
+import { closest } from './suggest.ts';
 
 /**
  * A check across fields: run on the raw input (fields possibly invalid, so it checks what it relies on), it
@@ -25,11 +26,62 @@ function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Turns zod issues into weft's messages: the field in backticks, what was expected, the value given. */
-export function zodIssues(error: z.ZodError, input: unknown, prefix = ''): string[] {
+/**
+ * The message for an option nobody knows, with the likeliest one meant when there is one: the same name in
+ * camelCase (`batch_size` → `batchSize`, `num-workers` → `numWorkers`), in another case, or a typo at a
+ * small edit distance (`shufle` → `shuffle`).
+ *
+ * @param field - the unknown option as the user wrote it, with its place (`callbacks[0].every_n_epochs`)
+ * @param known - the options known at that place
+ * @example
+ * ```ts
+ * unknownOption('batch_size', ['batchSize', 'shuffle']); // '`batch_size` is not a known option (did you mean `batchSize`?)'
+ * ```
+ */
+export function unknownOption(field: string, known: Iterable<string>): string {
+  const cut = Math.max(field.lastIndexOf('.'), field.lastIndexOf(']'));
+  const meant = closest(field.slice(cut + 1), [...known]);
+  const hint = meant === undefined ? '' : ` (did you mean \`${field.slice(0, cut + 1)}${meant}\`?)`;
+  return `\`${field}\` is not a known option${hint}`;
+}
+
+/** What zod keeps of a schema: its definition, whose `type` says how to walk into it. */
+interface SchemaDef {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+const defOf = (schema: unknown): SchemaDef | undefined =>
+  (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** The keys an object schema knows at `path` inside `schema` (through optional, default, array…). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let def = defOf(schema);
+  let i = 0;
+  while (def !== undefined) {
+    if ('innerType' in def) def = defOf(def.innerType);
+    else if (def.type === 'pipe') def = defOf(def.in);
+    else if (i === path.length) return def.type === 'object' ? Object.keys(def.shape as object) : [];
+    else {
+      const key = path[i++] as PropertyKey;
+      if (def.type === 'object') def = defOf((def.shape as Record<PropertyKey, unknown>)[key]);
+      else if (def.type === 'array') def = defOf(def.element);
+      else if (def.type === 'tuple') def = defOf((def.items as unknown[])[key as number]);
+      else if (def.type === 'record') def = defOf(def.valueType);
+      else return [];
+    }
+  }
+  return [];
+}
+
+/**
+ * Turns zod issues into weft's messages: the field in backticks, what was expected, the value given. With
+ * the `schema` that found them, an unknown option also names the known one it most likely stands for.
+ */
+export function zodIssues(error: z.ZodError, input: unknown, prefix: string, schema: z.ZodType): string[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `\`${fieldPath(prefix, [...issue.path, k])}\` is not a known option`);
+      const known = keysAt(schema, issue.path);
+      return issue.keys.map((k) => unknownOption(fieldPath(prefix, [...issue.path, k]), known));
     }
     const value = issue.path.reduce<unknown>(
       (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
@@ -76,7 +128,7 @@ export function issuesOf<S extends z.ZodType>(
   prefix = '',
 ): string[] {
   const parsed = schema.safeParse(input);
-  const issues = parsed.success ? [] : zodIssues(parsed.error, input, prefix);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, input, prefix, schema);
   if (typeof input === 'object' && input !== null) {
     for (const relation of relations) issues.push(...relation(input as Record<string, unknown>));
   }
@@ -162,6 +214,29 @@ export const positiveInt = z
 export const nonNegativeInt = z
   .int({ error: intError('must be a non-negative integer') })
   .min(0, { error: 'must be a non-negative integer' });
+/** The largest length a dataset or sampler may have: its indices are stored as `Uint32Array`. */
+export const MAX_LENGTH = 0xffffffff;
+
+/**
+ * Whether `n` is a length weft can index: an integer in [0, 2**32 - 1].
+ *
+ * @param n - the value to check
+ * @example
+ * ```ts
+ * isLength(2 ** 32); // false
+ * ```
+ */
+export const isLength = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_LENGTH;
+
+/** The message for a length that {@link isLength} rejects. */
+export const LENGTH_EXPECTED = `must be an integer in [0, ${MAX_LENGTH}]`;
+
+/** A dataset's or sampler's length that weft can index (see {@link isLength}): "must be an integer in [0, 4294967295]". */
+export const indexLength = z
+  .int({ error: LENGTH_EXPECTED })
+  .min(0, { error: LENGTH_EXPECTED })
+  .max(MAX_LENGTH, { error: LENGTH_EXPECTED });
 /** A `seed` option (of a sampler, a loader): a non-negative integer, 0 when not given. */
 export const seedOption = nonNegativeInt.default(0);
 /** A boolean: "must be a boolean". */
@@ -189,10 +264,11 @@ export const randomKey = z
 
 /**
  * A dataset or sampler checked in two steps, so that the message says which part is wrong: not `is`, it
- * gets `error`; then its `length`, named `<field>.length`, gets that of {@link nonNegativeInt}.
+ * gets `error`; then its `length`, named `<field>.length`, gets that of `length`.
  *
  * @param is - what the value must be before its length means anything
  * @param error - the message when it is not
+ * @param length - what the length must be: {@link indexLength} for data a loader indexes @default nonNegativeInt
  * @returns a schema whose output is the value itself (a dataset is not copied)
  * @example
  * ```ts
@@ -203,10 +279,11 @@ export const randomKey = z
 export function sizedAs<T extends { readonly length: number } = { readonly length: number }>(
   is: (value: unknown) => boolean,
   error: string,
+  length: z.ZodType<number> = nonNegativeInt,
 ) {
   return z.custom<T>(is, { error, abort: true }).check((ctx) => {
-    const length = nonNegativeInt.safeParse((ctx.value as { length?: unknown }).length);
-    for (const issue of length.error?.issues ?? []) {
+    const checked = length.safeParse((ctx.value as { length?: unknown }).length);
+    for (const issue of checked.error?.issues ?? []) {
       ctx.issues.push({
         code: 'custom',
         message: issue.message,
@@ -264,5 +341,8 @@ export function checkFields<S extends z.ZodType>(
   if (parsed.success) return { value: parsed.data, issues: [] };
   const unknown = parsed.error.issues.filter((i) => i.code === 'unrecognized_keys');
   const fields = parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys');
-  return { value: undefined, issues: zodIssues(new z.ZodError([...unknown, ...fields]), input, prefix) };
+  return {
+    value: undefined,
+    issues: zodIssues(new z.ZodError([...unknown, ...fields]), input, prefix, schema),
+  };
 }

@@ -114,10 +114,24 @@ export function distributedEnv(env: Env = process.env, overrides: DistributedOve
     issues.push(
       `\`${rankName}\` must be in [0, ${sizeName} - 1] = [0, ${worldSize - 1}], got ${rank} (${source})`,
     );
+  } else if (localWorldSize !== undefined && (localWorldSize < 1 || localWorldSize > worldSize)) {
+    // A node runs some of the run's processes, never more: a bigger count is a stale or mistyped variable.
+    const shown = picked?.localSizeShown as string;
+    const name = shown.slice(0, shown.indexOf('='));
+    issues.push(
+      `\`${name}\` must be in [1, ${sizeName}] = [1, ${worldSize}] (the processes on this node are some of the run's), got ${shown} with ${sizeName}=${worldSize} (${source})`,
+    );
   } else if (localRank >= localBound) {
     issues.push(
       `\`${localName}\` must be below the number of processes on this node (${localBound}), got ${localRank} (${source})`,
     );
+  } else if (picked?.nodeRank !== undefined && picked.nodeFrom?.nodes !== undefined) {
+    const { count, name } = picked.nodeFrom.nodes;
+    if (picked.nodeRank >= count) {
+      issues.push(
+        `\`${picked.nodeFrom.vars.nodeRank}\` must be in [0, ${name} - 1] = [0, ${count - 1}], got ${picked.nodeRank} (${source})`,
+      );
+    }
   }
   if (port !== undefined && (port < 1 || port > 65535)) {
     issues.push(`\`MASTER_PORT\` must be a port in [1, 65535], got ${JSON.stringify(env.MASTER_PORT)}`);
@@ -127,7 +141,7 @@ export function distributedEnv(env: Env = process.env, overrides: DistributedOve
     rank,
     worldSize,
     localRank,
-    localWorldSize: localWorldSize !== undefined && localWorldSize <= worldSize ? localWorldSize : undefined,
+    localWorldSize,
     nodeRank: picked?.nodeRank,
     masterAddr: env.MASTER_ADDR === '' ? undefined : env.MASTER_ADDR,
     masterPort: port,

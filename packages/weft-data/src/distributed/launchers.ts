@@ -31,6 +31,8 @@ interface LauncherVars {
   readonly localRank?: string;
   readonly localSize?: string;
   readonly nodeRank?: string;
+  /** Where the number of nodes comes from, first set wins (checked against the node rank). */
+  readonly nodeCount?: readonly string[];
 }
 
 // torchrun first: `mpirun torchrun …` or `srun torchrun …` start agents whose children are the training
@@ -45,6 +47,7 @@ const TORCHRUN: LauncherVars = {
   localRank: 'LOCAL_RANK',
   localSize: 'LOCAL_WORLD_SIZE',
   nodeRank: 'GROUP_RANK',
+  nodeCount: ['GROUP_WORLD_SIZE'],
 };
 const MPI: readonly LauncherVars[] = [
   {
@@ -81,6 +84,7 @@ const SLURM: LauncherVars = {
   size: ['SLURM_STEP_NUM_TASKS', 'SLURM_NTASKS'],
   localRank: 'SLURM_LOCALID',
   nodeRank: 'SLURM_NODEID',
+  nodeCount: ['SLURM_STEP_NUM_NODES', 'SLURM_NNODES'],
 };
 
 const OVERRIDE_HINT =
@@ -115,7 +119,11 @@ interface Found {
   readonly sizeName: string;
   readonly localRank: number | undefined;
   readonly localSize: number | undefined;
+  /** `NAME=value` of the variable the local size came from, for messages. */
+  readonly localSizeShown: string | undefined;
   readonly nodeRank: number | undefined;
+  /** The number of nodes and the variable it came from, when the launcher says. */
+  readonly nodes: { readonly count: number; readonly name: string } | undefined;
   /** `NAME=value` of every variable that was set, for messages. */
   readonly shown: string;
 }
@@ -128,8 +136,16 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
   const sizeName = vars.size.find((n) => env[n] !== undefined && env[n] !== '') ?? vars.size[0] ?? '';
   const opt = (name: string | undefined) => (name === undefined ? undefined : envInt(env, name));
   let localSize = opt(vars.localSize);
+  let localSizeName = vars.localSize;
   const nodeRank = opt(vars.nodeRank);
-  if (vars.name === 'slurm') localSize = slurmTasksOnNode(env, nodeRank);
+  const countName = vars.nodeCount?.find((n) => env[n] !== undefined && env[n] !== '');
+  const nodes =
+    countName === undefined ? undefined : { count: envInt(env, countName) as number, name: countName };
+  if (vars.name === 'slurm') {
+    localSize = slurmTasksOnNode(env, nodeRank);
+    localSizeName =
+      env.SLURM_STEP_TASKS_PER_NODE === undefined ? 'SLURM_TASKS_PER_NODE' : 'SLURM_STEP_TASKS_PER_NODE';
+  }
   return {
     vars,
     rank: envInt(env, vars.rank),
@@ -137,7 +153,9 @@ function read(env: Env, vars: LauncherVars): Found | undefined {
     sizeName,
     localRank: opt(vars.localRank),
     localSize,
+    localSizeShown: localSize === undefined ? undefined : `${localSizeName}=${env[localSizeName as string]}`,
     nodeRank,
+    nodes,
     shown: names.map((n) => `${n}=${env[n]}`).join(', '),
   };
 }
@@ -196,7 +214,11 @@ export type Picked = {
   size: number;
   localRank: number | undefined;
   localSize: number | undefined;
+  /** `NAME=value` of the variable the local size came from, for messages. */
+  localSizeShown: string | undefined;
   nodeRank: number | undefined;
+  /** The launcher that gave the node rank, with its node count (for the check of one against the other). */
+  nodeFrom: Found | undefined;
   ignored: string[];
 };
 
@@ -207,7 +229,9 @@ function fromFound(f: Found & { rank: number; size: number }, ignored: string[] 
     size: f.size,
     localRank: f.localRank,
     localSize: f.localSize,
+    localSizeShown: f.localSizeShown,
     nodeRank: f.nodeRank,
+    nodeFrom: f,
     ignored,
   };
 }
@@ -262,10 +286,10 @@ export function detect(env: Env, sizeInCode: number | undefined): Picked | undef
         `\`PMIX_RANK\` is set (${first.shown}) but no variable gives the world size (PMIx does not set one); pass it in code: distributedEnv(process.env, { worldSize })`,
       );
     }
+    const sources = [...checked, ...(sameTask && sameTask.size === size ? [sameTask] : [])];
     const pickFirst = (get: (f: Found) => number | undefined) =>
-      [...checked, ...(sameTask && sameTask.size === size ? [sameTask] : [])]
-        .map(get)
-        .find((v) => v !== undefined);
+      sources.map(get).find((v) => v !== undefined);
+    const localSizeFrom = sources.find((f) => f.localSize !== undefined);
     const ignored =
       slurmPeek !== undefined && (sameTask === undefined || sameTask.size !== size)
         ? [
@@ -277,8 +301,10 @@ export function detect(env: Env, sizeInCode: number | undefined): Picked | undef
       rank,
       size,
       localRank: pickFirst((f) => f.localRank),
-      localSize: pickFirst((f) => f.localSize),
+      localSize: localSizeFrom?.localSize,
+      localSizeShown: localSizeFrom?.localSizeShown,
       nodeRank: sameTask?.size === size ? sameTask.nodeRank : undefined,
+      nodeFrom: sameTask?.size === size ? sameTask : undefined,
       ignored,
     };
   }

@@ -63,6 +63,13 @@ export interface DataLoaderOptions<T, B> {
   signal?: AbortSignal;
   /** Worker crashes tolerated per epoch; crashed workers are replaced and their batches reloaded. @default 3 */
   maxWorkerRestarts?: number;
+  /**
+   * Torch's `pin_memory`, accepted so that a ported call runs as is; in Node it changes nothing. Torch pins
+   * batches in page-locked host memory for faster copies to a CUDA device; Node has no such memory, and
+   * batches from workers already arrive without a copy (their ArrayBuffers are transferred, not cloned).
+   * @default false
+   */
+  pinMemory?: boolean;
 }
 
 const iterableWithLength = <T>(error: string) =>
@@ -117,8 +124,8 @@ const samplerOrShuffle: Relation = ({ batchSampler, sampler, shuffle }) =>
  * differ per epoch yet replay exactly ({@link DataLoader.setEpoch} picks the epoch when resuming).
  * Options are checked eagerly, all at once, with torch's mutual exclusions.
  *
- * Torch's `pin_memory` has no counterpart: Node has no CUDA page-locked host memory to pin, and batches
- * from workers already arrive without a copy (their ArrayBuffers are transferred, not cloned).
+ * Torch's `pin_memory` is accepted as `pinMemory` and changes nothing: Node has no CUDA page-locked host
+ * memory to pin, and batches from workers already arrive without a copy (their ArrayBuffers are transferred).
  *
  * With workers, functions cannot be sent to threads: the dataset, `collate` and `workerInit` must be
  * built-ins ({@link ArrayDataset} of cloneable items, {@link Subset}, {@link ConcatDataset},

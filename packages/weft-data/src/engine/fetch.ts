@@ -1,6 +1,7 @@
 import type { Collate } from '../collate/collate.ts';
 import { isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
+import { CollateError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import type { SampleContext } from '../core/worker-info.ts';
 
@@ -62,14 +63,27 @@ export function fetchBatch<B>(
     if (pending) for (const item of items) if (item instanceof Promise) item.catch(() => {});
     throw new FetchFailure(e, indices[i]);
   }
-  if (pending) return Promise.all(items).then((ready) => collateItems(collate, ready));
-  return collateItems(collate, items);
+  if (pending) return Promise.all(items).then((ready) => collateItems(collate, ready, indices));
+  return collateItems(collate, items, indices);
 }
 
-function collateItems<B>(collate: Collate<unknown, B>, items: unknown[]): B {
+/**
+ * `collate(items)`, or a FetchFailure. When the collate fails and an item is `undefined` (a `get` that
+ * returned nothing), that item is the failure, named by its dataset index: its place in the batch means
+ * nothing to the user once the order is shuffled. Only on failure, so a collate that accepts `undefined`
+ * items is free to, and a batch pays nothing for the check.
+ */
+function collateItems<B>(collate: Collate<unknown, B>, items: unknown[], indices: Uint32Array): B {
   try {
     return collate(items);
   } catch (e) {
-    throw new FetchFailure(e, undefined);
+    const at = items.indexOf(undefined);
+    if (at === -1) throw new FetchFailure(e, undefined);
+    const index = indices[at] as number;
+    const error = new CollateError(
+      `dataset.get(${index}) returned undefined, which cannot be collated (items[${at}] of the batch)`,
+      { cause: e },
+    );
+    throw new FetchFailure(error, index);
   }
 }

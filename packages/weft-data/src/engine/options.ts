@@ -5,6 +5,7 @@ import {
   bool,
   fail,
   fn,
+  indexLength,
   issuesOf,
   nonNegativeInt,
   positiveInt,
@@ -52,6 +53,8 @@ export interface EngineOptions<B> {
   readonly signal: AbortSignal | undefined;
   /** Worker crashes tolerated per run, counted over the whole pool, before giving up. @default 3 */
   readonly maxWorkerRestarts: number;
+  /** Torch's `pin_memory`, accepted so that ported calls run; it changes nothing (see `DataLoaderOptions.pinMemory`). @default false */
+  readonly pinMemory: boolean;
 }
 
 /**
@@ -70,6 +73,7 @@ const engineSchema = z.object({
   dataset: sizedAs<Dataset<unknown>>(
     (v) => typeof v === 'object' && v !== null && typeof (v as Partial<Dataset<unknown>>).get === 'function',
     'must be a dataset (with `length` and `get`)',
+    indexLength, // a batch's indices are a Uint32Array
   ),
   collate: fn,
   numWorkers: nonNegativeInt.default(0),
@@ -88,6 +92,7 @@ const engineSchema = z.object({
   inOrder: bool.default(true),
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   maxWorkerRestarts: nonNegativeInt.default(3),
+  pinMemory: bool.default(false),
 });
 
 /**

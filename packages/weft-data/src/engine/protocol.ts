@@ -1,4 +1,5 @@
 import type { Dataset } from '../core/dataset.ts';
+import { WEFT_ERRORS } from '../core/errors.ts';
 import type { Encoded } from '../core/recipe.ts';
 import { ConcatDataset, Subset } from '../datasets/basic.ts';
 
@@ -21,8 +22,12 @@ import { ConcatDataset, Subset } from '../datasets/basic.ts';
  *
  * Work. The main thread posts `fetch` requests, each with a task id unique in the pool. A worker answers
  * every request exactly once: `batch` with the collated data, its ArrayBuffers transferred (not copied), or
- * `error` with the failure as plain data (name, message, stack) and where it happened (sample index,
- * source dataset, worker). A worker never exits on its own.
+ * `error` with the failure as plain data (a SerializedError: name, message, stack, the error's own fields
+ * that structured cloning can carry, and its cause, the same way) and where it happened (sample index,
+ * source dataset, worker). A worker never exits on its own. The main thread rebuilds a weft error (by
+ * name, see WEFT_ERRORS in core/errors.ts) as its own class with its fields, so that `instanceof
+ * FileError` and `.file`/`.line` hold across the thread; any other error (a user's own class included)
+ * as an Error with its name, message, stack and fields.
  *
  * Order and back-pressure. Each batch of a run has a sequence number. Results are buffered and yielded in
  * sequence order (`inOrder`) or whichever is ready first; at most numWorkers × prefetchFactor batches are
@@ -66,6 +71,23 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
+  /** The error's own enumerable fields that structured cloning carries (a FileError's `file`, a Node error's `code`). */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Its `cause`: an error, serialized the same way, or any other value that can be cloned. */
+  readonly cause?: { readonly error: SerializedError } | { readonly value: unknown };
+}
+
+/** Causes followed at most this deep: a cycle of causes must not recurse forever. */
+const MAX_CAUSES = 8;
+
+/** `value` if structured cloning can carry it, else `undefined` (a function, a socket, a class instance's methods). */
+function cloneable(value: unknown): { value: unknown } | undefined {
+  try {
+    structuredClone(value);
+    return { value };
+  } catch {
+    return undefined;
+  }
 }
 
 /** `workerData` of every worker. */
@@ -107,16 +129,44 @@ export type WorkerMessage =
       readonly error: SerializedError;
     };
 
-/** Any thrown value as plain data. */
-export function serializeError(e: unknown): SerializedError {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: String(e), stack: undefined };
+/**
+ * Any thrown value as plain data: name, message, stack, the own fields that can be cloned, the cause.
+ *
+ * @param e - what was thrown
+ * @param depth - causes already followed @default 0
+ */
+export function serializeError(e: unknown, depth = 0): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e), stack: undefined, fields: {} };
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(e)) {
+    if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
+    const kept = cloneable((e as unknown as Record<string, unknown>)[key]);
+    if (kept !== undefined) fields[key] = kept.value;
+  }
+  const out = { name: e.name, message: e.message, stack: e.stack, fields };
+  if (!('cause' in e) || depth >= MAX_CAUSES) return out;
+  if (e.cause instanceof Error) return { ...out, cause: { error: serializeError(e.cause, depth + 1) } };
+  const cause = cloneable(e.cause);
+  return cause === undefined ? out : { ...out, cause };
 }
 
-/** The error a {@link SerializedError} describes, with its original name and stack. */
+/**
+ * The error a {@link SerializedError} describes: a weft error as its own class (by name), any other as an
+ * Error; with its name, message, stack, fields and cause.
+ *
+ * @param s - the error as it crossed the thread
+ */
 export function deserializeError(s: SerializedError): Error {
-  const e = new Error(s.message);
+  const cause =
+    s.cause === undefined
+      ? undefined
+      : { cause: 'error' in s.cause ? deserializeError(s.cause.error) : s.cause.value };
+  // The class's constructor is not run (each takes other arguments): the fields come from the worker's.
+  const Class = Object.hasOwn(WEFT_ERRORS, s.name) ? WEFT_ERRORS[s.name] : undefined;
+  const e: Error =
+    Class === undefined ? new Error(s.message, cause) : Reflect.construct(Error, [s.message, cause], Class);
   e.name = s.name;
+  Object.assign(e, s.fields);
   e.stack = s.stack ?? `${s.name}: ${s.message}`;
   return e;
 }

@@ -39,6 +39,7 @@ export interface ArrowReader {
 }
 /** The apache-arrow module. @internal */
 export interface ApacheArrow {
+  Vector: abstract new (...args: never[]) => { toArray(): unknown };
   RecordBatchReader: { from(source: unknown): Promise<ArrowReader> };
   Message: { decode(bytes: Uint8Array): { headerType: number; header(): { length: number | bigint } } };
 }
@@ -201,7 +202,7 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
   protected itemOf(columns: ArrowColumn[], at: number): T {
     const out: Record<string, unknown> = {};
     this.columns.forEach((name, k) => {
-      out[name] = plain((columns[k] as ArrowColumn).get(at));
+      out[name] = plain((columns[k] as ArrowColumn).get(at), this.#arrow);
     });
     return out as T;
   }
@@ -262,16 +263,28 @@ async function rowsOf(
   }
 }
 
-/** Arrow values as plain data: vectors (lists) become arrays, structs and maps plain objects. */
-function plain(value: unknown): unknown {
+/**
+ * Arrow values as plain data that shares no memory with the cached batch: vectors (lists) become typed
+ * arrays (copied) or arrays, structs and maps plain objects, all the way down; binary values are copied.
+ */
+function plain(value: unknown, arrow: ApacheArrow): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  const v = value as { toArray?: () => unknown; toJSON?: () => unknown };
-  if (typeof v.toArray === 'function') {
-    // A copy: a view would share (and, sent to another thread, could detach) the cached batch's memory.
-    const array = v.toArray();
-    return ArrayBuffer.isView(array) ? (array as unknown as Uint8Array).slice() : array;
+  // A copy: a view would share (and, sent to another thread, could detach) the cached batch's memory.
+  if (ArrayBuffer.isView(value)) return (value as Uint8Array).slice();
+  if (value instanceof arrow.Vector) {
+    const array = value.toArray();
+    return ArrayBuffer.isView(array)
+      ? (array as Uint8Array).slice()
+      : (array as unknown[]).map((v) => plain(v, arrow));
   }
-  if (typeof v.toJSON === 'function') return v.toJSON();
+  // Struct and map rows (before any toArray, which a struct row has too and gives its values without names).
+  const row = value as { toJSON?: () => unknown };
+  if (typeof row.toJSON === 'function') {
+    const json = row.toJSON() as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(json)) out[key] = plain(json[key], arrow);
+    return out;
+  }
   return value;
 }
 

@@ -44,6 +44,39 @@ export const chunkedOptions = z
   })
   .strict();
 
+/**
+ * A copy of decoded data that shares nothing with it: arrays, typed arrays, plain objects and dates are
+ * copied all the way down; primitives are returned as they are. What a format's `itemOf` gives for a value
+ * taken from a cached block, so that a caller changing its item cannot change the block (and every later
+ * `get` of its items).
+ *
+ * @param value - a decoded value (a field of a row)
+ * @example
+ * ```ts
+ * const tags = ownedCopy(row.tags); // a new array, whatever the caller does to it
+ * ```
+ */
+export function ownedCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    // A list of numbers or strings (the common case) is one native copy, then a test per element.
+    const out = value.slice();
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i];
+      if (typeof v === 'object' && v !== null) out[i] = ownedCopy(v);
+    }
+    return out;
+  }
+  if (ArrayBuffer.isView(value))
+    return value instanceof DataView ? structuredClone(value) : (value as Uint8Array).slice();
+  if (value instanceof Date) return new Date(value.getTime());
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = ownedCopy((value as Record<string, unknown>)[key]);
+  return out;
+}
+
 /** The decoded blocks each thread keeps when `cacheBlocks` is not given. */
 const DEFAULT_CACHE_BLOCKS = 4;
 
@@ -210,7 +243,7 @@ export async function openChunked<P, M>(
  *     rebuildWith(this, import.meta.url, 'shardsFromState', state);
  *   }
  *   protected readBlock(block: number) { return this.#shards.decode(block); }
- *   protected itemOf(samples: Sample[], at: number) { return structuredClone(samples[at]); }
+ *   protected itemOf(samples: Sample[], at: number) { return ownedCopy(samples[at]) as Sample; }
  *   close() { this.#shards.close(); }
  * }
  * ```
@@ -307,8 +340,8 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
   protected abstract readBlock(block: number): Promise<B>;
 
   /**
-   * Item `at` of a decoded block, as a value the caller may change without changing the cached block; a
-   * promise when decoding it is asynchronous (images).
+   * Item `at` of a decoded block, as a value the caller may change without changing the cached block
+   * (see {@link ownedCopy}); a promise when decoding it is asynchronous (images).
    *
    * @param decoded - what {@link ChunkedDataset.readBlock} gave
    * @param at - the item's position in its block

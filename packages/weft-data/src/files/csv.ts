@@ -65,6 +65,8 @@ export interface CsvState {
   readonly offsets: LineOffsets;
   /** `lines[i]` is the 1-based line on which data record i starts. */
   readonly lines: Uint32Array;
+  /** The byte that ends lines (see `indexLines`). */
+  readonly newline: number;
 }
 
 type ParseCsv = (input: string, options: object) => string[][];
@@ -138,16 +140,14 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
     const { delimiter = ',', quote = '"', columns } = options;
     const parse = await loadParser();
     const source = await openSource(file, options);
-    const { offsets, lines } = await indexRecords(source, quote.charCodeAt(0));
+    const { offsets, lines, newline } = await indexRecords(source, quote.charCodeAt(0));
     if (offsets.length < 2)
       throw new FileError(`${file} has no header line: the file is empty`, { file, line: 1 });
     const reader = readerOf(source.state());
     let header: string[];
     try {
-      const bytes = await reader.readRecord(0, offsets[1] as number, offsets.length === 2, {
-        line: 1,
-        row: -1,
-      });
+      const where = { line: 1, row: -1 };
+      const bytes = await reader.readRecord(0, offsets[1] as number, offsets.length === 2, where, newline);
       header = parseRecord(parse, decodeUtf8(bytes, file, { line: 1 }), delimiter, quote, file, 1);
     } finally {
       reader.close();
@@ -185,6 +185,7 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
         quote,
         offsets: offsets.subarray(1),
         lines: lines.subarray(1),
+        newline,
       },
       parse,
     );
@@ -225,13 +226,17 @@ export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
    */
   get(index: number): T | Promise<T> {
     checkIndex(index, this.length);
-    const { offsets, lines } = this.#state;
+    const { offsets, lines, newline } = this.#state;
     const line = lines[index] as number;
     const last = index === this.length - 1;
-    const record = this.#file.readRecord(offsets[index] as number, offsets[index + 1] as number, last, {
-      line,
-      row: index,
-    });
+    const where = { line, row: index };
+    const record = this.#file.readRecord(
+      offsets[index] as number,
+      offsets[index + 1] as number,
+      last,
+      where,
+      newline,
+    );
     return isPromiseLike(record) ? record.then((bytes) => this.#row(bytes, index)) : this.#row(record, index);
   }
 

@@ -76,7 +76,11 @@ function stampFrom(stats: Stats | import('node:fs').BigIntStats): FileStamp {
   return { size: Number(big.size), mtimeNs: String(big.mtimeNs) };
 }
 
-/** The file's stamp, or a {@link FileError} when it is missing, not a file, or unreadable. */
+/**
+ * The file's stamp, or a {@link FileError} when it is missing, not a file, or unreadable. The file is
+ * opened for reading once, so that a permission problem fails `open`, in the calling thread, rather than a
+ * later read in a worker (`stat` needs no read permission).
+ */
 export function stampFile(file: string): FileStamp {
   let stats: import('node:fs').BigIntStats;
   try {
@@ -84,7 +88,13 @@ export function stampFile(file: string): FileStamp {
   } catch (e) {
     throw openError(file, e);
   }
+  // Checked before opening: opening a FIFO for reading would wait for a writer.
   if (!stats.isFile()) throw new FileError(`cannot open ${file}: it is not a regular file`, { file });
+  try {
+    closeSync(openSync(file, 'r'));
+  } catch (e) {
+    throw openError(file, e);
+  }
   return stampFrom(stats);
 }
 
@@ -120,7 +130,8 @@ export function changedError(file: string, was: FileStamp, now: FileStamp): File
 
 /** The byte that ends a line (`\n`); a `\r` before it is part of the line ending too. */
 export const NEWLINE = 10;
-const CR = 13;
+/** The byte that ends a line in a file whose lines end with a carriage return alone (classic Mac OS). */
+export const CR = 13;
 
 /** How many positional reads may pass between two `fstat` checks of the file (each costs a system call). */
 export const STAT_EVERY = 256;
@@ -154,6 +165,7 @@ export interface RandomAccess {
     end: number,
     last: boolean,
     where: { line: number; row: number },
+    newline?: number,
   ): Uint8Array | Promise<Uint8Array>;
   /** Optional (remote objects): fetches bytes [offset, offset + length) into the cache in the background. */
   prefetch?(offset: number, length: number): void;
@@ -174,6 +186,7 @@ export interface RandomAccess {
  * @param last - whether it is the file's last record (which may lack a newline)
  * @param where - its line and row, for messages
  * @param verify - checks the file against its stamp
+ * @param newline - the byte that ends lines: {@link NEWLINE} (a `\r` before it is dropped too), or {@link CR}
  * @returns a view of `bytes`
  * @example
  * ```ts
@@ -188,11 +201,12 @@ export function cutRecord(
   last: boolean,
   where: { line: number; row: number },
   verify: () => void,
+  newline: number = NEWLINE,
 ): Uint8Array {
   const head = start > 0 ? 1 : 0;
   let b = bytes.length;
-  const endsLine = bytes[b - 1] === NEWLINE;
-  if ((head === 1 && bytes[0] !== NEWLINE) || (!endsLine && !last)) {
+  const endsLine = bytes[b - 1] === newline;
+  if ((head === 1 && bytes[0] !== newline) || (!endsLine && !last)) {
     verify();
     throw new FileError(
       `${path}, line ${where.line}: the record is not where the index says (byte ${start})`,
@@ -204,7 +218,7 @@ export function cutRecord(
     );
   }
   if (endsLine) b--;
-  if (b > head && bytes[b - 1] === CR) b--;
+  if (newline === NEWLINE && b > head && bytes[b - 1] === CR) b--;
   return bytes.subarray(head, b);
 }
 
@@ -290,15 +304,22 @@ export class PositionalFile implements RandomAccess {
    * Reads the newline-terminated record that spans bytes [start, end) (its newline included, except for a
    * last record without one), checking both delimiters (the newline before `start` and the one ending the
    * record), so a file rewritten in place is noticed even between stat checks. Returns the record without
-   * its line ending, as a view that the next read overwrites.
+   * its line ending, as a view that the next read overwrites. `newline` is the byte that ends lines:
+   * {@link NEWLINE} (a `\r` before it is dropped too), or {@link CR} in a file of CR-only line endings.
    */
-  readRecord(start: number, end: number, last: boolean, where: { line: number; row: number }): Uint8Array {
+  readRecord(
+    start: number,
+    end: number,
+    last: boolean,
+    where: { line: number; row: number },
+    newline: number = NEWLINE,
+  ): Uint8Array {
     const from = start > 0 ? start - 1 : 0;
     const size = end - from;
     if (this.#scratch.length < size) this.#scratch = new Uint8Array(Math.max(size, this.#scratch.length * 2));
     const bytes = this.#scratch;
     this.read(bytes, from, size, where);
-    return cutRecord(bytes.subarray(0, size), this.path, start, last, where, () => this.verify());
+    return cutRecord(bytes.subarray(0, size), this.path, start, last, where, () => this.verify(), newline);
   }
 
   /** Closes the descriptor; a later read opens the file again (and checks it again). */

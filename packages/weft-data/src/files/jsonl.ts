@@ -23,6 +23,8 @@ export interface JsonlState {
   readonly source: SourceState;
   /** `offsets[i]` is where line i starts; `offsets[length]` is the end of the file. */
   readonly offsets: LineOffsets;
+  /** The byte that ends lines (see `indexLines`). */
+  readonly newline: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   /** Absolute path of the file. */
   readonly path: string;
   readonly #offsets: LineOffsets;
+  readonly #newline: number;
   readonly #file: RandomAccess;
 
   /**
@@ -67,7 +70,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
     const dataset = new JsonlDataset<T>({
       path: file,
       source: source.state(),
-      offsets: await indexLines(source),
+      ...(await indexLines(source)),
     });
     if (options.validate) {
       for (let i = 0; i < dataset.length; i++) {
@@ -87,6 +90,7 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
   constructor(state: JsonlState) {
     this.path = state.path;
     this.#offsets = state.offsets;
+    this.#newline = state.newline;
     this.#file = readerOf(state.source);
     rebuildWith(this, import.meta.url, 'jsonlFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
@@ -106,10 +110,13 @@ export class JsonlDataset<T = unknown> implements Dataset<T> {
     checkIndex(index, this.length);
     const start = this.#offsets[index] as number;
     const end = this.#offsets[index + 1] as number;
-    const record = this.#file.readRecord(start, end, index === this.length - 1, {
-      line: index + 1,
-      row: index,
-    });
+    const record = this.#file.readRecord(
+      start,
+      end,
+      index === this.length - 1,
+      { line: index + 1, row: index },
+      this.#newline,
+    );
     return isPromiseLike(record)
       ? record.then((bytes) => this.#parse(bytes, index))
       : this.#parse(record, index);

@@ -4,7 +4,7 @@
 import { open } from 'node:fs/promises';
 import { isPromiseLike } from '../core/checks.ts';
 import { FileError } from '../core/errors.ts';
-import { changedError, NEWLINE } from './file.ts';
+import { CR, changedError, NEWLINE } from './file.ts';
 import { RemoteSource } from './remote/remote-source.ts';
 import type { ByteSource } from './source.ts';
 
@@ -98,6 +98,40 @@ export class OffsetList {
 
 const CHUNK = 4 << 20;
 
+/**
+ * The byte that ends the lines of `source`, from its first line break: {@link NEWLINE} for `\n` and `\r\n`
+ * (and for a file without any), {@link CR} for a `\r` alone (classic Mac OS, and some spreadsheet exports).
+ */
+async function newlineOf(source: ByteSource): Promise<number> {
+  // A remote object is read a block at a time, so that a small cache budget still holds each read.
+  const step = Math.min(1 << 16, source.state().remote?.blockBytes ?? CHUNK);
+  for (let pos = 0; pos < source.size; ) {
+    const read = source.read(pos, Math.min(step, source.size - pos));
+    const chunk = isPromiseLike(read) ? await read : read;
+    const lf = chunk.indexOf(NEWLINE);
+    const cr = chunk.indexOf(CR);
+    if (cr === -1 || (lf !== -1 && lf < cr)) {
+      if (lf !== -1) return NEWLINE;
+    } else if (cr + 1 < chunk.length || pos + chunk.length === source.size) {
+      return chunk[cr + 1] === NEWLINE ? NEWLINE : CR;
+    } else {
+      // A `\r` at the end of this read: the next byte decides, read from there.
+      pos += cr > 0 ? cr : chunk.length;
+      continue;
+    }
+    pos += chunk.length;
+  }
+  return NEWLINE;
+}
+
+/** The error for a `\n` in a file whose lines end with `\r` alone: its lines cannot be told apart safely. */
+function mixedError(file: string, offset: number): FileError {
+  return new FileError(
+    `${file}: byte ${offset} is a line feed, but the file's lines end with a carriage return alone (classic Mac OS line endings): mixed line endings; convert the file to one kind`,
+    { file, offset },
+  );
+}
+
 // Room for lines of 8 bytes on average (address space only; longer lines use less).
 const reserveFor = (size: number): number => Math.min(2 ** 27, Math.ceil(size / 8) + 2);
 
@@ -136,18 +170,22 @@ async function streamFile(source: ByteSource, scan: (chunk: Buffer, pos: number)
 
 /**
  * Streams `file` once and records where each line starts. A final line without a newline counts; the
- * newline that ends the file does not start an empty line. Throws if the file changes meanwhile.
+ * newline that ends the file does not start an empty line. Lines end with `\n` or `\r\n`, or, in a file
+ * whose first line ends with `\r` alone, with `\r` (a `\n` anywhere in such a file is a {@link FileError}).
+ * Throws if the file changes meanwhile.
  *
  * @param source - the file (checked against its stamp), or a remote object (whose index is saved in its
  *   cache, keyed by URL and ETag)
- * @returns every line's first byte, then the file's size
+ * @returns every line's first byte, then the file's size; and the byte that ends lines, for `readRecord`
  * @example
  * ```ts
- * const offsets = await indexLines(await openSource(file)); // offsets.length - 1 lines
+ * const { offsets, newline } = await indexLines(await openSource(file)); // offsets.length - 1 lines
  * ```
  */
-export async function indexLines(source: ByteSource): Promise<LineOffsets> {
-  return (await savedIndex(source, 'lines', async () => [await scanLines(source)]))[0] as LineOffsets;
+export async function indexLines(source: ByteSource): Promise<{ offsets: LineOffsets; newline: number }> {
+  const newline = await newlineOf(source);
+  const [offsets] = await savedIndex(source, 'lines', async () => [await scanLines(source, newline)]);
+  return { offsets: offsets as LineOffsets, newline };
 }
 
 /**
@@ -167,16 +205,21 @@ async function savedIndex(
   return built;
 }
 
-async function scanLines(source: ByteSource): Promise<LineOffsets> {
+async function scanLines(source: ByteSource, newline: number): Promise<LineOffsets> {
   const stamp = { size: source.size };
   const list = new OffsetList(stamp.size, reserveFor(stamp.size));
   if (stamp.size > 0) list.push(0);
   await streamFile(source, (chunk, pos) => {
+    if (newline === CR) {
+      const lf = chunk.indexOf(NEWLINE);
+      if (lf !== -1) throw mixedError(source.location, pos + lf);
+    }
     // Hot loop: locals only (about 2 ns per line besides indexOf's scan).
     let data = list.data;
     let n = list.length;
     const last = stamp.size - pos - 1;
-    for (let j = chunk.indexOf(NEWLINE); j !== -1 && j < last; j = chunk.indexOf(NEWLINE, j + 1)) {
+    const nl = newline;
+    for (let j = chunk.indexOf(nl); j !== -1 && j < last; j = chunk.indexOf(nl, j + 1)) {
       if (n === data.length) {
         list.length = n;
         list.grow();
@@ -201,11 +244,14 @@ export interface RecordOffsets {
   readonly offsets: LineOffsets;
   /** The 1-based line on which each record starts. */
   readonly lines: Uint32Array;
+  /** The byte that ends lines ({@link NEWLINE}, or {@link CR} in a file of CR-only line endings). */
+  readonly newline: number;
 }
 
 /**
  * Streams `file` once and records where each record starts: a record ends at a newline outside `quote`s.
- * Throws a {@link FileError} on a quote left open at the end of the file, or if the file changes meanwhile.
+ * Newlines are those of {@link indexLines}. Throws a {@link FileError} on a quote left open at the end of
+ * the file, or if the file changes meanwhile.
  *
  * @param source - the file (checked against its stamp), or a remote object (whose index is saved in its
  *   cache, keyed by URL and ETag)
@@ -216,15 +262,22 @@ export interface RecordOffsets {
  * ```
  */
 export async function indexRecords(source: ByteSource, quote: number): Promise<RecordOffsets> {
+  const newline = await newlineOf(source);
   const [offsets, lines] = await savedIndex(source, `records-${quote}`, async () => {
-    const found = await scanRecords(source, quote);
+    const found = await scanRecords(source, quote, newline);
     return [found.offsets, found.lines];
   });
-  return { offsets: offsets as LineOffsets, lines: lines as Uint32Array };
+  return { offsets: offsets as LineOffsets, lines: lines as Uint32Array, newline };
 }
 
-async function scanRecords(source: ByteSource, quote: number): Promise<RecordOffsets> {
+async function scanRecords(
+  source: ByteSource,
+  quote: number,
+  newline: number,
+): Promise<Omit<RecordOffsets, 'newline'>> {
   const stamp = { size: source.size };
+  // In a file of CR-only line endings a `\n` is an error; elsewhere no byte is (-1 matches none).
+  const stray = newline === CR ? NEWLINE : -1;
   const reserve = reserveFor(stamp.size);
   const starts = new OffsetList(stamp.size, reserve);
   const lines = new OffsetList(0, reserve);
@@ -238,7 +291,8 @@ async function scanRecords(source: ByteSource, quote: number): Promise<RecordOff
     for (let j = 0; j < chunk.length; j++) {
       const c = chunk[j];
       if (c === quote) inQuotes = !inQuotes;
-      else if (c === NEWLINE) {
+      else if (c === stray) throw mixedError(source.location, pos + j);
+      else if (c === newline) {
         line++;
         const next = pos + j + 1;
         if (!inQuotes && next < stamp.size) {

@@ -1,6 +1,12 @@
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
-import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
+import {
+  ChunkedDataset,
+  type ChunkedFileState,
+  type ChunkedLayout,
+  openChunked,
+  ownedCopy,
+} from './chunked.ts';
 import { importPeer, type RandomAccess } from './file.ts';
 import type { RemoteOptions } from './remote/options.ts';
 import { readerOf } from './source.ts';
@@ -24,6 +30,11 @@ export interface Hyparquet {
     rowStart: number;
     rowEnd: number;
   }): Promise<Record<string, unknown>[]>;
+}
+/** A decoded row group: its rows, and the columns in which some row holds an object (a list, a struct). @internal */
+export interface ParquetBlock {
+  readonly rows: Record<string, unknown>[];
+  readonly nested: readonly string[];
 }
 /** hyparquet's `AsyncBuffer`. @internal */
 export interface ByteSource {
@@ -96,10 +107,7 @@ async function readMetadata(hp: Hyparquet, file: RandomAccess): Promise<ParquetM
  * const loader = new DataLoader({ dataset: table, sampler, batchSize: 128, numWorkers: 2 });
  * ```
  */
-export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
-  T,
-  Record<string, unknown>[]
-> {
+export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<T, ParquetBlock> {
   readonly #file: RandomAccess;
   readonly #hp: Hyparquet;
   readonly #ranges: readonly number[] | undefined;
@@ -153,13 +161,24 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
     if (start !== undefined) this.#file.prefetch?.(start, (this.#ranges?.[2 * block + 1] as number) - start);
   }
 
-  /** Row `at` of a decoded row group, a copy: the cached row must not change if a caller modifies the item. @internal */
-  protected itemOf(rows: Record<string, unknown>[], at: number): T {
-    return { ...rows[at] } as T;
+  /**
+   * Row `at` of a decoded row group, a copy down to its lists and structs: the cached row must not change
+   * if a caller modifies the item.
+   * @internal
+   */
+  protected itemOf(block: ParquetBlock, at: number): T {
+    // A spread (the engine's fast object clone), then the lists and structs replaced by copies: only in
+    // the columns that hold any, found once per row group, so a row of scalars pays nothing more.
+    const out: Record<string, unknown> = { ...block.rows[at] };
+    for (const key of block.nested) {
+      const value = out[key];
+      if (typeof value === 'object' && value !== null) out[key] = ownedCopy(value);
+    }
+    return out as T;
   }
 
   /** Row group `block`, its projected columns decoded into rows. @internal */
-  protected async readBlock(block: number): Promise<Record<string, unknown>[]> {
+  protected async readBlock(block: number): Promise<ParquetBlock> {
     this.#file.verify();
     this.#metadata ??= readMetadata(this.#hp, this.#file);
     const metadata = await this.#metadata;
@@ -176,7 +195,10 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
       if (rows.length !== rowEnd - rowStart) {
         throw new Error(`decoded ${rows.length} rows, the footer says ${rowEnd - rowStart}`);
       }
-      return rows;
+      const nested = this.columns.filter((key) =>
+        rows.some((row) => typeof row[key] === 'object' && row[key] !== null),
+      );
+      return { rows, nested };
     } catch (e) {
       throw this.decodeError('row group', block, e);
     }

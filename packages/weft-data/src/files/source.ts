@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { isPromiseLike } from '../core/checks.ts';
 import { FileError, type FileLocation } from '../core/errors.ts';
-import { cutRecord, type FileStamp, PositionalFile, type RandomAccess, stampFile } from './file.ts';
+import { cutRecord, type FileStamp, NEWLINE, PositionalFile, type RandomAccess, stampFile } from './file.ts';
 import { type RemoteOptions, type ResolvedRemote, resolveRemote } from './remote/options.ts';
 import { isRemote, RemoteSource } from './remote/remote-source.ts';
 
@@ -210,9 +210,10 @@ export class SourceFile implements RandomAccess {
     end: number,
     last: boolean,
     where: { line: number; row: number },
+    newline: number = NEWLINE,
   ): Uint8Array | Promise<Uint8Array> {
     const from = start > 0 ? start - 1 : 0;
-    const cut = (bytes: Uint8Array) => cutRecord(bytes, this.path, start, last, where, () => {});
+    const cut = (bytes: Uint8Array) => cutRecord(bytes, this.path, start, last, where, () => {}, newline);
     const bytes = this.source.read(from, end - from);
     return isPromiseLike(bytes) ? bytes.then(cut) : cut(bytes);
   }

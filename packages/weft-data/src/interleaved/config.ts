@@ -3,25 +3,17 @@ import type { Collate } from '../collate/collate.ts';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Sampler } from '../core/sampler.ts';
-import { bool, fail, fn, issuesOf, nonNegativeInt, positiveInt, zodIssues } from '../core/validate.ts';
-
-/** The largest length a dataset or sampler may have: its indices are stored as `Uint32Array`. */
-export const MAX_LENGTH = 0xffffffff;
-
-/**
- * Whether `n` is a length weft can index: an integer in [0, 2**32 - 1].
- *
- * @param n - the value to check
- * @example
- * ```ts
- * isLength(2 ** 32); // false
- * ```
- */
-export const isLength = (n: unknown): n is number =>
-  typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_LENGTH;
-
-/** The message for a length that {@link isLength} rejects. */
-export const LENGTH_EXPECTED = `must be an integer in [0, ${MAX_LENGTH}]`;
+import {
+  bool,
+  fail,
+  fn,
+  isLength,
+  issuesOf,
+  LENGTH_EXPECTED,
+  nonNegativeInt,
+  positiveInt,
+  zodIssues,
+} from '../core/validate.ts';
 
 const isSampler = (v: unknown): v is Sampler =>
   typeof v === 'object' &&
@@ -254,7 +246,7 @@ function collateAliasIssues(raw: Record<string, unknown>, prefix: string): strin
  */
 export function configIssues(raw: object, prefix = ''): string[] {
   const parsed = interleavedSamplerConfigSchema.safeParse(raw);
-  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, prefix);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, raw, prefix, interleavedSamplerConfigSchema);
   issues.push(...configRelations(raw as Record<string, unknown>, prefix, parsed.success));
   return issues;
 }

@@ -6,16 +6,13 @@ import { describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Sampler } from '../core/sampler.ts';
-import { fail, fn, issuesOf } from '../core/validate.ts';
+import { fail, fn, isLength, issuesOf, LENGTH_EXPECTED, MAX_LENGTH } from '../core/validate.ts';
 import { MixtureSampler } from '../samplers/mixture-sampler.ts';
 import {
   configIssues,
   InterleavedSamplerConfig,
   type InterleavedSamplerOptions,
   intervalIssues,
-  isLength,
-  LENGTH_EXPECTED,
-  MAX_LENGTH,
   SamplerIntervalConfig,
   type SamplerIntervalOptions,
 } from './config.ts';

@@ -5,10 +5,11 @@ import type { Collate } from '../collate/collate.ts';
 import { describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
+import { unknownOption } from '../core/validate.ts';
 import type { ConcatItem } from '../datasets/basic.ts';
 import { ENGINE_FIELDS, type EngineBatch, type EngineInit, LoaderEngine } from '../engine/engine.ts';
 import type { CallbackIndexBatch, IndexBatch, TrainIndexBatch } from './batches.ts';
-import { type DistributedState, parseResumeState, type ResumeState } from './resume.ts';
+import { type DistributedState, type OrderState, parseResumeState, type ResumeState } from './resume.ts';
 import type { Plan, Position } from './schedule.ts';
 
 /**
@@ -31,12 +32,14 @@ export interface InterleavedLoaderSource {
   readonly replay: readonly string[];
   /** What a saved state records of a data-parallel run; see {@link InterleavedSampler.distributedState}. */
   readonly distributedState: DistributedState | undefined;
+  /** What fixes the order of the training samples; see {@link InterleavedSampler.orderState}. */
+  readonly orderState: OrderState;
   /** The stream of tagged batches; see {@link InterleavedSampler.batches}. */
   batches(): Iterable<IndexBatch>;
   /** The schedule in closed form; see {@link InterleavedSampler.plan}. */
   plan(): Plan;
   /** The same run from a saved state; see {@link InterleavedSampler.resumeFrom}. */
-  resumeFrom(state: ResumeState): this;
+  resumeFrom(state: ResumeState, options?: { readonly seed?: number }): this;
 }
 
 /**
@@ -103,6 +106,8 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
   /** The schedule of the run, computed once without loading anything (totals for progress bars). */
   readonly plan: Plan;
   readonly #engine: LoaderEngine<IndexBatch, B>;
+  /** The loader's seed, which a saved state records (a resume with another is refused). */
+  readonly #seed: number | undefined;
   #state: ResumeState;
 
   constructor(sampler: S, options: InterleavedLoaderOptions = {}) {
@@ -115,14 +120,17 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
         ? ' (an interleaved run is always delivered in schedule order)'
         : '';
       throw new ConfigError(
-        `invalid loader options: ${unknown.map((k) => `\`${k}\` is not a known option`).join('; ')}${why}`,
+        `invalid loader options: ${unknown.map((k) => unknownOption(k, KNOWN)).join('; ')}${why}`,
       );
     }
     const { resume, ...loading } = options;
+    // An invalid seed is the engine's to report, with the other options.
+    const seed = loading.seed ?? 0;
+    this.#seed = Number.isSafeInteger(seed) && seed >= 0 ? seed : undefined;
     this.sampler =
       resume === undefined
         ? sampler
-        : sampler.resumeFrom(parseResumeState(resume, 'resume.', 'loader options'));
+        : sampler.resumeFrom(parseResumeState(resume, 'resume.', 'loader options'), { seed: this.#seed });
     this.plan = this.sampler.plan();
     this.#engine = new LoaderEngine<IndexBatch, B>({
       persistentWorkers: (loading.numWorkers ?? 0) > 0,
@@ -140,8 +148,10 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
 
   /**
    * Where the run stands, to save in a checkpoint and pass back as `resume`: the position after the last
-   * training batch consumed, and the callback passes after it not yet consumed in full (they are re-run).
-   * In a data-parallel run, also the world size, global batch size, dataset length and samples per epoch:
+   * training batch consumed, and the callback passes after it not yet consumed in full (they are re-run);
+   * what fixes the order of the training samples (the dataset's length, the training sampler's class and
+   * `seed`, `shuffle`…; see {@link InterleavedSampler.orderState}) and the loader's `seed`, which a resume
+   * must not change. In a data-parallel run, also the world size, global batch size and samples per epoch:
    * the same state on every rank, and resumable on another number of ranks with the same global batch.
    *
    * @example
@@ -154,7 +164,8 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
     const position =
       replay.length > 0 ? { epoch, update, sample, replay: [...replay] } : { epoch, update, sample };
     // A data-parallel run also records its world size and shape, so that a resume on other ranks is checked.
-    return { ...position, ...this.sampler.distributedState };
+    const seed = this.#seed === undefined ? {} : { seed: this.#seed };
+    return { ...position, ...this.sampler.orderState, ...seed, ...this.sampler.distributedState };
   }
 
   /** The whole run, from the loader's start; the state moves on as batches are consumed. */

@@ -11,7 +11,14 @@ import type { CallbackIndexBatch, IndexBatch, InterleavedBatchSampler } from './
 import type { InterleavedSamplerConfig, SamplerIntervalConfig } from './config.ts';
 import { type InterleavedSamplerInit, resumedParts, type SamplerParts, samplerParts } from './init.ts';
 import { InterleavedLoader, type InterleavedLoaderOptions } from './loader.ts';
-import { checkElastic, type DistributedState, parseResumeState, type ResumeState } from './resume.ts';
+import {
+  checkResume,
+  type DistributedState,
+  type OrderState,
+  parseResumeState,
+  type ResumeState,
+  samplerRecord,
+} from './resume.ts';
 import { routeCollate } from './route-collate.ts';
 import { type Plan, type Position, Schedule } from './schedule.ts';
 
@@ -104,13 +111,14 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
 
   /**
    * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
-   * with one persistent worker pool (the seed's `get_data_loader`; torch's `pin_memory` has no
-   * counterpart, see `DataLoader`). Same as `new InterleavedLoader(sampler, options)`.
+   * with one persistent worker pool (the seed's `get_data_loader`; its `pin_memory` is accepted as
+   * `pinMemory` and changes nothing, see `DataLoaderOptions.pinMemory`). Same as
+   * `new InterleavedLoader(sampler, options)`.
    *
-   * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, … @default {}
+   * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, `pinMemory`, … @default {}
    * @example
    * ```ts
-   * const loader = sampler.getDataLoader({ numWorkers: 2 });
+   * const loader = sampler.getDataLoader({ numWorkers: 4, pinMemory: true }); // the seed's call, ported
    * ```
    */
   getDataLoader<B = unknown>(
@@ -150,6 +158,17 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   }
 
   /**
+   * What fixes the order of the training samples, which a saved state records and a resume checks: the
+   * training dataset's length and the training sampler's class, `seed`, `shuffle`… (see {@link OrderState}).
+   */
+  get orderState(): OrderState {
+    return {
+      datasetLength: (this.datasets[0] as Dataset<unknown>).length,
+      trainSampler: samplerRecord(this.mainSampler),
+    };
+  }
+
+  /**
    * The start position (epoch, update, sample) a config asks for, given the training sampler's length.
    * Samples count all ranks: `startSample` and the returned `sample` are global.
    *
@@ -167,17 +186,21 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   }
 
   /**
-   * The same sampler, started from a saved {@link ResumeState} instead of its configured start.
+   * The same sampler, started from a saved {@link ResumeState} instead of its configured start. The state
+   * must record what fixes the order ({@link InterleavedSampler.orderState}, as a loader's `state()` does),
+   * unchanged here; and, with `seed`, the loader's seed. Anything that would not continue exactly is a
+   * {@link ConfigError} naming it, with its value in the state and here.
    *
-   * @param state - a position after an update (from a batch's `position` or a loader's `state()`)
+   * @param state - a position after an update with what fixes the order (a loader's `state()`)
+   * @param options - `seed`: the seed of the loader that resumes, checked against the state's @default {}
    * @example
    * ```ts
    * const resumed = sampler.resumeFrom(JSON.parse(readFileSync('checkpoint.json', 'utf8')));
    * ```
    */
-  resumeFrom(state: ResumeState): InterleavedSampler {
+  resumeFrom(state: ResumeState, options: { readonly seed?: number } = {}): InterleavedSampler {
     const valid = parseResumeState(state, 'state.', 'resume state');
-    checkElastic(valid, this.distributedState, this.config.batchSize);
+    checkResume(valid, this.orderState, this.distributedState, this.config.batchSize, options.seed);
     const parts = resumedParts(this.#parts, valid);
     const init: InterleavedSamplerInit = {
       trainSampler: this.mainSampler,

@@ -1,8 +1,9 @@
 // The columns of a TensorDataset: their types, shared-memory allocation, UTF-8 string storage, and the
 // validation of columns given as data (`new TensorDataset(columns)`).
+import { isUtf8 } from 'node:buffer';
 import { describe } from '../../core/checks.ts';
 import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../../core/dtype.ts';
-import { fail } from '../../core/validate.ts';
+import { fail, unknownOption } from '../../core/validate.ts';
 
 /**
  * The typed arrays a {@link TensorDataset} column can hold: those of every {@link DType} but `bool`.
@@ -169,6 +170,30 @@ export function encodeStrings(strings: readonly string[]): { data: Uint8Array; o
   return { data, offsets };
 }
 
+/**
+ * Whether `s` can be stored as UTF-8 as it is: no lone surrogate, which encoding would silently replace
+ * with U+FFFD (`String.prototype.isWellFormed`, ES2024).
+ *
+ * @param s - a string
+ * @example
+ * ```ts
+ * wellFormed('a\uD800'); // false
+ * ```
+ */
+export const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** The first item of a string column whose bytes are not valid UTF-8, as an issue; decoding would hide it. */
+function utf8Issue(bytes: Uint8Array, offsets: ArrayLike<number>, path: string): string | undefined {
+  for (let i = 0; i + 1 < offsets.length; i++) {
+    const from = offsets[i] as number;
+    const to = offsets[i + 1] as number;
+    if (!isUtf8(bytes.subarray(from, to))) {
+      return `\`${path}\` item ${i} is not valid UTF-8 (bytes [${from}, ${to}) of \`${path}.data\`)`;
+    }
+  }
+  return undefined;
+}
+
 /** Checks ragged or string offsets against `count` items and `dataLength` values; the first problem. */
 function offsetsIssue(offsets: unknown, dataLength: number, path: string): string | undefined {
   if (
@@ -203,6 +228,9 @@ function offsetsIssue(offsets: unknown, dataLength: number, path: string): strin
   return undefined;
 }
 
+/** What a string must be to be stored, for messages. */
+export const WELL_FORMED = 'well-formed Unicode (no lone surrogate, which UTF-8 cannot store)';
+
 const COLUMN_KEYS = new Set(['data', 'shape', 'offsets', 'dtype']);
 
 /**
@@ -235,7 +263,7 @@ export function columnsFromData(columns: unknown): Record<string, ColumnInfo> {
     }
     const c = column as Record<string, unknown>;
     for (const key of Object.keys(c)) {
-      if (!COLUMN_KEYS.has(key)) issues.push(`\`${at}.${key}\` is not a known option`);
+      if (!COLUMN_KEYS.has(key)) issues.push(unknownOption(`${at}.${key}`, COLUMN_KEYS));
     }
     const { data, shape, offsets, dtype } = c;
     if (dtype !== undefined && dtype !== 'string') {
@@ -247,9 +275,10 @@ export function columnsFromData(columns: unknown): Record<string, ColumnInfo> {
     const strings = Array.isArray(data);
     const arrayType = dtypeOf(data);
     if (strings) {
-      const bad = (data as unknown[]).findIndex((s) => typeof s !== 'string');
+      const bad = (data as unknown[]).findIndex((s) => typeof s !== 'string' || !wellFormed(s));
       if (bad >= 0) {
-        issues.push(`\`${at}.data[${bad}]\` must be a string, got ${describe((data as unknown[])[bad])}`);
+        const rule = typeof (data as unknown[])[bad] === 'string' ? WELL_FORMED : 'a string';
+        issues.push(`\`${at}.data[${bad}]\` must be ${rule}, got ${describe((data as unknown[])[bad])}`);
         continue;
       }
     } else if (arrayType === undefined) {
@@ -285,7 +314,9 @@ export function columnsFromData(columns: unknown): Record<string, ColumnInfo> {
       continue;
     }
     if (offsets !== undefined || dtype === 'string') {
-      const issue = offsetsIssue(offsets, values.length, `${at}.offsets`);
+      const issue =
+        offsetsIssue(offsets, values.length, `${at}.offsets`) ??
+        (dtype === 'string' ? utf8Issue(values as Uint8Array, offsets as ArrayLike<number>, at) : undefined);
       if (issue !== undefined) {
         issues.push(issue);
         continue;

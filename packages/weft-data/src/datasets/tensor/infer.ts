@@ -2,7 +2,7 @@
 // shape, given or inferred from the items, then every value checked and copied into shared memory.
 import { describe } from '../../core/checks.ts';
 import { type DType, INTEGER_RANGES, type Tensor } from '../../core/dtype.ts';
-import { fail } from '../../core/validate.ts';
+import { fail, unknownOption } from '../../core/validate.ts';
 import {
   type ColumnArray,
   type ColumnInfo,
@@ -15,6 +15,8 @@ import {
   SHAPE_RULE,
   sharedArray,
   sizeOf,
+  WELL_FORMED,
+  wellFormed,
 } from './columns.ts';
 
 /**
@@ -210,6 +212,7 @@ function fillColumn(
     for (let i = 0; i < n; i++) {
       const v = items[i]?.[name];
       if (typeof v !== 'string') return bad(i, 'a string');
+      if (!wellFormed(v)) return bad(i, WELL_FORMED);
       strings[i] = v;
     }
     return { dtype: 'string', kind: 'string', shape: [], ...encodeStrings(strings) };
@@ -284,7 +287,7 @@ export function columnsFromItems(items: unknown, specs: unknown): Record<string,
     }
     const s = spec as Record<string, unknown>;
     for (const key of Object.keys(s))
-      if (!SPEC_KEYS.has(key)) issues.push(`\`${at}.${key}\` is not a known option`);
+      if (!SPEC_KEYS.has(key)) issues.push(unknownOption(`${at}.${key}`, SPEC_KEYS));
     if (s.dtype !== undefined && !COLUMN_DTYPES.includes(s.dtype as string)) {
       issues.push(`\`${at}.dtype\` must be one of ${COLUMN_DTYPES.join(', ')}, got ${describe(s.dtype)}`);
     }
