@@ -1,7 +1,15 @@
-export type { Collate, DefaultCollate } from './collate/collate.ts';
+export type { Collate, CollateWith, DefaultCollate } from './collate/collate.ts';
 export { defaultCollate } from './collate/collate.ts';
+export type {
+  BatchOf,
+  Collated,
+  FieldDTypes,
+  LayoutDTypes,
+  LayoutOf,
+  NoDTypes,
+} from './collate/collated.ts';
 export type { CollateOptions } from './collate/options.ts';
-export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
+export type { Dataset, FieldLayout, ItemLayout, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
 export type { FileLocation } from './core/errors.ts';
 export {
@@ -17,6 +25,7 @@ export {
 } from './core/errors.ts';
 export type { Shuffleable } from './core/random.ts';
 export { Random } from './core/random.ts';
+export type { FactoryOptions, Loaded } from './core/recipe.ts';
 export { fromModule } from './core/recipe.ts';
 export type { Sampler } from './core/sampler.ts';
 export { IndexSampler } from './core/sampler.ts';
@@ -30,6 +39,14 @@ export type { ColumnArray, ColumnData, ColumnInfo } from './datasets/tensor/colu
 export type { ColumnSpec } from './datasets/tensor/infer.ts';
 export type { TensorItem, TensorValue } from './datasets/tensor/tensor-dataset.ts';
 export { TensorDataset } from './datasets/tensor/tensor-dataset.ts';
+export type {
+  ColumnSpecs,
+  ColumnValue,
+  ItemColumns,
+  TensorColumns,
+  TensorItemOf,
+  TensorLayoutOf,
+} from './datasets/tensor/types.ts';
 export type { DistributedEnv, DistributedOverrides } from './distributed/distributed-env.ts';
 export { distributedEnv, MAX_WORLD_SIZE } from './distributed/distributed-env.ts';
 export { gatherInOrder } from './distributed/gather.ts';
@@ -41,7 +58,7 @@ export { DataLoader } from './engine/data-loader.ts';
 export { collectTransferables } from './engine/transfer.ts';
 export type { ArrowOptions } from './files/arrow.ts';
 export { ArrowDataset } from './files/arrow.ts';
-export type { BinaryDType, BinaryOptions } from './files/binary.ts';
+export type { BinaryDType, BinaryLayout, BinaryOptions } from './files/binary.ts';
 export { BinaryDataset } from './files/binary.ts';
 export type { CacheStats } from './files/block-cache.ts';
 export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';
@@ -50,7 +67,13 @@ export type { JsonlOptions } from './files/jsonl.ts';
 export { JsonlDataset } from './files/jsonl.ts';
 export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
-export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
+export type {
+  ImageArrays,
+  ImageFolderOptions,
+  ImageItem,
+  ImageLayout,
+  ImageSample,
+} from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
 export type {

@@ -1,6 +1,7 @@
 // The interleaved sampler: the run's options resolved once (init.ts), then the stream of tagged index batches,
 // and the loading members of the seed's API (the concatenated dataset, the routing collate, the loader).
 import type { Collate } from '../collate/collate.ts';
+import { layoutCollate } from '../collate/layout.ts';
 import { describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -52,7 +53,10 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   readonly extraSamplers: readonly SamplerIntervalConfig[];
   /** The main dataset followed by every callback dataset, in index-space order. */
   readonly datasets: readonly Dataset<unknown>[];
-  /** The collate of each of {@link InterleavedSampler.datasets} (`undefined`: the default collate). */
+  /**
+   * The collate of each of {@link InterleavedSampler.datasets} as given (`undefined`: the default collate,
+   * with the dtypes of that dataset's `layout`).
+   */
   readonly collates: readonly (Collate | undefined)[];
   /** Start of each callback dataset in the global index space (callback k at `indexOffsets[k]`). */
   readonly indexOffsets: readonly number[];
@@ -93,11 +97,13 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   }
 
   /**
-   * Collates a batch of {@link ConcatItem}s with its own dataset's collate and rejects mixed batches (built
-   * on first use; see {@link routeCollate}).
+   * Collates a batch of {@link ConcatItem}s with its own dataset's collate (a dataset without one: the
+   * default collate with its layout's dtypes) and rejects mixed batches (built on first use; see
+   * {@link routeCollate}).
    */
   get collator(): Collate<ConcatItem<unknown>> {
-    const collator = this.#collator ?? routeCollate(this.collates);
+    const collator =
+      this.#collator ?? routeCollate(this.collates.map((c, k) => c ?? layoutCollate(this.datasets[k])));
     this.#collator = collator;
     return collator;
   }
