@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type Collate,
   DataLoader,
   fromModule,
   type InterleavedBatch,
@@ -11,7 +10,7 @@ import {
   SequentialSampler,
   TensorDataset,
 } from '../src/index.ts';
-import { url } from './fixtures/tensor-data.ts';
+import { type lists, type markSeen, url } from './fixtures/tensor-data.ts';
 
 const table = TensorDataset.fromItems(
   Array.from({ length: 50 }, (_, i) => ({
@@ -59,7 +58,7 @@ describe('TensorDataset in workers', () => {
       expect(b).toEqual(a);
       expect(a).toHaveLength(Math.ceil(dataset.length / 8));
     }
-    const collate = await fromModule<Collate>(url, 'lists');
+    const collate = await fromModule<typeof lists>(url, 'lists');
     const options = { dataset: table, batchSize: 8, shuffle: true, seed: 9, collate };
     const a = await epoch(keep(new DataLoader({ ...options, numWorkers: 0 })));
     const b = await epoch(keep(new DataLoader({ ...options, numWorkers: 2 })));
@@ -75,7 +74,7 @@ describe('TensorDataset in workers', () => {
       value: { data: Int32Array.from({ length: n }, (_, i) => i) },
       seen: { data: new Int32Array(n), shape: [1] },
     });
-    const collate = await fromModule<Collate>(url, 'markSeen');
+    const collate = await fromModule<typeof markSeen>(url, 'markSeen');
     const loader = keep(
       new DataLoader({ dataset: ds, batchSize: 4, numWorkers: 2, persistentWorkers: true, collate }),
     );

@@ -3,23 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { defaultCollate } from '../src/collate/collate.ts';
+import type { BatchOf } from '../src/collate/collated.ts';
 import type { Dataset } from '../src/core/dataset.ts';
 import { ConfigError, LoaderTimeoutError, WorkerCrashError, WorkerError } from '../src/core/errors.ts';
-import { fromModule, withRecipe } from '../src/core/recipe.ts';
-import type { WorkerInfo } from '../src/core/worker-info.ts';
+import { type FactoryOptions, fromModule, withRecipe } from '../src/core/recipe.ts';
 import { ArrayDataset, ConcatDataset } from '../src/datasets/basic.ts';
-import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
 import { LoaderEngine } from '../src/engine/engine.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import { url } from './fixtures/loader-datasets.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const load = <T extends object>(name: string, options?: unknown) => fromModule<T>(url, name, options);
+// Typed by the fixture module's exports: the export name, the factory's options and what it makes.
+type Fixtures = typeof import('./fixtures/loader-datasets.ts');
+const load = <K extends keyof Fixtures & string>(name: K, options?: FactoryOptions<Fixtures[K]>) =>
+  fromModule<Fixtures[K]>(url, name, options);
 const marker = (): string => join(mkdtempSync(join(tmpdir(), 'weft-')), 'crashed');
 
-async function epoch<T, B>(options: DataLoaderOptions<T, B>): Promise<unknown[]> {
-  await using loader = new DataLoader(options);
+async function epoch<D extends Dataset<unknown>, B = BatchOf<D>>(
+  options: ConstructorParameters<typeof DataLoader<D, B>>[0],
+): Promise<unknown[]> {
+  await using loader = new DataLoader<D, B>(options);
   const out: unknown[] = [];
   for await (const batch of loader) out.push(Array.from(batch as Float64Array));
   return out;
@@ -42,7 +47,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('worker faults', () => {
   it('reports a dataset error with its dataset, index and worker, the original as cause', async () => {
-    const failing = await load<Dataset<number>>('failing', { n: 4, failAt: 2 });
+    const failing = await load('failing', { n: 4, failAt: 2 });
     const dataset = new ConcatDataset([new ArrayDataset(range(5)), failing]);
     const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 2 }));
     expect(error).toBeInstanceOf(WorkerError);
@@ -56,7 +61,7 @@ describe('worker faults', () => {
   });
 
   it('yields the batches before a failure, then rejects, in stream order', async () => {
-    const dataset = await load<Dataset<number>>('failing', { n: 12, failAt: 9 });
+    const dataset = await load('failing', { n: 12, failAt: 9 });
     const seen: number[][] = [];
     const error = await rejection(
       (async () => {
@@ -74,7 +79,7 @@ describe('worker faults', () => {
   });
 
   it('reports a collate error', async () => {
-    const collate = await load<(items: number[]) => never>('badCollate');
+    const collate = await load('badCollate');
     const error = await rejection(
       epoch({ dataset: new ArrayDataset(range(4)), batchSize: 2, collate, numWorkers: 1 }),
     );
@@ -86,7 +91,7 @@ describe('worker faults', () => {
   it.each(['exit', 'throw'] as const)(
     'replaces a worker that dies (%s) and reloads its batches',
     async (how) => {
-      const dataset = await load<Dataset<number>>('crashing', { n: 12, crashAt: 5, how, marker: marker() });
+      const dataset = await load('crashing', { n: 12, crashAt: 5, how, marker: marker() });
       expect(await epoch({ dataset, batchSize: 2, numWorkers: 2 })).toEqual([
         [0, 1],
         [2, 3],
@@ -99,7 +104,7 @@ describe('worker faults', () => {
   );
 
   it('gives up on a worker that keeps dying', async () => {
-    const dataset = await load<Dataset<number>>('crashing', { n: 8, crashAt: 3, how: 'exit' });
+    const dataset = await load('crashing', { n: 8, crashAt: 3, how: 'exit' });
     const error = await rejection(
       epoch({ dataset, batchSize: 2, numWorkers: 2, prefetchFactor: 1, maxWorkerRestarts: 2 }),
     );
@@ -110,7 +115,7 @@ describe('worker faults', () => {
   });
 
   it('names an uncaught exception that kills a worker', async () => {
-    const dataset = await load<Dataset<number>>('crashing', { n: 4, crashAt: 0, how: 'throw' });
+    const dataset = await load('crashing', { n: 4, crashAt: 0, how: 'throw' });
     const error = await rejection(
       epoch({ dataset, batchSize: 2, numWorkers: 1, prefetchFactor: 1, maxWorkerRestarts: 0 }),
     );
@@ -121,7 +126,7 @@ describe('worker faults', () => {
   });
 
   it('times out on a late batch, naming it', async () => {
-    const dataset = await load<Dataset<number>>('blocking', { n: 8, blockAt: 5 });
+    const dataset = await load('blocking', { n: 8, blockAt: 5 });
     const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 2, timeout: 200 }));
     expect(error).toBeInstanceOf(LoaderTimeoutError);
     expect(error.message).toMatch(/^batch 2 did not arrive within 200 ms \(worker [01]\)$/);
@@ -129,14 +134,14 @@ describe('worker faults', () => {
   });
 
   it('reports a worker that fails at start-up once, without restarting it', async () => {
-    const dataset = await load<Dataset<number>>('failsInWorker', { n: 4 });
+    const dataset = await load('failsInWorker', { n: 4 });
     const error = await rejection(epoch({ dataset, numWorkers: 2 }));
     expect(error).toBeInstanceOf(WorkerError);
     expect(error.message).toMatch(/^worker [01] failed to start: Error: no such file: \/data\/train.bin$/);
   });
 
   it('reports a failing workerInit and a missing module at start-up', async () => {
-    const workerInit = await load<(info: WorkerInfo) => void>('badInit');
+    const workerInit = await load('badInit');
     const dataset = new ArrayDataset(range(4));
     expect((await rejection(epoch({ dataset, numWorkers: 1, workerInit }))).message).toBe(
       'worker 0 failed to start: Error: init failed in worker 0',
@@ -153,7 +158,7 @@ describe('worker faults', () => {
 
   it('terminates the workers on abort and rejects with the reason', async () => {
     const controller = new AbortController();
-    const dataset = await load<Dataset<number>>('blocking', { n: 8, blockAt: 5 });
+    const dataset = await load('blocking', { n: 8, blockAt: 5 });
     const engine = new LoaderEngine<number, unknown>({
       dataset,
       collate: defaultCollate,
@@ -187,7 +192,7 @@ describe('worker faults', () => {
     expect(engine.liveWorkers).toBe(0);
   });
   it('keeps a persistent pool after a dataset error: other runs and later epochs use the same workers', async () => {
-    const dataset = await load<Dataset<number>>('threadsFailing', { n: 8, failAt: 5, failEpoch: 0 });
+    const dataset = await load('threadsFailing', { n: 8, failAt: 5, failEpoch: 0 });
     await using loader = new DataLoader({ dataset, batchSize: 2, numWorkers: 2, persistentWorkers: true });
     const threads = new Set<number>();
     const note = (batch: unknown): void => {
@@ -217,7 +222,7 @@ describe('worker faults', () => {
 
   it('replaces only the wedged worker of a persistent pool after a timeout', async () => {
     const gate = new SharedArrayBuffer(4);
-    const dataset = await load<Dataset<number>>('threadsGated', { n: 4, gateAt: 1, gate });
+    const dataset = await load('threadsGated', { n: 4, gateAt: 1, gate });
     await using loader = new DataLoader({
       dataset,
       numWorkers: 2,
@@ -242,7 +247,7 @@ describe('worker faults', () => {
     try {
       const gate = new SharedArrayBuffer(8);
       const flags = new Int32Array(gate);
-      const dataset = await load<Dataset<number>>('crashThenSlowStart', {
+      const dataset = await load('crashThenSlowStart', {
         n: 4,
         crashAt: 2,
         marker: marker(),
@@ -270,7 +275,7 @@ describe('worker faults', () => {
   });
 
   it('rejects a dataset whose length differs in the workers, naming it and both lengths', async () => {
-    const changed = await load<Dataset<number>>('workerLength', { n: 4, inWorker: 5 });
+    const changed = await load('workerLength', { n: 4, inWorker: 5 });
     const dataset = new ConcatDataset([new ArrayDataset(range(3)), changed]);
     const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 1 }));
     expect(error).toBeInstanceOf(ConfigError);

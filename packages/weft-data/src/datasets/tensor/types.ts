@@ -141,19 +141,24 @@ type ItemColumn<V, P> = P extends { readonly dtype: 'string' }
  * type C = ItemColumns<{ x: number[]; y: number }, { y: { dtype: 'int32' } }>; // x: float64 [k], y: int32 []
  * ```
  */
-export type ItemColumns<R, S> = {
-  readonly [K in keyof R & string]: ItemColumn<
-    R[K],
-    K extends keyof S ? NonNullable<S[K]> : Record<never, never>
-  >;
-};
+export type ItemColumns<R, S> = [R] extends [never]
+  ? TensorColumns
+  : {
+      readonly [K in keyof R & string]: ItemColumn<
+        R[K],
+        K extends keyof S ? NonNullable<S[K]> : Record<never, never>
+      >;
+    };
 
 /**
- * The column specs `fromItems` accepts for items of type `R`: a {@link ColumnSpec} per field, all optional.
+ * The column specs `fromItems` accepts for items of type `R`: a {@link ColumnSpec} per field, all optional
+ * (any field names when there are no items to type them).
  *
  * @example
  * ```ts
  * const specs: ColumnSpecs<{ y: number }> = { y: { dtype: 'int32' } };
  * ```
  */
-export type ColumnSpecs<R> = { readonly [K in keyof R]?: ColumnSpec };
+export type ColumnSpecs<R> = [R] extends [never]
+  ? Readonly<Record<string, ColumnSpec>>
+  : { readonly [K in keyof R]?: ColumnSpec };
