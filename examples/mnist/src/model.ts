@@ -34,10 +34,10 @@ export class Mlp {
   }
 
   /** One SGD step on a batch; returns the mean cross-entropy before the step. */
-  train(x: Float32Array, y: Float64Array, lr: number): number {
+  train(x: Float32Array, y: Int32Array, lr: number): number {
     return tf.tidy(() => {
       const xs = tf.tensor2d(x, [y.length, 784]);
-      const ys = tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), 10);
+      const ys = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
       const { value, grads } = tf.variableGrads(
         () => tf.losses.softmaxCrossEntropy(ys, this.#logits(xs)) as tf.Scalar,
       );
@@ -48,10 +48,10 @@ export class Mlp {
   }
 
   /** Summed loss and number correct over a batch. */
-  evaluate(x: Float32Array, y: Float64Array): { loss: number; correct: number } {
+  evaluate(x: Float32Array, y: Int32Array): { loss: number; correct: number } {
     return tf.tidy(() => {
       const xs = tf.tensor2d(x, [y.length, 784]);
-      const labels = tf.tensor1d(Int32Array.from(y), 'int32');
+      const labels = tf.tensor1d(y, 'int32');
       const logits = this.#logits(xs);
       const loss = tf.losses.softmaxCrossEntropy(
         tf.oneHot(labels, 10),

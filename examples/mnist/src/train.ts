@@ -9,14 +9,15 @@ import {
   formatPlan,
   ImageFolder,
   type ImageItem,
+  type ImageLayout,
   type ImageTransform,
   InterleavedSampler,
+  type ItemLayout,
   Random,
   RandomSampler,
   type ResumeState,
   SequentialSampler,
   Subset,
-  type Tensor,
 } from 'weft-data';
 import { defaultCacheDir, ensureDigitFiles } from './digit-files.ts';
 import { initBackend, Mlp, type SavedWeights } from './model.ts';
@@ -49,10 +50,13 @@ interface Checkpoint {
   logLines: number;
 }
 
-type Batch = { image: Tensor<Float32Array>; label: Float64Array };
-
 /** A seeded choice of `n` of `dataset`'s items (all of them, in order, when `n` is undefined or all). */
-function choose<T>(dataset: Dataset<T>, n: number | undefined, seed: number, what: string): Dataset<T> {
+function choose<T, L extends ItemLayout>(
+  dataset: Dataset<T, L>,
+  n: number | undefined,
+  seed: number,
+  what: string,
+): Dataset<T, L> {
   if (n === undefined || n === dataset.length) return dataset;
   if (n > dataset.length) {
     throw new ConfigError(
@@ -69,7 +73,9 @@ function choose<T>(dataset: Dataset<T>, n: number | undefined, seed: number, wha
  * The training and test images, read from files and decoded in the workers: the training digits shifted by up
  * to 2 pixels (a random crop of the image padded by 2), drawn from each sample's `context.random()`.
  */
-async function openDigits(o: TrainOptions): Promise<{ train: Dataset<ImageItem>; test: Dataset<ImageItem> }> {
+type Digits = Dataset<ImageItem, ImageLayout<'float32'>>;
+
+async function openDigits(o: TrainOptions): Promise<{ train: Digits; test: Digits }> {
   const dir = o.data ?? defaultCacheDir();
   if (o.data === undefined && (await ensureDigitFiles(dir))) {
     console.error(`weft-mnist: wrote the shipped digits as PNG files to ${dir}`);
@@ -143,7 +149,7 @@ export async function train(
   });
   const model = new Mlp(o.seed);
   if (checkpoint) model.load(checkpoint.weights);
-  await using loader = sampler.getDataLoader<Batch>({
+  await using loader = sampler.getDataLoader({
     numWorkers: o.workers,
     seed: o.seed,
     ...(checkpoint ? { resume: checkpoint.state } : {}),

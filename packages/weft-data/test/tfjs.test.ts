@@ -402,10 +402,7 @@ describe('interleavedDataset', () => {
     for (const b of sampler.batchSampler) {
       if (b.source === 'train') expected[b.epoch] = [...(expected[b.epoch] ?? []), ...b.indices];
     }
-    const loader = sampler.getDataLoader<{
-      index: Float64Array;
-      x: { data: Float32Array; shape: number[] };
-    }>();
+    const loader = sampler.getDataLoader();
     const events: string[] = [];
     const ds = interleavedDataset(
       tf,

@@ -104,7 +104,7 @@ describe('fitDataset on weft loaders in workers', () => {
     });
     const expected: number[][] = [[], []];
     for (const b of sampler.batchSampler) if (b.source === 'train') expected[b.epoch]?.push(...b.indices);
-    await using loader = sampler.getDataLoader<LinearBatch>({ numWorkers: 2 });
+    await using loader = sampler.getDataLoader({ numWorkers: 2 });
     const model = linearModel();
     const seen: number[][] = [[], []];
     const evaluations: string[] = [];

@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
+import type { Sampler } from '../core/sampler.ts';
 import { zodIssues } from '../core/validate.ts';
 import { MAX_WORLD_SIZE } from '../distributed/distributed-env.ts';
 import { distributedSamplers } from '../distributed/samplers.ts';
@@ -132,7 +133,8 @@ export async function planFile(file: string): Promise<{ plan: Plan; table: strin
   const { trainSize, worldSize, config, callbacks } = planConfigSchema.parse(raw);
   const sized = (length: number) => ({ length, get: (i: number) => i });
   // With a world size, rank 0's samplers: every rank has the same schedule and batch counts.
-  const sampler = new InterleavedSampler(
+  // Planning loads nothing: the samplers' datasets are only lengths.
+  const sampler = new InterleavedSampler<Sampler>(
     worldSize === undefined
       ? {
           trainSampler: new SequentialSampler(sized(trainSize)),

@@ -1,7 +1,7 @@
 // The types of collated batches: `Collated<Item>` says, kind by kind, what `defaultCollate` (collate.ts and
 // stack.ts) returns for a batch of `Item`s, and the layout types say which dtypes a dataset's `layout` gives
 // to the default collate of a loader. Type-level only: nothing here runs.
-import type { ItemLayout, ItemOf } from '../core/dataset.ts';
+import type { Dataset, ItemLayout, ItemOf } from '../core/dataset.ts';
 import type { DType, DTypeArrays, Tensor, TypedArray } from '../core/dtype.ts';
 
 /**
@@ -149,3 +149,35 @@ export type LayoutOf<D> = D extends { readonly layout?: infer L } ? L : unknown;
  * ```
  */
 export type BatchOf<D> = Collated<ItemOf<D>, LayoutDTypes<LayoutOf<D>>>;
+
+/**
+ * Any collate function, whatever its items: what options that take a user's collate accept.
+ *
+ * @example
+ * ```ts
+ * const collate: AnyCollate = (items: { x: number }[]) => items.length;
+ * ```
+ */
+export type AnyCollate = (items: never[]) => unknown;
+
+/**
+ * The batch the collate `F` makes, or without one (`undefined`) the default collate's batch of dataset `D`.
+ *
+ * @example
+ * ```ts
+ * type B = BatchMadeBy<undefined, ImageFolder>; // { image: Tensor<Float32Array>; label: Int32Array }
+ * ```
+ */
+export type BatchMadeBy<F, D> = F extends (items: never[]) => infer B ? B : BatchOf<D>;
+
+/**
+ * The dataset a sampler indexes, as its `dataset` is typed (`Dataset<unknown>` when it does not say).
+ *
+ * @example
+ * ```ts
+ * type D = SamplerDataset<RandomSampler<ImageFolder>>; // ImageFolder
+ * ```
+ */
+export type SamplerDataset<S> = S extends { readonly dataset: infer D extends Dataset<unknown> }
+  ? D
+  : Dataset<unknown>;
