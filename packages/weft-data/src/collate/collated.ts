@@ -55,29 +55,32 @@ type NestedNumbers = number | readonly NestedNumbers[];
 
 type At<T, DT, F extends string> = unknown extends T
   ? unknown
-  : T extends number
-    ? ArrayAt<DT, F, Float64Array>
-    : T extends boolean
-      ? ArrayAt<DT, F, Uint8Array>
-      : T extends bigint
-        ? BigInt64Array
-        : T extends string
-          ? string[]
-          : T extends TypedArray
-            ? Tensor<ArrayAt<DT, F, Fresh<T>>>
-            : T extends Tensor<infer A>
-              ? Tensor<ArrayAt<DT, F, Fresh<A>>>
-              : T extends readonly []
-                ? []
-                : T extends readonly NestedNumbers[]
-                  ? Tensor<ArrayAt<DT, F, Float64Array>>
-                  : T extends readonly unknown[]
-                    ? { -readonly [K in keyof T]: At<T[K], DT, Path<F, `${K & (string | number)}`>> }
-                    : T extends (...args: never[]) => unknown
-                      ? never
-                      : T extends object
-                        ? { -readonly [K in keyof T]: At<T[K], DT, Path<F, K & string>> }
-                        : never;
+  : // Whole, so that `true | false` gives one array type, not the same one twice.
+    [T] extends [boolean]
+    ? ArrayAt<DT, F, Uint8Array>
+    : T extends number
+      ? ArrayAt<DT, F, Float64Array>
+      : T extends boolean
+        ? ArrayAt<DT, F, Uint8Array>
+        : T extends bigint
+          ? BigInt64Array
+          : T extends string
+            ? string[]
+            : T extends TypedArray
+              ? Tensor<ArrayAt<DT, F, Fresh<T>>>
+              : T extends Tensor<infer A>
+                ? Tensor<ArrayAt<DT, F, Fresh<A>>>
+                : T extends readonly []
+                  ? []
+                  : T extends readonly NestedNumbers[]
+                    ? Tensor<ArrayAt<DT, F, Float64Array>>
+                    : T extends readonly unknown[]
+                      ? { -readonly [K in keyof T]: At<T[K], DT, Path<F, `${K & (string | number)}`>> }
+                      : T extends (...args: never[]) => unknown
+                        ? never
+                        : T extends object
+                          ? { -readonly [K in keyof T]: At<T[K], DT, Path<F, K & string>> }
+                          : never;
 
 /**
  * What {@link defaultCollate} returns for a batch of `Item`s, with the dtypes `DT` of
