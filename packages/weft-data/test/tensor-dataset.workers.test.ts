@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  ArrayDataset,
   DataLoader,
   fromModule,
   type InterleavedBatch,
@@ -48,6 +49,31 @@ async function epoch(loader: AsyncIterable<unknown>): Promise<unknown[]> {
 }
 
 describe('TensorDataset in workers', () => {
+  it("keeps each column's dtype in workers, and each dataset's own in an interleaved run", async () => {
+    const labelled = TensorDataset.fromItems(
+      Array.from({ length: 8 }, (_, i) => ({ x: Float32Array.of(i, -i), y: i % 3 })),
+      { y: { dtype: 'int32' } },
+    );
+    const plain = new ArrayDataset([0.5, 1.5, 2.5]);
+    for (const numWorkers of [0, 2]) {
+      const [batch] = await epoch(keep(new DataLoader({ dataset: labelled, batchSize: 4, numWorkers })));
+      expect((batch as { y: unknown }).y).toEqual(Int32Array.of(0, 1, 2, 0));
+      const sampler = new InterleavedSampler({
+        trainSampler: new SequentialSampler(labelled),
+        config: { batchSize: 4, maxUpdates: 1 },
+        callbackSamplers: [{ sampler: new SequentialSampler(plain), everyNUpdates: 1, name: 'plain' }],
+      });
+      const batches = await epoch(keep(sampler.getDataLoader({ numWorkers })));
+      expect(batches.map((b) => (b as { data: unknown }).data)).toEqual([
+        {
+          x: { data: Float32Array.of(0, -0, 1, -1, 2, -2, 3, -3), shape: [4, 2] },
+          y: Int32Array.of(0, 1, 2, 0),
+        },
+        Float64Array.of(0.5, 1.5, 2.5),
+      ]);
+    }
+  });
+
   it('gives the same batches with 0 and 2 workers, directly and through randomSplit', async () => {
     expect(fixed.columns.x?.data).toBe(table.columns.x?.data);
     const [train] = randomSplit(fixed, [0.8, 0.2], { seed: 3 });
