@@ -1,12 +1,15 @@
 export type { Collate, CollateWith, DefaultCollate } from './collate/collate.ts';
 export { defaultCollate } from './collate/collate.ts';
 export type {
+  AnyCollate,
+  BatchMadeBy,
   BatchOf,
   Collated,
   FieldDTypes,
   LayoutDTypes,
   LayoutOf,
   NoDTypes,
+  SamplerDataset,
 } from './collate/collated.ts';
 export type { CollateOptions } from './collate/options.ts';
 export type { Dataset, FieldLayout, ItemLayout, ItemOf, Sized } from './core/dataset.ts';
@@ -92,7 +95,7 @@ export {
   SamplerIntervalConfig,
   samplerIntervalConfigSchema,
 } from './interleaved/config.ts';
-export type { InterleavedSamplerInit } from './interleaved/init.ts';
+export type { CallbackInput, InterleavedSamplerInit } from './interleaved/init.ts';
 export type {
   InterleavedBatch,
   InterleavedLoaderOptions,
@@ -103,6 +106,7 @@ export { formatPlan } from './interleaved/plan.ts';
 export type { DistributedState, ResumeState } from './interleaved/resume.ts';
 export { resumeStateSchema } from './interleaved/resume.ts';
 export { routeCollate } from './interleaved/route-collate.ts';
+export type { CallbackBatchOf } from './interleaved/sampler.ts';
 export { InterleavedSampler } from './interleaved/sampler.ts';
 export type { CallbackPlan, Plan, Position, UpdateList } from './interleaved/schedule.ts';
 export type { BatchSamplerOptions } from './samplers/batch-sampler.ts';

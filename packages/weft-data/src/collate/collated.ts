@@ -127,9 +127,17 @@ export type LayoutDTypes<L> = unknown extends L
       : {
           [K in keyof NonNullable<L> as K extends ''
             ? never
-            : NonNullable<L>[K] extends { readonly dtype: 'bigint64' }
+            : NonNullable<L>[K] extends {
+                  /** A bigint field. */
+                  readonly dtype: 'bigint64';
+                }
               ? never
-              : K]: NonNullable<L>[K] extends { readonly dtype: infer D } ? D : never;
+              : K]: NonNullable<L>[K] extends {
+            /** The field's dtype. */
+            readonly dtype: infer D;
+          }
+            ? D
+            : never;
         };
 
 /**
@@ -140,7 +148,12 @@ export type LayoutDTypes<L> = unknown extends L
  * type L = LayoutOf<TensorDataset<{ y: { data: Int32Array } }>>; // { readonly y: { dtype: 'int32'; shape: [] } }
  * ```
  */
-export type LayoutOf<D> = D extends { readonly layout?: infer L } ? L : unknown;
+export type LayoutOf<D> = D extends {
+  /** The dataset's layout. */
+  readonly layout?: infer L;
+}
+  ? L
+  : unknown;
 
 /**
  * The batch a loader's default collate makes of dataset `D`'s items: {@link Collated} with the dtypes of
@@ -181,6 +194,9 @@ export type BatchMadeBy<F, D> = F extends (items: never[]) => infer B ? B : Batc
  * type D = SamplerDataset<RandomSampler<ImageFolder>>; // ImageFolder
  * ```
  */
-export type SamplerDataset<S> = S extends { readonly dataset: infer D extends Dataset<unknown> }
+export type SamplerDataset<S> = S extends {
+  /** The sampler's dataset. */
+  readonly dataset: infer D extends Dataset<unknown>;
+}
   ? D
   : Dataset<unknown>;

@@ -51,7 +51,9 @@ export interface Dataset<T, L extends ItemLayout | undefined = ItemLayout | unde
  * ```
  */
 export interface FieldLayout {
+  /** The element type of the field's values (and of its batch). */
   readonly dtype: DType;
+  /** The shape of one item's value, when every item has the same (`[]` for a scalar). */
   readonly shape?: readonly number[];
 }
 

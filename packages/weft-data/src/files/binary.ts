@@ -40,7 +40,12 @@ const BINARY_DTYPES = Object.keys({
  */
 export type BinaryLayout<D extends BinaryDType = BinaryDType> = {
   /** The whole item: `sequenceLength` elements of the dataset's dtype. */
-  readonly '': { readonly dtype: D; readonly shape: readonly [number] };
+  readonly '': {
+    /** The dataset's dtype. */
+    readonly dtype: D;
+    /** `[sequenceLength]`. */
+    readonly shape: readonly [number];
+  };
 };
 
 /** Options of {@link BinaryDataset.open}. */

@@ -66,9 +66,19 @@ export interface ImageItem<A extends ImageArrays[keyof ImageArrays] = Float32Arr
  */
 export type ImageLayout<D extends keyof ImageArrays = keyof ImageArrays> = {
   /** The pixels: the folder's `dtype`; `shape` when the last resizing or cropping transform fixes the size. */
-  readonly image: { readonly dtype: D; readonly shape?: readonly number[] };
+  readonly image: {
+    /** The folder's `dtype`. */
+    readonly dtype: D;
+    /** `[C, H, W]` (or `[H, W, C]`), when the transforms fix the size. */
+    readonly shape?: readonly number[];
+  };
   /** The class index, a scalar. */
-  readonly label: { readonly dtype: 'int32'; readonly shape: readonly [] };
+  readonly label: {
+    /** Class indices are integers. */
+    readonly dtype: 'int32';
+    /** A scalar. */
+    readonly shape: readonly [];
+  };
 };
 
 /** The image's `[height, width]` when the last step that sets the size sets both sides, else undefined. */

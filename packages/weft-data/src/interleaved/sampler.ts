@@ -10,7 +10,7 @@ import { epochIndices } from '../core/indices.ts';
 import type { Sampler } from '../core/sampler.ts';
 import { ConcatDataset, type ConcatItem } from '../datasets/basic.ts';
 import type { CallbackIndexBatch, IndexBatch, InterleavedBatchSampler } from './batches.ts';
-import type { InterleavedSamplerConfig, SamplerIntervalConfig } from './config.ts';
+import type { InterleavedSamplerConfig, SamplerIntervalConfig, SamplerIntervalOptions } from './config.ts';
 import {
   type AnyInit,
   type CallbackInput,
@@ -35,8 +35,25 @@ import { type Plan, type Position, Schedule } from './schedule.ts';
  */
 export type CallbackBatchOf<C> = C extends unknown
   ? BatchMadeBy<
-      C extends { readonly collate: infer F } ? F : C extends { readonly pipeline: infer F } ? F : undefined,
-      SamplerDataset<C extends { readonly sampler: infer S } ? S : undefined>
+      C extends {
+        /** The callback's collate. */
+        readonly collate: infer F;
+      }
+        ? F
+        : C extends {
+              /** The callback's collate, by its alias. */
+              readonly pipeline: infer F;
+            }
+          ? F
+          : undefined,
+      SamplerDataset<
+        C extends {
+          /** The callback's sampler. */
+          readonly sampler: infer S;
+        }
+          ? S
+          : undefined
+      >
     >
   : never;
 

@@ -55,15 +55,17 @@ type ByShape<D extends NumericDType, S> = S extends readonly []
  * ```
  */
 export type ColumnValue<C> =
-  IsString<C> extends true
-    ? string
-    : C extends { readonly data: infer A extends ColumnArray }
-      ? C extends { readonly offsets: ArrayLike<number> }
-        ? DTypeArrays[DTypeOf<A>]
-        : C extends { readonly shape: infer S }
-          ? ByShape<DTypeOf<A>, S>
-          : Scalar<DTypeOf<A>>
-      : never;
+  IsString<C> extends true ? string : C extends Pick<ColumnData, 'data'> ? NumericValue<C> : never;
+
+type NumericValue<C extends Pick<ColumnData, 'data'>> =
+  C extends Required<Pick<ColumnData, 'offsets'>>
+    ? DTypeArrays[DTypeOfColumn<C>]
+    : C extends Required<Pick<ColumnData, 'shape'>>
+      ? ByShape<DTypeOfColumn<C>, C['shape']>
+      : Scalar<DTypeOfColumn<C>>;
+
+type DTypeOfColumn<C> =
+  C extends Pick<ColumnData, 'data'> ? (C['data'] extends ColumnArray ? DTypeOf<C['data']> : never) : never;
 
 /**
  * A {@link TensorDataset} item: each column's {@link ColumnValue}.
@@ -85,7 +87,9 @@ export type TensorItemOf<C> = { -readonly [K in keyof C]: ColumnValue<C[K]> };
  */
 export type TensorLayoutOf<C> = {
   readonly [K in keyof C as IsString<C[K]> extends true ? never : K]: {
-    readonly dtype: C[K] extends { readonly data: infer A extends ColumnArray } ? DTypeOf<A> : never;
+    /** The column's element type. */
+    readonly dtype: DTypeOfColumn<C[K]>;
+    /** The shape of one item, for a column of fixed-size items. */
     readonly shape?: readonly number[];
   };
 };
