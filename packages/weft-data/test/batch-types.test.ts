@@ -3,9 +3,12 @@
 // is of the class the type names. A public type that becomes `any` or `unknown`, or stops matching what
 // collating gives, fails the typecheck.
 import * as tfc from '@tensorflow/tfjs-core';
+import { Bool, Float32, Int32, Int64, Table, tableToIPC, Uint8, Utf8, vectorFromArray } from 'apache-arrow';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   ArrayDataset,
+  ArrowDataset,
   BinaryDataset,
   type Collated,
   ConfigError,
@@ -15,6 +18,7 @@ import {
   fromModule,
   ImageFolder,
   InterleavedSampler,
+  ParquetDataset,
   randomSplit,
   SequentialSampler,
   type Tensor,
@@ -177,6 +181,66 @@ describe('batches typed by their dataset, with its dtypes', () => {
     const batch = await first(new DataLoader({ dataset: ds, batchSize: 2 }));
     expectTypeOf(batch).toEqualTypeOf<Tensor<Uint16Array>>();
     expect(batch.data).toEqual(Uint16Array.of(1, 2, 3, 4));
+  });
+
+  it('Parquet and Arrow: the column types the file declares reach the batch', async () => {
+    const files = tempFiles('typed-tables');
+    const parquet = files.path('t.parquet');
+    parquetWriteFile({
+      filename: parquet,
+      columnData: [
+        { name: 'id', data: Int32Array.of(1, 2), type: 'INT32' },
+        { name: 'f', data: Float32Array.of(0.5, 1.5), type: 'FLOAT' },
+        { name: 'x', data: Float64Array.of(0.1, 0.2), type: 'DOUBLE' },
+        { name: 'flag', data: [true, false], type: 'BOOLEAN' },
+        { name: 'name', data: ['a', 'b'], type: 'STRING' },
+      ],
+    });
+    type Row = { id: number; f: number; x: number; flag: boolean; name: string };
+    const table = await ParquetDataset.open<Row>(parquet);
+    expect(table.layout).toEqual({
+      id: { dtype: 'int32', shape: [] },
+      f: { dtype: 'float32', shape: [] },
+      x: { dtype: 'float64', shape: [] },
+      flag: { dtype: 'bool', shape: [] },
+    });
+    const batch = await first(new DataLoader({ dataset: table, batchSize: 2 }));
+    // The row type says numbers; which array each becomes is the file's to say, so the type allows any.
+    expectTypeOf(batch.id).toExtend<ArrayBufferView>();
+    expectTypeOf(batch.name).toEqualTypeOf<string[]>();
+    expect(batch.id).toEqual(Int32Array.of(1, 2));
+    expect(batch.f).toEqual(Float32Array.of(0.5, 1.5));
+    expect(batch.x).toEqual(Float64Array.of(0.1, 0.2));
+    expect(batch.flag).toEqual(Uint8Array.of(1, 0));
+    const arrow = files.write(
+      't.arrow',
+      tableToIPC(
+        new Table({
+          id: vectorFromArray([1, 2], new Int32()),
+          f: vectorFromArray([0.5, 1.5], new Float32()),
+          small: vectorFromArray([3, 4], new Uint8()),
+          flag: vectorFromArray([true, false], new Bool()),
+          big: vectorFromArray([5n, 6n], new Int64()),
+          name: vectorFromArray(['a', 'b'], new Utf8()),
+        }),
+        'file',
+      ),
+    );
+    const frame = await ArrowDataset.open(arrow, { columns: ['id', 'f', 'small', 'flag', 'big'] });
+    expect(frame.layout).toEqual({
+      id: { dtype: 'int32', shape: [] },
+      f: { dtype: 'float32', shape: [] },
+      small: { dtype: 'uint8', shape: [] },
+      flag: { dtype: 'bool', shape: [] },
+    });
+    const b = await first(new DataLoader({ dataset: frame, batchSize: 2 }));
+    expect(b).toEqual({
+      id: Int32Array.of(1, 2),
+      f: Float32Array.of(0.5, 1.5),
+      small: Uint8Array.of(3, 4),
+      flag: Uint8Array.of(1, 0),
+      big: BigInt64Array.of(5n, 6n),
+    });
   });
 
   it('a dataset typed only as Dataset<T> may have any layout: its numbers are any dtype', () => {

@@ -10,7 +10,7 @@
 // decode a block (`readBlock`) and take one item from it (`itemOf`).
 import { z } from 'zod';
 import { checkIndex, describe, isPromiseLike } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import type { Dataset, ItemLayout } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { fail, positiveInt } from '../core/validate.ts';
 import {
@@ -295,4 +295,18 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
       { cause: e },
     );
   }
+}
+
+/**
+ * The layout of the projected `columns` that have a dtype in `dtypes` (a format's dtypes of every column).
+ *
+ * @param dtypes - by column, from the file's schema
+ * @param columns - the projection
+ * @example
+ * ```ts
+ * projectedLayout({ id: { dtype: 'int32', shape: [] } }, ['id', 'name']); // { id: { dtype: 'int32', shape: [] } }
+ * ```
+ */
+export function projectedLayout(dtypes: ItemLayout, columns: readonly string[]): ItemLayout {
+  return Object.freeze(Object.fromEntries(columns.flatMap((c) => (dtypes[c] ? [[c, dtypes[c]]] : []))));
 }

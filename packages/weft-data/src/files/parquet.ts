@@ -1,6 +1,13 @@
+import type { FieldLayout, ItemLayout } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
-import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
+import {
+  ChunkedDataset,
+  type ChunkedFileState,
+  type ChunkedLayout,
+  openChunked,
+  projectedLayout,
+} from './chunked.ts';
 import { importPeer, PositionalFile } from './file.ts';
 
 /** Options of {@link ParquetDataset.open}. */
@@ -14,7 +21,7 @@ export interface ParquetOptions {
 /** The parts of hyparquet used here, typed locally so that weft's declarations never name the package. @internal */
 export interface Hyparquet {
   parquetMetadataAsync(file: ByteSource): Promise<ParquetMetadata>;
-  parquetSchema(metadata: ParquetMetadata): { children: { element: { name: string } }[] };
+  parquetSchema(metadata: ParquetMetadata): { children: { element: ParquetElement }[] };
   parquetReadObjects(options: {
     file: ByteSource;
     metadata: ParquetMetadata;
@@ -22,6 +29,15 @@ export interface Hyparquet {
     rowStart: number;
     rowEnd: number;
   }): Promise<Record<string, unknown>[]>;
+}
+/** hyparquet's `SchemaElement`, as much of it as tells a column's dtype. @internal */
+export interface ParquetElement {
+  readonly name: string;
+  readonly type?: string;
+  readonly repetition_type?: string;
+  readonly num_children?: number;
+  readonly converted_type?: string;
+  readonly logical_type?: { readonly type: string; readonly bitWidth?: number; readonly isSigned?: boolean };
 }
 /** hyparquet's `AsyncBuffer`. @internal */
 export interface ByteSource {
@@ -89,6 +105,11 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
   T,
   Record<string, unknown>[]
 > {
+  /**
+   * The dtype of each projected column of integers (up to 32 bits), floats or booleans, from the schema:
+   * the default collate gives an `INT32` column an `Int32Array`, a `FLOAT` one a `Float32Array`.
+   */
+  readonly layout: ItemLayout | undefined;
   readonly #file: PositionalFile;
   readonly #hp: Hyparquet;
   #metadata: ParquetMetadata | Promise<ParquetMetadata> | undefined;
@@ -125,6 +146,7 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
     super(state);
     this.#hp = hp;
     this.#metadata = metadata;
+    this.layout = metadata && projectedLayout(parquetDTypes(hp, metadata), state.columns);
     this.#file = new PositionalFile(state.path, state.stamp);
     rebuildWith(this, import.meta.url, 'parquetFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
@@ -172,6 +194,45 @@ async function scan(hp: Hyparquet, file: PositionalFile): Promise<ChunkedLayout<
     blockSizes: metadata.row_groups.map((group) => Number(group.num_rows)),
     meta: metadata,
   };
+}
+
+/** Each top-level column's dtype, for the columns whose values are numbers or booleans of one. */
+function parquetDTypes(hp: Hyparquet, metadata: ParquetMetadata): ItemLayout {
+  const dtypes: Record<string, FieldLayout> = {};
+  for (const { element: e } of hp.parquetSchema(metadata).children) {
+    const dtype = e.num_children || e.repetition_type === 'REPEATED' ? undefined : dtypeOf(e);
+    if (dtype !== undefined) dtypes[e.name] = { dtype, shape: [] };
+  }
+  return dtypes;
+}
+
+// Integers annotated as such; others (dates, decimals, times) are not plain numbers of their type.
+const CONVERTED: Record<string, FieldLayout['dtype']> = {
+  INT_8: 'int8',
+  INT_16: 'int16',
+  INT_32: 'int32',
+  UINT_8: 'uint8',
+  UINT_16: 'uint16',
+  UINT_32: 'uint32',
+};
+
+function dtypeOf(e: ParquetElement): FieldLayout['dtype'] | undefined {
+  const logical = e.logical_type;
+  if (logical !== undefined) {
+    if (logical.type !== 'INTEGER' || logical.bitWidth === undefined || logical.bitWidth > 32)
+      return undefined;
+    return `${logical.isSigned ? 'int' : 'uint'}${logical.bitWidth}` as FieldLayout['dtype'];
+  }
+  if (e.converted_type !== undefined) return CONVERTED[e.converted_type];
+  return e.type === 'INT32'
+    ? 'int32'
+    : e.type === 'FLOAT'
+      ? 'float32'
+      : e.type === 'DOUBLE'
+        ? 'float64'
+        : e.type === 'BOOLEAN'
+          ? 'bool'
+          : undefined;
 }
 
 // ── Worker recipe glue ──

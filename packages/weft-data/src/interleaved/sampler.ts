@@ -10,7 +10,7 @@ import { epochIndices } from '../core/indices.ts';
 import type { Sampler } from '../core/sampler.ts';
 import { ConcatDataset, type ConcatItem } from '../datasets/basic.ts';
 import type { CallbackIndexBatch, IndexBatch, InterleavedBatchSampler } from './batches.ts';
-import type { InterleavedSamplerConfig, SamplerIntervalConfig, SamplerIntervalOptions } from './config.ts';
+import type { InterleavedSamplerConfig, SamplerIntervalConfig } from './config.ts';
 import {
   type AnyInit,
   type CallbackInput,
