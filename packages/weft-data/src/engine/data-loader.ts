@@ -146,10 +146,15 @@ const samplerOrShuffle: Relation = ({ batchSampler, sampler, shuffle }) =>
  * (`break`, an error) terminates the workers unless `persistentWorkers`; call {@link DataLoader.close}
  * (or use `await using`) to end persistent ones.
  *
+ * Batches are typed by the dataset: {@link BatchOf} it (what `defaultCollate` makes of its items, with its
+ * layout's dtypes), or what the `collate` given returns.
+ *
+ * @typeParam D - the dataset's type
+ * @typeParam B - the batches' type, inferred: {@link BatchOf} `D`, or the return type of `collate`
  * @param options - see {@link DataLoaderOptions}
  * @example
  * ```ts
- * const dataset = await fromModule<Dataset<Float32Array>>(new URL('./data.ts', import.meta.url), 'makeData');
+ * const dataset = await fromModule<typeof import('./data.ts').makeData>(new URL('./data.ts', import.meta.url), 'makeData');
  * await using loader = new DataLoader({ dataset, batchSize: 64, shuffle: true, numWorkers: 2 });
  * for (let epoch = 0; epoch < 10; epoch++) {
  *   for await (const batch of loader) step(batch);
