@@ -40,15 +40,16 @@ export type { RandomSplitOptions } from './datasets/random-split.ts';
 export { randomSplit } from './datasets/random-split.ts';
 export type { ColumnArray, ColumnData, ColumnInfo } from './datasets/tensor/columns.ts';
 export type { ColumnSpec } from './datasets/tensor/infer.ts';
-export type { TensorItem, TensorValue } from './datasets/tensor/tensor-dataset.ts';
 export { TensorDataset } from './datasets/tensor/tensor-dataset.ts';
 export type {
   ColumnSpecs,
   ColumnValue,
   ItemColumns,
   TensorColumns,
+  TensorItem,
   TensorItemOf,
   TensorLayoutOf,
+  TensorValue,
 } from './datasets/tensor/types.ts';
 export type { DistributedEnv, DistributedOverrides } from './distributed/distributed-env.ts';
 export { distributedEnv, MAX_WORLD_SIZE } from './distributed/distributed-env.ts';

@@ -22,7 +22,9 @@ import {
   randomSplit,
   SequentialSampler,
   type Tensor,
+  type TensorColumns,
   TensorDataset,
+  type TensorItem,
 } from '../src/index.ts';
 import { loaderDataset, type Tensors } from '../src/tfjs/index.ts';
 import { tempFiles } from './fixtures/files.ts';
@@ -143,6 +145,9 @@ describe('batches typed by their dataset, with its dtypes', () => {
     const b = await first(new DataLoader({ dataset: columns, batchSize: 2 }));
     expectTypeOf(b).toEqualTypeOf<{ image: Tensor<Uint8Array>; label: Int16Array }>();
     expect(b.label).toBeInstanceOf(Int16Array);
+    // Columns known only as TensorColumns give the items of any TensorDataset.
+    const wide = new TensorDataset({ label: { data: Int16Array.of(1) } } as TensorColumns);
+    expectTypeOf(wide.get(0)).toEqualTypeOf<TensorItem>();
   });
 
   it('an explicit collate wins over the layout, in the type and in the batch', async () => {

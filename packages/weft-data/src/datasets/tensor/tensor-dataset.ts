@@ -6,29 +6,14 @@ import type { Tensor } from '../../core/dtype.ts';
 import { withRecipe } from '../../core/recipe.ts';
 import { type ColumnArray, type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
 import { columnsFromItems } from './infer.ts';
-import type { ColumnSpecs, ItemColumns, TensorColumns, TensorItemOf, TensorLayoutOf } from './types.ts';
-
-/**
- * One field of a {@link TensorDataset} item: a number or bigint (per-item shape `[]`), a typed-array view
- * (shape `[k]` or a ragged column), a {@link Tensor} whose `data` is a view (shape of two or more
- * dimensions), or a string.
- *
- * @example
- * ```ts
- * const v: TensorValue = dataset.get(0).x;
- * ```
- */
-export type TensorValue = number | bigint | string | ColumnArray | Tensor<ColumnArray>;
-
-/**
- * A {@link TensorDataset} item: one value per column.
- *
- * @example
- * ```ts
- * const item: TensorItem = dataset.get(0); // { x: Float32Array(784), y: 3 }
- * ```
- */
-export type TensorItem = Record<string, TensorValue>;
+import type {
+  ColumnSpecs,
+  ItemColumns,
+  TensorColumns,
+  TensorItemOf,
+  TensorLayoutOf,
+  TensorValue,
+} from './types.ts';
 
 const decoder = new TextDecoder();
 

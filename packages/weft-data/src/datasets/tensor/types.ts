@@ -6,6 +6,28 @@ import type { ColumnArray, ColumnData, NumericDType } from './columns.ts';
 import type { ColumnSpec } from './infer.ts';
 
 /**
+ * One field of a {@link TensorDataset} item: a number or bigint (per-item shape `[]`), a typed-array view
+ * (shape `[k]` or a ragged column), a {@link Tensor} whose `data` is a view (shape of two or more
+ * dimensions), or a string.
+ *
+ * @example
+ * ```ts
+ * const v: TensorValue = dataset.get(0).x;
+ * ```
+ */
+export type TensorValue = number | bigint | string | ColumnArray | Tensor<ColumnArray>;
+
+/**
+ * A {@link TensorDataset} item: one value per column.
+ *
+ * @example
+ * ```ts
+ * const item: TensorItem = dataset.get(0); // { x: Float32Array(784), y: 3 }
+ * ```
+ */
+export type TensorItem = Record<string, TensorValue>;
+
+/**
  * Columns as `new TensorDataset(columns)` takes them, by name: the type parameter of {@link TensorDataset}.
  *
  * @example
@@ -54,8 +76,13 @@ type ByShape<D extends NumericDType, S> = S extends readonly []
  * type V = ColumnValue<{ data: Float32Array; shape: [28, 28] }>; // Tensor<Float32Array>
  * ```
  */
-export type ColumnValue<C> =
-  IsString<C> extends true ? string : C extends Pick<ColumnData, 'data'> ? NumericValue<C> : never;
+export type ColumnValue<C> = ColumnData extends C
+  ? TensorValue
+  : IsString<C> extends true
+    ? string
+    : C extends Pick<ColumnData, 'data'>
+      ? NumericValue<C>
+      : never;
 
 type NumericValue<C extends Pick<ColumnData, 'data'>> =
   C extends Required<Pick<ColumnData, 'offsets'>>
@@ -75,7 +102,9 @@ type DTypeOfColumn<C> =
  * type Item = TensorItemOf<{ x: { data: Float32Array; shape: [4] }; y: { data: Int32Array } }>; // { x: Float32Array; y: number }
  * ```
  */
-export type TensorItemOf<C> = { -readonly [K in keyof C]: ColumnValue<C[K]> };
+export type TensorItemOf<C> = string extends keyof C
+  ? TensorItem
+  : { -readonly [K in keyof C]: ColumnValue<C[K]> };
 
 /**
  * A {@link TensorDataset}'s `layout`: the dtype of each numeric column (string columns have none).
