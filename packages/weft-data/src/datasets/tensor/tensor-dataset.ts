@@ -4,7 +4,7 @@ import { checkIndex } from '../../core/checks.ts';
 import type { Dataset, FieldLayout } from '../../core/dataset.ts';
 import type { Tensor } from '../../core/dtype.ts';
 import { withRecipe } from '../../core/recipe.ts';
-import { type ColumnArray, type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
+import { type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
 import { columnsFromItems } from './infer.ts';
 import type {
   ColumnSpecs,
