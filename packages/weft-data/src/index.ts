@@ -55,7 +55,11 @@ export type { DistributedEnv, DistributedOverrides } from './distributed/distrib
 export { distributedEnv, MAX_WORLD_SIZE } from './distributed/distributed-env.ts';
 export { gatherInOrder } from './distributed/gather.ts';
 export type { Env, Launcher } from './distributed/launchers.ts';
-export type { DistributedSamplersOptions } from './distributed/samplers.ts';
+export type {
+  DistributedCallback,
+  DistributedSamplersOptions,
+  ShardedCallback,
+} from './distributed/samplers.ts';
 export { distributedSamplers, rankBatchSize } from './distributed/samplers.ts';
 export type { BatchSamplerLike, DataLoaderOptions } from './engine/data-loader.ts';
 export { DataLoader } from './engine/data-loader.ts';

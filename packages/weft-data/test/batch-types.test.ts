@@ -15,6 +15,7 @@ import {
   DataLoader,
   type Dataset,
   defaultCollate,
+  distributedSamplers,
   fromModule,
   ImageFolder,
   InterleavedSampler,
@@ -294,6 +295,34 @@ describe('the interleaved loader: training batches by the training dataset, call
       kinds.push(batch.source);
     }
     expect(kinds).toEqual(['train', 'train', 'callback']);
+  });
+
+  it('types the batches of a data-parallel run by the datasets given to distributedSamplers', async () => {
+    const train = TensorDataset.fromItems([{ y: 1 }, { y: 2 }, { y: 3 }, { y: 4 }], {
+      y: { dtype: 'int32' },
+    });
+    const test = new ArrayDataset(['a', 'b', 'c']);
+    const { trainSampler, callbackSamplers } = distributedSamplers({
+      train,
+      env: { rank: 1, worldSize: 2 },
+      callbacks: [{ dataset: test, everyNEpochs: 1, name: 'test', collate: (items) => items.join('') }],
+    });
+    const sampler = new InterleavedSampler({
+      trainSampler,
+      callbackSamplers,
+      config: { batchSize: 2, maxEpochs: 1 },
+    });
+    const seen: unknown[] = [];
+    for await (const batch of sampler.getDataLoader()) {
+      if (batch.source === 'train') {
+        expectTypeOf(batch.data).toEqualTypeOf<{ y: Int32Array }>();
+        expect(batch.data.y).toBeInstanceOf(Int32Array);
+      } else {
+        expectTypeOf(batch.data).toEqualTypeOf<string>();
+        seen.push(batch.data);
+      }
+    }
+    expect(seen).toEqual(['ba']); // rank 1's shard of [a, b, c]: b, padded with a
   });
 
   it('types a batch by the collate given for it', async () => {
