@@ -12,12 +12,6 @@ export async function initBackend(): Promise<void> {
 /** Weights as plain arrays, exactly (base64 of the float32 bytes), for checkpoints. */
 export type SavedWeights = Record<string, { shape: number[]; data: string }>;
 
-/** A batch's class indices: float64 from an older ImageFolder, int32 from one that keeps the dtype. */
-export type Labels = Float64Array | Int32Array;
-
-/** The labels as int32, copied only when they are not already. */
-const int32 = (y: Labels): Int32Array => (y instanceof Int32Array ? y : Int32Array.from(y));
-
 export class Mlp {
   readonly vars: Record<string, tf.Variable>;
   constructor(seed: number) {
@@ -40,10 +34,10 @@ export class Mlp {
   }
 
   /** One SGD step on a batch; returns the mean cross-entropy before the step. */
-  train(x: Float32Array, y: Labels, lr: number): number {
+  train(x: Float32Array, y: Int32Array, lr: number): number {
     return tf.tidy(() => {
       const xs = tf.tensor2d(x, [y.length, 784]);
-      const ys = tf.oneHot(tf.tensor1d(int32(y), 'int32'), 10);
+      const ys = tf.oneHot(tf.tensor1d(y, 'int32'), 10);
       const { value, grads } = tf.variableGrads(
         () => tf.losses.softmaxCrossEntropy(ys, this.#logits(xs)) as tf.Scalar,
       );
@@ -54,10 +48,10 @@ export class Mlp {
   }
 
   /** Summed loss and number correct over a batch. */
-  evaluate(x: Float32Array, y: Labels): { loss: number; correct: number } {
+  evaluate(x: Float32Array, y: Int32Array): { loss: number; correct: number } {
     return tf.tidy(() => {
       const xs = tf.tensor2d(x, [y.length, 784]);
-      const labels = tf.tensor1d(int32(y), 'int32');
+      const labels = tf.tensor1d(y, 'int32');
       const logits = this.#logits(xs);
       const loss = tf.losses.softmaxCrossEntropy(
         tf.oneHot(labels, 10),

@@ -9,15 +9,16 @@ import {
   formatPlan,
   ImageFolder,
   type ImageItem,
+  type ImageLayout,
   type ImageTransform,
   type InterleavedBatch,
   InterleavedSampler,
+  type ItemLayout,
   type Plan,
   Random,
   RandomSampler,
   SequentialSampler,
   Subset,
-  type Tensor,
 } from 'weft-data';
 import {
   type Checkpoint,
@@ -27,14 +28,17 @@ import {
   writeCheckpoint,
 } from './checkpoint.ts';
 import { defaultCacheDir, ensureDigitFiles } from './digit-files.ts';
-import { initBackend, type Labels, Mlp } from './model.ts';
+import { initBackend, Mlp } from './model.ts';
 import { type LogRecord, render, trainingSpec } from './plot.ts';
 import { createProgress, printLines, shellLines } from './progress.ts';
 
-type Batch = { image: Tensor<Float32Array>; label: Labels };
-
 /** A seeded choice of `n` of `dataset`'s items (all of them, in order, when `n` is undefined or all). */
-function choose<T>(dataset: Dataset<T>, n: number | undefined, seed: number, what: string): Dataset<T> {
+function choose<T, L extends ItemLayout>(
+  dataset: Dataset<T, L>,
+  n: number | undefined,
+  seed: number,
+  what: string,
+): Dataset<T, L> {
   if (n === undefined || n === dataset.length) return dataset;
   if (n > dataset.length) {
     throw new ConfigError(
@@ -51,7 +55,9 @@ function choose<T>(dataset: Dataset<T>, n: number | undefined, seed: number, wha
  * The training and test images, read from files and decoded in the workers: the training digits shifted by up
  * to 2 pixels (a random crop of the image padded by 2), drawn from each sample's `context.random()`.
  */
-async function openDigits(o: TrainOptions): Promise<{ train: Dataset<ImageItem>; test: Dataset<ImageItem> }> {
+type Digits = Dataset<ImageItem, ImageLayout<'float32'>>;
+
+async function openDigits(o: TrainOptions): Promise<{ train: Digits; test: Digits }> {
   const dir = o.data ?? defaultCacheDir();
   if (o.data === undefined && (await ensureDigitFiles(dir))) {
     console.error(`weft-mnist: wrote the shipped digits as PNG files to ${dir}`);
@@ -120,7 +126,7 @@ export async function train(
   });
   const model = new Mlp(o.seed);
   if (checkpoint) model.load(checkpoint.weights);
-  await using loader = sampler.getDataLoader<Batch>({
+  await using loader = sampler.getDataLoader({
     numWorkers: o.workers,
     seed: o.seed,
     ...(checkpoint ? { resume: checkpoint.state } : {}),
@@ -206,7 +212,8 @@ export async function train(
   printLines(process.stdout, [doneLine(update, final.elapsed, final.accuracy)]);
   return { accuracy, updates: update };
 
-  function evaluate(batch: Extract<InterleavedBatch<Batch>, { source: 'callback' }>) {
+  type LoaderBatch = typeof loader extends AsyncIterable<infer B> ? B : never;
+  function evaluate(batch: Extract<LoaderBatch, { source: 'callback' }>) {
     const { image: x, label: y } = batch.data;
     if (batch.batch === 0)
       progress.passStart(batch.name, loader.plan.callbacks[batch.callback]?.batchesPerPass ?? 1);

@@ -149,7 +149,7 @@ await using evalPersistent = new DataLoader({
   persistentWorkers: true,
 });
 await epochMs(evalPersistent);
-async function firstBatchMs(loader: DataLoader<Float32Array>): Promise<number> {
+async function firstBatchMs(loader: DataLoader<Dataset<Float32Array>>): Promise<number> {
   const t = performance.now();
   for await (const _ of loader) break;
   return performance.now() - t;

@@ -1,5 +1,16 @@
-export type { Collate, DefaultCollate } from './collate/collate.ts';
+export type { Collate, CollateWith, DefaultCollate } from './collate/collate.ts';
 export { defaultCollate } from './collate/collate.ts';
+export type {
+  AnyCollate,
+  BatchMadeBy,
+  BatchOf,
+  Collated,
+  FieldDTypes,
+  LayoutDTypes,
+  LayoutOf,
+  NoDTypes,
+  SamplerDataset,
+} from './collate/collated.ts';
 export type { CollateOptions } from './collate/options.ts';
 export type { Dataset, FieldLayout, ItemLayout, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
@@ -18,6 +29,7 @@ export {
 } from './core/errors.ts';
 export type { Shuffleable } from './core/random.ts';
 export { Random } from './core/random.ts';
+export type { FactoryOptions, Loaded } from './core/recipe.ts';
 export { fromModule } from './core/recipe.ts';
 export type { Sampler } from './core/sampler.ts';
 export { IndexSampler } from './core/sampler.ts';
@@ -29,20 +41,33 @@ export type { RandomSplitOptions } from './datasets/random-split.ts';
 export { randomSplit } from './datasets/random-split.ts';
 export type { ColumnArray, ColumnData, ColumnInfo } from './datasets/tensor/columns.ts';
 export type { ColumnSpec } from './datasets/tensor/infer.ts';
-export type { TensorItem, TensorValue } from './datasets/tensor/tensor-dataset.ts';
 export { TensorDataset } from './datasets/tensor/tensor-dataset.ts';
+export type {
+  ColumnSpecs,
+  ColumnValue,
+  ItemColumns,
+  TensorColumns,
+  TensorItem,
+  TensorItemOf,
+  TensorLayoutOf,
+  TensorValue,
+} from './datasets/tensor/types.ts';
 export type { DistributedEnv, DistributedOverrides } from './distributed/distributed-env.ts';
 export { distributedEnv, MAX_WORLD_SIZE } from './distributed/distributed-env.ts';
 export { gatherInOrder } from './distributed/gather.ts';
 export type { Env, Launcher } from './distributed/launchers.ts';
-export type { DistributedSamplersOptions } from './distributed/samplers.ts';
+export type {
+  DistributedCallback,
+  DistributedSamplersOptions,
+  ShardedCallback,
+} from './distributed/samplers.ts';
 export { distributedSamplers, rankBatchSize } from './distributed/samplers.ts';
 export type { BatchSamplerLike, DataLoaderOptions } from './engine/data-loader.ts';
 export { DataLoader } from './engine/data-loader.ts';
 export { collectTransferables } from './engine/transfer.ts';
 export type { ArrowOptions } from './files/arrow.ts';
 export { ArrowDataset } from './files/arrow.ts';
-export type { BinaryDType, BinaryOptions } from './files/binary.ts';
+export type { BinaryDType, BinaryLayout, BinaryOptions } from './files/binary.ts';
 export { BinaryDataset } from './files/binary.ts';
 export type { CacheStats } from './files/block-cache.ts';
 export type { CsvColumns, CsvColumnType, CsvOptions, CsvRow } from './files/csv.ts';
@@ -59,7 +84,13 @@ export type { ShardSummary, ShardWriterOptions } from './files/shard-writer.ts';
 export { ShardWriter } from './files/shard-writer.ts';
 export type { WebDatasetOptions, WebDatasetValue } from './files/webdataset.ts';
 export { expandBraces, WebDataset } from './files/webdataset.ts';
-export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
+export type {
+  ImageArrays,
+  ImageFolderOptions,
+  ImageItem,
+  ImageLayout,
+  ImageSample,
+} from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
 export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
 export type {
@@ -78,7 +109,7 @@ export {
   SamplerIntervalConfig,
   samplerIntervalConfigSchema,
 } from './interleaved/config.ts';
-export type { InterleavedSamplerInit } from './interleaved/init.ts';
+export type { CallbackInput, InterleavedSamplerInit } from './interleaved/init.ts';
 export type {
   InterleavedBatch,
   InterleavedLoaderOptions,
@@ -89,6 +120,7 @@ export { formatPlan } from './interleaved/plan.ts';
 export type { DistributedState, OrderState, ResumeState, SamplerRecord } from './interleaved/resume.ts';
 export { resumeStateSchema } from './interleaved/resume.ts';
 export { routeCollate } from './interleaved/route-collate.ts';
+export type { CallbackBatchOf } from './interleaved/sampler.ts';
 export { InterleavedSampler } from './interleaved/sampler.ts';
 export type { CallbackPlan, Plan, Position, UpdateList } from './interleaved/schedule.ts';
 export type { BatchSamplerOptions } from './samplers/batch-sampler.ts';

@@ -141,7 +141,7 @@ describe('DataLoader in-process', () => {
 
   it('gives two iterators created back to back their own epochs', async () => {
     const dataset = new ArrayDataset(range(12));
-    const epochs = async (loader: DataLoader<number, unknown>) => {
+    const epochs = async (loader: DataLoader<Dataset<number>, unknown>) => {
       const [a, b] = [loader[Symbol.asyncIterator](), loader[Symbol.asyncIterator]()];
       return [
         asLists(await collect({ [Symbol.asyncIterator]: () => a })),
@@ -304,8 +304,8 @@ describe('DataLoader in-process', () => {
 
 describe('DataLoader validation', () => {
   const dataset = new ArrayDataset(range(4));
-  const make = (options: Partial<DataLoaderOptions<number, unknown>>) => () =>
-    new DataLoader({ dataset, ...options } as DataLoaderOptions<number, unknown>);
+  const make = (options: Partial<DataLoaderOptions<Dataset<number>, unknown>>) => () =>
+    new DataLoader({ dataset, ...options } as DataLoaderOptions<Dataset<number>, unknown>);
   const sampler = new OrderSampler([[0, 1]]);
   const batchSampler = {
     length: 1,
@@ -314,7 +314,7 @@ describe('DataLoader validation', () => {
     },
   };
 
-  it.each<[Partial<DataLoaderOptions<number, unknown>>, string]>([
+  it.each<[Partial<DataLoaderOptions<Dataset<number>, unknown>>, string]>([
     [{ batchSize: 0 }, '`batchSize` must be a positive integer, got 0'],
     [{ batchSize: 1.5 }, '`batchSize` must be a positive integer, got 1.5'],
     [{ shuffle: 'yes' as never }, '`shuffle` must be a boolean, got "yes"'],

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DataLoader,
   ImageFolder,
-  type ImageItem,
   type InterleavedBatch,
   type InterleavedLoader,
   InterleavedSampler,
@@ -24,10 +23,10 @@ beforeAll(async () => {
 const open: { close(): Promise<void> }[] = [];
 afterAll(() => Promise.all(open.map((l) => l.close())));
 
-type Batch = { image: Tensor<Float32Array>; label: Float64Array };
+type Batch = { image: Tensor<Float32Array>; label: Int32Array };
 const plain = (b: Batch) => ({ shape: b.image.shape, image: [...b.image.data], label: [...b.label] });
 
-async function epochs(loader: DataLoader<ImageItem, Batch>, n: number): Promise<unknown[]> {
+async function epochs(loader: DataLoader<ImageFolder, Batch>, n: number): Promise<unknown[]> {
   const out: unknown[] = [];
   for (let e = 0; e < n; e++) for await (const b of loader) out.push(plain(b));
   return out;
@@ -43,7 +42,7 @@ describe('ImageFolder in workers', () => {
   it('gives the same batches, augmentations included, with 0 and 2 workers', async () => {
     const folder = new ImageFolder(root, { transforms: [...transforms] });
     const make = (numWorkers: number) => {
-      const l = new DataLoader<ImageItem, Batch>({
+      const l = new DataLoader({
         dataset: folder,
         batchSize: 2,
         shuffle: true,

@@ -21,7 +21,7 @@ const data = writeFormats(N);
 const cache = tempFiles('remote-loader');
 let http: HttpObjectServer;
 let s3: S3TestServer;
-const loaders: DataLoader<unknown>[] = [];
+const loaders: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   http = await startHttpServer();

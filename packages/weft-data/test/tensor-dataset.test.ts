@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../src/core/dataset.ts';
 import { encode } from '../src/core/recipe.ts';
 import {
   ArrayDataset,
@@ -357,7 +358,7 @@ describe('randomSplit', () => {
 });
 
 /** Every batch of one epoch of a loader. */
-async function batches(loader: DataLoader<unknown, unknown>): Promise<unknown[]> {
+async function batches(loader: DataLoader<Dataset<unknown>, unknown>): Promise<unknown[]> {
   const out: unknown[] = [];
   for await (const b of loader) out.push(b);
   return out;

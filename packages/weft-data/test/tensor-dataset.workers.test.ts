@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type Collate,
+  ArrayDataset,
   DataLoader,
   fromModule,
   type InterleavedBatch,
@@ -11,7 +11,7 @@ import {
   SequentialSampler,
   TensorDataset,
 } from '../src/index.ts';
-import { url } from './fixtures/tensor-data.ts';
+import { type lists, type markSeen, url } from './fixtures/tensor-data.ts';
 
 const table = TensorDataset.fromItems(
   Array.from({ length: 50 }, (_, i) => ({
@@ -49,6 +49,31 @@ async function epoch(loader: AsyncIterable<unknown>): Promise<unknown[]> {
 }
 
 describe('TensorDataset in workers', () => {
+  it("keeps each column's dtype in workers, and each dataset's own in an interleaved run", async () => {
+    const labelled = TensorDataset.fromItems(
+      Array.from({ length: 8 }, (_, i) => ({ x: Float32Array.of(i, -i), y: i % 3 })),
+      { y: { dtype: 'int32' } },
+    );
+    const plain = new ArrayDataset([0.5, 1.5, 2.5]);
+    for (const numWorkers of [0, 2]) {
+      const [batch] = await epoch(keep(new DataLoader({ dataset: labelled, batchSize: 4, numWorkers })));
+      expect((batch as { y: unknown }).y).toEqual(Int32Array.of(0, 1, 2, 0));
+      const sampler = new InterleavedSampler({
+        trainSampler: new SequentialSampler(labelled),
+        config: { batchSize: 4, maxUpdates: 1 },
+        callbackSamplers: [{ sampler: new SequentialSampler(plain), everyNUpdates: 1, name: 'plain' }],
+      });
+      const batches = await epoch(keep(sampler.getDataLoader({ numWorkers })));
+      expect(batches.map((b) => (b as { data: unknown }).data)).toEqual([
+        {
+          x: { data: Float32Array.of(0, -0, 1, -1, 2, -2, 3, -3), shape: [4, 2] },
+          y: Int32Array.of(0, 1, 2, 0),
+        },
+        Float64Array.of(0.5, 1.5, 2.5),
+      ]);
+    }
+  });
+
   it('gives the same batches with 0 and 2 workers, directly and through randomSplit', async () => {
     expect(fixed.columns.x?.data).toBe(table.columns.x?.data);
     const [train] = randomSplit(fixed, [0.8, 0.2], { seed: 3 });
@@ -59,7 +84,7 @@ describe('TensorDataset in workers', () => {
       expect(b).toEqual(a);
       expect(a).toHaveLength(Math.ceil(dataset.length / 8));
     }
-    const collate = await fromModule<Collate>(url, 'lists');
+    const collate = await fromModule<typeof lists>(url, 'lists');
     const options = { dataset: table, batchSize: 8, shuffle: true, seed: 9, collate };
     const a = await epoch(keep(new DataLoader({ ...options, numWorkers: 0 })));
     const b = await epoch(keep(new DataLoader({ ...options, numWorkers: 2 })));
@@ -75,7 +100,7 @@ describe('TensorDataset in workers', () => {
       value: { data: Int32Array.from({ length: n }, (_, i) => i) },
       seen: { data: new Int32Array(n), shape: [1] },
     });
-    const collate = await fromModule<Collate>(url, 'markSeen');
+    const collate = await fromModule<typeof markSeen>(url, 'markSeen');
     const loader = keep(
       new DataLoader({ dataset: ds, batchSize: 4, numWorkers: 2, persistentWorkers: true, collate }),
     );

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as data from '@tensorflow/tfjs-data';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { defaultCollate } from '../src/collate/collate.ts';
+import type { Dataset } from '../src/core/dataset.ts';
 import { ConfigError, WeftError } from '../src/core/errors.ts';
 import { ArrayDataset } from '../src/datasets/basic.ts';
 import { DataLoader } from '../src/engine/data-loader.ts';
@@ -228,7 +229,7 @@ describe('disposal', () => {
     await noLeak(async () => {
       let disposed = 0;
       for await (const batch of loader()) {
-        const t = toTensors(tf, batch as { x: Float32Array; y: Float64Array });
+        const t = toTensors(tf, batch);
         disposed += disposeTensors(t);
         expect(disposeTensors(t)).toBe(0);
       }
@@ -259,7 +260,7 @@ describe('disposal', () => {
     await noLeak(async () => {
       const sums: number[] = [];
       for await (const batch of loader()) {
-        const sum = await withTensors(tf, batch as { x: Float32Array; y: Float64Array }, async ({ y }) => {
+        const sum = await withTensors(tf, batch, async ({ y }) => {
           const s = tfc.sum(y);
           const [v] = await s.data();
           s.dispose();
@@ -300,9 +301,14 @@ describe('loaderDataset', () => {
 
   it("iterates a new epoch of the loader each time, in that epoch's order, freeing what map drops", async () => {
     const expected = await epochs(make(), 3);
-    const ds = loaderDataset(tf, make() as DataLoader<unknown, Item>, (b) => ({ xs: b.x, ys: b.index }), {
-      float64: 'int32',
-    });
+    const ds = loaderDataset(
+      tf,
+      make() as DataLoader<Dataset<unknown>, Item>,
+      (b) => ({ xs: b.x, ys: b.index }),
+      {
+        float64: 'int32',
+      },
+    );
     await noLeak(async () => {
       for (const order of expected) {
         const seen: number[] = [];
@@ -320,7 +326,7 @@ describe('loaderDataset', () => {
   it('starts an epoch on the first element asked for, and ends one left unfinished', async () => {
     const expected = await epochs(make(), 2);
     const loader = make();
-    const ds = loaderDataset(tf, loader as DataLoader<unknown, Item>, (b) => ({ ys: b.index }));
+    const ds = loaderDataset(tf, loader as DataLoader<Dataset<unknown>, Item>, (b) => ({ ys: b.index }));
     await ds.iterator(); // fitDataset makes one iterator it never reads
     const first = await ds.iterator();
     const e0 = (await first.next()).value as { ys: tfc.Tensor };
@@ -344,7 +350,7 @@ describe('loaderDataset', () => {
     await noLeak(async () => {
       await expect(ds.toArray()).rejects.toThrow('field `y` is an object (Map), which has no tensor form');
     });
-    const ds2 = loaderDataset(tf, make() as DataLoader<unknown, Item>, () => {
+    const ds2 = loaderDataset(tf, make() as DataLoader<Dataset<unknown>, Item>, () => {
       throw new Error('map failed');
     });
     await noLeak(async () => {
@@ -396,10 +402,7 @@ describe('interleavedDataset', () => {
     for (const b of sampler.batchSampler) {
       if (b.source === 'train') expected[b.epoch] = [...(expected[b.epoch] ?? []), ...b.indices];
     }
-    const loader = sampler.getDataLoader<{
-      index: Float64Array;
-      x: { data: Float32Array; shape: number[] };
-    }>();
+    const loader = sampler.getDataLoader();
     const events: string[] = [];
     const ds = interleavedDataset(
       tf,

@@ -8,14 +8,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as data from '@tensorflow/tfjs-data';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Dataset } from '../src/core/dataset.ts';
 import { fromModule } from '../src/core/recipe.ts';
 import { DataLoader } from '../src/engine/data-loader.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
 import { RandomSampler } from '../src/samplers/random-sampler.ts';
 import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import { interleavedDataset, loaderDataset } from '../src/tfjs/index.ts';
-import type { LinearItem } from './fixtures/tfjs-data.ts';
+import type { linear } from './fixtures/tfjs-data.ts';
 
 const tf = { ...tfc, data };
 const fixture = new URL('./fixtures/tfjs-data.ts', import.meta.url);
@@ -51,11 +50,11 @@ async function epochOrders(loader: AsyncIterable<LinearBatch>, n: number): Promi
 
 describe('fitDataset on weft loaders in workers', () => {
   it("trains for 2 epochs, each reading that epoch's order from 2 workers; no tensor left behind", async () => {
-    const dataset = await fromModule<Dataset<LinearItem>>(fixture, 'linear', { n: 96 });
+    const dataset = await fromModule<typeof linear>(fixture, 'linear', { n: 96 });
     const options = { dataset, batchSize: 16, shuffle: true, seed: 11 };
-    const expected = await epochOrders(new DataLoader<LinearItem, LinearBatch>(options), 3);
-    await using loader = new DataLoader<LinearItem, LinearBatch>({ ...options, numWorkers: 2 });
-    await using validation = new DataLoader<LinearItem, LinearBatch>({
+    const expected = await epochOrders(new DataLoader(options), 3);
+    await using loader = new DataLoader({ ...options, numWorkers: 2 });
+    await using validation = new DataLoader({
       dataset,
       batchSize: 32,
       numWorkers: 2,
@@ -94,8 +93,8 @@ describe('fitDataset on weft loaders in workers', () => {
   });
 
   it("trains on an InterleavedLoader's training epochs, its evaluation passes handed to onCallback", async () => {
-    const train = await fromModule<Dataset<LinearItem>>(fixture, 'linear', { n: 64 });
-    const test = await fromModule<Dataset<LinearItem>>(fixture, 'linear', { n: 20 });
+    const train = await fromModule<typeof linear>(fixture, 'linear', { n: 64 });
+    const test = await fromModule<typeof linear>(fixture, 'linear', { n: 20 });
     const sampler = new InterleavedSampler({
       trainSampler: new RandomSampler(train, { seed: 2 }),
       config: { batchSize: 16, maxEpochs: 2 },
@@ -105,7 +104,7 @@ describe('fitDataset on weft loaders in workers', () => {
     });
     const expected: number[][] = [[], []];
     for (const b of sampler.batchSampler) if (b.source === 'train') expected[b.epoch]?.push(...b.indices);
-    await using loader = sampler.getDataLoader<LinearBatch>({ numWorkers: 2 });
+    await using loader = sampler.getDataLoader({ numWorkers: 2 });
     const model = linearModel();
     const seen: number[][] = [[], []];
     const evaluations: string[] = [];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { defaultCollate } from '../src/collate/collate.ts';
+import type { BatchOf } from '../src/collate/collated.ts';
 import type { Dataset } from '../src/core/dataset.ts';
 import * as errors from '../src/core/errors.ts';
 import {
@@ -15,10 +16,9 @@ import {
   WorkerCrashError,
   WorkerError,
 } from '../src/core/errors.ts';
-import { fromModule, withRecipe } from '../src/core/recipe.ts';
-import type { WorkerInfo } from '../src/core/worker-info.ts';
+import { type FactoryOptions, fromModule, withRecipe } from '../src/core/recipe.ts';
 import { ArrayDataset, ConcatDataset } from '../src/datasets/basic.ts';
-import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
+import { DataLoader } from '../src/engine/data-loader.ts';
 import { LoaderEngine } from '../src/engine/engine.ts';
 import { JsonlDataset } from '../src/files/jsonl.ts';
 import { InterleavedSampler } from '../src/interleaved/sampler.ts';
@@ -26,11 +26,16 @@ import { SequentialSampler } from '../src/samplers/sequential-sampler.ts';
 import { url } from './fixtures/loader-datasets.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const load = <T extends object>(name: string, options?: unknown) => fromModule<T>(url, name, options);
+// Typed by the fixture module's exports: the export name, the factory's options and what it makes.
+type Fixtures = typeof import('./fixtures/loader-datasets.ts');
+const load = <K extends keyof Fixtures & string>(name: K, options?: FactoryOptions<Fixtures[K]>) =>
+  fromModule<Fixtures[K]>(url, name, options);
 const marker = (): string => join(mkdtempSync(join(tmpdir(), 'weft-')), 'crashed');
 
-async function epoch<T, B>(options: DataLoaderOptions<T, B>): Promise<unknown[]> {
-  await using loader = new DataLoader(options);
+async function epoch<D extends Dataset<unknown>, B = BatchOf<D>>(
+  options: ConstructorParameters<typeof DataLoader<D, B>>[0],
+): Promise<unknown[]> {
+  await using loader = new DataLoader<D, B>(options);
   const out: unknown[] = [];
   for await (const batch of loader) out.push(Array.from(batch as Float64Array));
   return out;
@@ -53,7 +58,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('worker faults', () => {
   it('reports a dataset error with its dataset, index and worker, the original as cause', async () => {
-    const failing = await load<Dataset<number>>('failing', { n: 4, failAt: 2 });
+    const failing = await load('failing', { n: 4, failAt: 2 });
     const dataset = new ConcatDataset([new ArrayDataset(range(5)), failing]);
     const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 2 }));
     expect(error).toBeInstanceOf(WorkerError);
@@ -67,7 +72,7 @@ describe('worker faults', () => {
   });
 
   it('yields the batches before a failure, then rejects, in stream order', async () => {
-    const dataset = await load<Dataset<number>>('failing', { n: 12, failAt: 9 });
+    const dataset = await load('failing', { n: 12, failAt: 9 });
     const seen: number[][] = [];
     const error = await rejection(
       (async () => {
@@ -85,7 +90,7 @@ describe('worker faults', () => {
   });
 
   it('reports a collate error', async () => {
-    const collate = await load<(items: number[]) => never>('badCollate');
+    const collate = await load('badCollate');
     const error = await rejection(
       epoch({ dataset: new ArrayDataset(range(4)), batchSize: 2, collate, numWorkers: 1 }),
     );
@@ -97,7 +102,7 @@ describe('worker faults', () => {
   it.each(['exit', 'throw'] as const)(
     'replaces a worker that dies (%s) and reloads its batches',
     async (how) => {
-      const dataset = await load<Dataset<number>>('crashing', { n: 12, crashAt: 5, how, marker: marker() });
+      const dataset = await load('crashing', { n: 12, crashAt: 5, how, marker: marker() });
       expect(await epoch({ dataset, batchSize: 2, numWorkers: 2 })).toEqual([
         [0, 1],
         [2, 3],
@@ -110,7 +115,7 @@ describe('worker faults', () => {
   );
 
   it('gives up on a worker that keeps dying', async () => {
-    const dataset = await load<Dataset<number>>('crashing', { n: 8, crashAt: 3, how: 'exit' });
+    const dataset = await load('crashing', { n: 8, crashAt: 3, how: 'exit' });
     const error = await rejection(
       epoch({ dataset, batchSize: 2, numWorkers: 2, prefetchFactor: 1, maxWorkerRestarts: 2 }),
     );
@@ -121,7 +126,7 @@ describe('worker faults', () => {
   });
 
   it('names an uncaught exception that kills a worker', async () => {
-    const dataset = await load<Dataset<number>>('crashing', { n: 4, crashAt: 0, how: 'throw' });
+    const dataset = await load('crashing', { n: 4, crashAt: 0, how: 'throw' });
     const error = await rejection(
       epoch({ dataset, batchSize: 2, numWorkers: 1, prefetchFactor: 1, maxWorkerRestarts: 0 }),
     );
@@ -132,7 +137,7 @@ describe('worker faults', () => {
   });
 
   it('times out on a late batch, naming it', async () => {
-    const dataset = await load<Dataset<number>>('blocking', { n: 8, blockAt: 5 });
+    const dataset = await load('blocking', { n: 8, blockAt: 5 });
     const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 2, timeout: 200 }));
     expect(error).toBeInstanceOf(LoaderTimeoutError);
     expect(error.message).toMatch(/^batch 2 did not arrive within 200 ms \(worker [01]\)$/);
@@ -140,14 +145,14 @@ describe('worker faults', () => {
   });
 
   it('reports a worker that fails at start-up once, without restarting it', async () => {
-    const dataset = await load<Dataset<number>>('failsInWorker', { n: 4 });
+    const dataset = await load('failsInWorker', { n: 4 });
     const error = await rejection(epoch({ dataset, numWorkers: 2 }));
     expect(error).toBeInstanceOf(WorkerError);
     expect(error.message).toMatch(/^worker [01] failed to start: Error: no such file: \/data\/train.bin$/);
   });
 
   it('reports a failing workerInit and a missing module at start-up', async () => {
-    const workerInit = await load<(info: WorkerInfo) => void>('badInit');
+    const workerInit = await load('badInit');
     const dataset = new ArrayDataset(range(4));
     expect((await rejection(epoch({ dataset, numWorkers: 1, workerInit }))).message).toBe(
       'worker 0 failed to start: Error: init failed in worker 0',
@@ -164,7 +169,7 @@ describe('worker faults', () => {
 
   it('terminates the workers on abort and rejects with the reason', async () => {
     const controller = new AbortController();
-    const dataset = await load<Dataset<number>>('blocking', { n: 8, blockAt: 5 });
+    const dataset = await load('blocking', { n: 8, blockAt: 5 });
     const engine = new LoaderEngine<number, unknown>({
       dataset,
       collate: defaultCollate,
@@ -198,7 +203,7 @@ describe('worker faults', () => {
     expect(engine.liveWorkers).toBe(0);
   });
   it('keeps a persistent pool after a dataset error: other runs and later epochs use the same workers', async () => {
-    const dataset = await load<Dataset<number>>('threadsFailing', { n: 8, failAt: 5, failEpoch: 0 });
+    const dataset = await load('threadsFailing', { n: 8, failAt: 5, failEpoch: 0 });
     await using loader = new DataLoader({ dataset, batchSize: 2, numWorkers: 2, persistentWorkers: true });
     const threads = new Set<number>();
     const note = (batch: unknown): void => {
@@ -228,7 +233,7 @@ describe('worker faults', () => {
 
   it('replaces only the wedged worker of a persistent pool after a timeout', async () => {
     const gate = new SharedArrayBuffer(4);
-    const dataset = await load<Dataset<number>>('threadsGated', { n: 4, gateAt: 1, gate });
+    const dataset = await load('threadsGated', { n: 4, gateAt: 1, gate });
     await using loader = new DataLoader({
       dataset,
       numWorkers: 2,
@@ -253,7 +258,7 @@ describe('worker faults', () => {
     try {
       const gate = new SharedArrayBuffer(8);
       const flags = new Int32Array(gate);
-      const dataset = await load<Dataset<number>>('crashThenSlowStart', {
+      const dataset = await load('crashThenSlowStart', {
         n: 4,
         crashAt: 2,
         marker: marker(),
@@ -281,7 +286,7 @@ describe('worker faults', () => {
   });
 
   it('rejects a dataset whose length differs in the workers, naming it and both lengths', async () => {
-    const changed = await load<Dataset<number>>('workerLength', { n: 4, inWorker: 5 });
+    const changed = await load('workerLength', { n: 4, inWorker: 5 });
     const dataset = new ConcatDataset([new ArrayDataset(range(3)), changed]);
     const error = await rejection(epoch({ dataset, batchSize: 2, numWorkers: 1 }));
     expect(error).toBeInstanceOf(ConfigError);
@@ -333,14 +338,14 @@ describe('the cause of a WorkerError', () => {
     ['index', IndexError, { message: 'index 5 is out of range for a dataset of length 3' }],
     ['collate', CollateError, { message: 'items[1] is string, items[0] is number' }],
   ] as const)('is a %s error of its class, fields included', async (kind, Class, fields) => {
-    const dataset = await load<Dataset<number>>('throwsKind', { n: 8, failAt: 5, kind });
+    const dataset = await load('throwsKind', { n: 8, failAt: 5, kind });
     const error = await rejection(epoch({ dataset, batchSize: 4, numWorkers: 1 }));
     expect(error.cause).toBeInstanceOf(Class);
     expect(error.cause).toMatchObject({ name: Class.name, ...fields });
   });
 
   it("keeps a user's own error's name, message, stack, fields and cause", async () => {
-    const dataset = await load<Dataset<number>>('throwsKind', { n: 8, failAt: 5, kind: 'quota' });
+    const dataset = await load('throwsKind', { n: 8, failAt: 5, kind: 'quota' });
     const error = await rejection(epoch({ dataset, batchSize: 4, numWorkers: 1 }));
     expect(error.message).toBe('worker 0 failed to load index 5 (batch 1): QuotaError: over quota');
     const cause = error.cause as Error & { code: string };
@@ -376,7 +381,7 @@ describe('an undefined item', () => {
   });
 
   it('is named by its dataset index, loading in workers', async () => {
-    const dataset = await load<Dataset<number | undefined>>('holey', { n: 20, holeAt });
+    const dataset = await load('holey', { n: 20, holeAt });
     const error = await rejection(epoch({ dataset, batchSize: 4, shuffle: true, seed: 3, numWorkers: 2 }));
     expect(error).toBeInstanceOf(WorkerError);
     expect(error).toMatchObject({ index: holeAt });

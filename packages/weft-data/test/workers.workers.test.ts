@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { type Collate, defaultCollate } from '../src/collate/collate.ts';
+import { defaultCollate } from '../src/collate/collate.ts';
+import type { BatchOf } from '../src/collate/collated.ts';
 import type { Dataset } from '../src/core/dataset.ts';
 import { ConfigError, WorkerError } from '../src/core/errors.ts';
-import { type Encoded, encode, fromModule } from '../src/core/recipe.ts';
-import type { WorkerInfo } from '../src/core/worker-info.ts';
+import { type Encoded, encode, type FactoryOptions, fromModule } from '../src/core/recipe.ts';
 import { ArrayDataset, ConcatDataset, Subset } from '../src/datasets/basic.ts';
 import { DataLoader, type DataLoaderOptions } from '../src/engine/data-loader.ts';
 import { engineOptions, LoaderEngine } from '../src/engine/engine.ts';
@@ -14,7 +14,10 @@ import { missingDependency, throwsAtImport } from './fixtures/broken-modules.ts'
 import { RangeDataset, url } from './fixtures/loader-datasets.ts';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const load = <T extends object>(name: string, options?: unknown) => fromModule<T>(url, name, options);
+// Typed by the fixture module's exports: the export name, the factory's options and what it makes.
+type Fixtures = typeof import('./fixtures/loader-datasets.ts');
+const load = <K extends keyof Fixtures & string>(name: K, options?: FactoryOptions<Fixtures[K]>) =>
+  fromModule<Fixtures[K]>(url, name, options);
 
 async function collect<B>(loader: AsyncIterable<B>): Promise<B[]> {
   const out: B[] = [];
@@ -22,8 +25,10 @@ async function collect<B>(loader: AsyncIterable<B>): Promise<B[]> {
   return out;
 }
 
-async function epoch<T, B>(options: DataLoaderOptions<T, B>): Promise<B[]> {
-  await using loader = new DataLoader(options);
+async function epoch<D extends Dataset<unknown>, B = BatchOf<D>>(
+  options: ConstructorParameters<typeof DataLoader<D, B>>[0],
+): Promise<B[]> {
+  await using loader = new DataLoader<D, B>(options);
   return await collect(loader);
 }
 
@@ -40,7 +45,7 @@ describe('DataLoader with workers', () => {
   });
 
   it('spreads batches over the workers, which know who they are', async () => {
-    const dataset = await load<Dataset<{ index: number; worker: number }>>('whoLoads', { n: 16 });
+    const dataset = await load('whoLoads', { n: 16 });
     const batches = (await epoch({ dataset, batchSize: 2, numWorkers: 2 })) as {
       index: Float64Array;
       worker: Float64Array;
@@ -50,7 +55,7 @@ describe('DataLoader with workers', () => {
   });
 
   it('gives identical batches for 0, 1, 2 and 4 workers with random augmentation', async () => {
-    const dataset = await load<Dataset<Float32Array>>('augmented', { n: 40, dim: 3 });
+    const dataset = await load('augmented', { n: 40, dim: 3 });
     const run = async (numWorkers: number) => {
       await using loader = new DataLoader({ dataset, batchSize: 6, shuffle: true, seed: 3, numWorkers });
       const epochs = [await collect(loader), await collect(loader)];
@@ -63,7 +68,7 @@ describe('DataLoader with workers', () => {
 
   it('yields batches as they are ready with inOrder: false', async () => {
     const gate = new SharedArrayBuffer(4);
-    const dataset = await load<Dataset<number>>('gated', { n: 6, gateAt: 0, gate });
+    const dataset = await load('gated', { n: 6, gateAt: 0, gate });
     await using loader = new DataLoader({ dataset, numWorkers: 2, prefetchFactor: 1, inOrder: false });
     const seen: number[] = [];
     for await (const batch of loader) {
@@ -78,7 +83,7 @@ describe('DataLoader with workers', () => {
 
   it('transfers collated buffers instead of copying them', async () => {
     const dataset = new ArrayDataset(range(6));
-    const collate = await load<(items: number[]) => unknown>('detachProbe');
+    const collate = await load('detachProbe');
     const batches = (await epoch({ dataset, batchSize: 2, collate, numWorkers: 1 })) as {
       data: Float64Array;
       previousDetached: boolean | null;
@@ -92,7 +97,7 @@ describe('DataLoader with workers', () => {
   });
 
   it('keeps persistent workers between epochs, and replaces them otherwise', async () => {
-    const dataset = await load<Dataset<number>>('threads', { n: 8 });
+    const dataset = await load('threads', { n: 8 });
     const threadsOf = (batches: unknown[]) => new Set(batches.flatMap((b) => Array.from(b as Float64Array)));
     await using persistent = new DataLoader({
       dataset,
@@ -109,15 +114,15 @@ describe('DataLoader with workers', () => {
   });
 
   it('calls workerInit in each worker with its info', async () => {
-    const dataset = await load<Dataset<string>>('stamped', { n: 8 });
-    const workerInit = await load<(info: WorkerInfo) => void>('stampInit');
-    const collate = await load<(items: string[]) => string[]>('listCollate');
+    const dataset = await load('stamped', { n: 8 });
+    const workerInit = await load('stampInit');
+    const collate = await load('listCollate');
     const batches = await epoch({ dataset, batchSize: 1, numWorkers: 2, collate, workerInit });
     expect(new Set(batches.flat())).toEqual(new Set(['init 0/2', 'init 1/2']));
   });
 
   it('loads async datasets and built-in compositions in workers', async () => {
-    const asyncNumbers = await load<Dataset<number>>('asyncNumbers', { n: 5 });
+    const asyncNumbers = await load('asyncNumbers', { n: 5 });
     const dataset = new ConcatDataset<unknown>([
       new Subset(asyncNumbers, [4, 3]),
       new ArrayDataset([{ x: 1 }, { x: 2 }]),
@@ -129,7 +134,7 @@ describe('DataLoader with workers', () => {
         [2, 3],
       ],
       numWorkers: 2,
-      collate: await load<Collate>('listCollate'),
+      collate: await load('listCollate'),
     });
     expect(batches).toEqual([
       [
@@ -237,9 +242,9 @@ describe('LoaderEngine', () => {
 describe('worker-loadable values', () => {
   it('names what cannot be loaded in a worker', () => {
     const plain: Dataset<number> = { length: 1, get: () => 1 };
-    const make = (options: Partial<DataLoaderOptions<unknown, unknown>>) => () =>
+    const make = (options: Partial<DataLoaderOptions<Dataset<unknown>, unknown>>) => () =>
       new DataLoader({ dataset: new ArrayDataset([1]), numWorkers: 1, ...options } as DataLoaderOptions<
-        unknown,
+        Dataset<unknown>,
         unknown
       >);
     expect(make({ dataset: new ConcatDataset([new ArrayDataset([1]), plain]) })).toThrow(
@@ -272,7 +277,7 @@ describe('worker-loadable values', () => {
     await expect(fromModule('./fixtures/loader-datasets.ts', 'numbers')).rejects.toThrow(
       '`moduleUrl` must be a URL or an absolute file path, got "./fixtures/loader-datasets.ts"',
     );
-    await expect(load('nope')).rejects.toThrow(`module ${url.href} has no export \`nope\``);
+    await expect(fromModule(url, 'nope')).rejects.toThrow(`module ${url.href} has no export \`nope\``);
     await expect(load('url')).resolves.toBeInstanceOf(URL);
     await expect(fromModule(fileURLToPath(url), 'numbers', { n: 2 })).resolves.toMatchObject({ length: 2 });
   });
@@ -362,7 +367,7 @@ describe('worker-loadable values', () => {
   });
 
   it('rejects options that cannot be sent', async () => {
-    const dataset = await load<Dataset<number>>('numbers', { n: 2, f: () => 0 });
+    const dataset = await load('numbers', { n: 2, f: () => 0 } as { n: number });
     expect(() => new DataLoader({ dataset, numWorkers: 1 })).toThrow(
       '`dataset.options` cannot be sent to a worker:',
     );

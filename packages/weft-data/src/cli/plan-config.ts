@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import { ConfigError } from '../core/errors.ts';
+import type { Sampler } from '../core/sampler.ts';
 import { MAX_LENGTH, zodIssues } from '../core/validate.ts';
 import { ConcatDataset } from '../datasets/basic.ts';
 import { MAX_WORLD_SIZE } from '../distributed/distributed-env.ts';
@@ -187,7 +188,8 @@ export async function planFile(file: string): Promise<{ plan: Plan; table: strin
   // With a world size, rank 0's samplers: every rank has the same schedule and batch counts. A mixture
   // shards its own order, so distributedSamplers only shards the callbacks then (its training shard, unused,
   // pads rather than refuse a mixture of fewer items than ranks).
-  const sampler = new InterleavedSampler(
+  // Planning loads nothing: the samplers' datasets are only lengths.
+  const sampler = new InterleavedSampler<Sampler>(
     worldSize === undefined
       ? {
           trainSampler: mixture ?? new SequentialSampler(trainData),

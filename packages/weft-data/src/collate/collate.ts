@@ -3,6 +3,7 @@
 import type { Tensor, TypedArray } from '../core/dtype.ts';
 import type { CollateError } from '../core/errors.ts';
 import { attachRecipe, type Recipe } from '../core/recipe.ts';
+import type { Collated, NoDTypes } from './collated.ts';
 import { type CollateOptions, type Context, checkAllUsed, noDtype, parseOptions } from './options.ts';
 import {
   cannotHold,
@@ -188,7 +189,7 @@ export interface DefaultCollate {
    *
    * @param items - the batch; must not be empty
    */
-  <T>(items: T[]): unknown;
+  <T>(items: T[]): Collated<T>;
   /**
    * A collate like this one with options: per-field element types, so that labels arrive as an
    * `Int32Array` and images as a `Float32Array` without a cast. Options are checked here (an unknown dtype is
@@ -203,12 +204,27 @@ export interface DefaultCollate {
    * // { x: { data: Float32Array [0.5, 1, 2, 0], shape: [2, 2] }, y: Int32Array [3, 7] }
    * ```
    */
-  with<T = unknown>(options: CollateOptions): Collate<T, unknown>;
+  with<const O extends CollateOptions>(options: O): CollateWith<DTypesOf<O>>;
 }
 
-const collateWith = <T>(options: CollateOptions): Collate<T, unknown> => {
+/**
+ * The collate `defaultCollate.with({ dtypes })` returns: any batch of items, typed as {@link Collated} with
+ * those dtypes.
+ *
+ * @typeParam DT - the dtypes by field path
+ * @example
+ * ```ts
+ * const collate: CollateWith<{ label: 'int32' }> = defaultCollate.with({ dtypes: { label: 'int32' } });
+ * ```
+ */
+export type CollateWith<DT> = <T>(items: T[]) => Collated<T, DT>;
+
+/** The `dtypes` of collate options, `{}` when there are none. */
+type DTypesOf<O> = O extends { readonly dtypes?: infer D } ? NonNullable<D> : NoDTypes;
+
+const collateWith = <const O extends CollateOptions>(options: O): CollateWith<DTypesOf<O>> => {
   const dtypes = parseOptions(options);
-  const fn: Collate<T, unknown> = (items) => collateBatch(items, { dtypes, used: new Set() });
+  const fn = <T>(items: T[]) => collateBatch(items, { dtypes, used: new Set() }) as Collated<T, DTypesOf<O>>;
   const plain = { dtypes: Object.fromEntries([...dtypes].map(([f, d]) => [f, d.name])) };
   attachRecipe(fn, rebuild('collateWithOptions', [{ label: 'options', value: plain }]));
   return fn;
@@ -233,8 +249,8 @@ const collateWith = <T>(options: CollateOptions): Collate<T, unknown> => {
  * ```
  */
 export const defaultCollate: DefaultCollate = Object.assign(
-  function defaultCollate<T>(items: T[]): unknown {
-    return collateBatch(items, undefined);
+  function defaultCollate<T>(items: T[]): Collated<T> {
+    return collateBatch(items, undefined) as Collated<T>;
   },
   { with: collateWith },
 );

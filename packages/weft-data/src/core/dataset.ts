@@ -6,12 +6,16 @@ import type { SampleContext } from './worker-info.ts';
  *
  * Like torch's map-style `Dataset`: indices run from 0 to `length - 1`.
  *
+ * @typeParam T - the items
+ * @typeParam L - the type of `layout`: a dataset that declares one types it exactly, so that the batches of
+ *   the default collate are typed with its dtypes; `undefined` says it has none. The default, any layout,
+ *   types a batch's numbers as any dtype's array.
  * @example
  * ```ts
  * const squares: Dataset<number> = { length: 10, get: (i) => i * i };
  * ```
  */
-export interface Dataset<T> {
+export interface Dataset<T, L extends ItemLayout | undefined = ItemLayout | undefined> {
   /** Number of items. */
   readonly length: number;
   /**
@@ -23,7 +27,7 @@ export interface Dataset<T> {
    * Optional: the dtype (and, when every item has the same, the shape) of each field of an item. The default
    * collate gives each field's batch that dtype, so a dtype declared by the dataset reaches the batch.
    */
-  readonly layout?: ItemLayout;
+  readonly layout?: L;
   /**
    * Optional: writes item `index` straight into row `row` of a batch, one flat typed array per field of
    * `layout` (row `row` of field `f` starts at `row * product(layout[f].shape)`). Used by the default collate
@@ -67,7 +71,8 @@ export interface FieldLayout {
 }
 
 /**
- * What a dataset declares about the fields of its (object) items, by field name.
+ * What a dataset declares about the fields of its (object) items, by field name. An item that is one typed
+ * array rather than an object (a `BinaryDataset`'s) is described as the field `''`.
  *
  * @example
  * ```ts

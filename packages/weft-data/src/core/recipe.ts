@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe } from './checks.ts';
+import type { Dataset } from './dataset.ts';
 import { ConfigError } from './errors.ts';
 
 /*
@@ -334,6 +335,27 @@ function pathTo(root: unknown, target: unknown): string {
 }
 
 /**
+ * What {@link fromModule} gives for an export of type `E`: a factory's result, awaited, or the export itself.
+ *
+ * @example
+ * ```ts
+ * type D = Loaded<(o: { n: number }) => Promise<ArrayDataset<number>>>; // ArrayDataset<number>
+ * ```
+ */
+export type Loaded<E> = E extends (...args: never[]) => infer R ? Awaited<R> : E;
+
+/**
+ * The `options` {@link fromModule} passes to a factory export of type `E` (its first parameter); anything for
+ * an export that is not a function, which is not called.
+ *
+ * @example
+ * ```ts
+ * type O = FactoryOptions<(o: { n: number }) => ArrayDataset<number>>; // { n: number }
+ * ```
+ */
+export type FactoryOptions<E> = E extends (...args: infer A) => unknown ? A[0] : unknown;
+
+/**
  * Loads a dataset, collate function or `workerInit` from a module, in a form a loader's workers can
  * rebuild: functions cannot be sent to a thread, so each worker imports the module and does the same.
  *
@@ -347,6 +369,11 @@ function pathTo(root: unknown, target: unknown): string {
  * TypeScript modules work in the calling thread under tsx, and in workers when `tsx` is installed (an
  * optional peer dependency).
  *
+ * Type it by the export: `fromModule<typeof import('./data.ts').makeImages>` gives the factory's result
+ * (awaited) and checks `options` against its parameter; an export that is not a function gives itself.
+ * Without a type argument the result is a `Dataset<unknown>`.
+ *
+ * @typeParam E - the type of the export (a factory, or the value itself) @default Dataset<unknown>
  * @param moduleUrl - a URL (anything with an `href`, such as `new URL('./data.ts', import.meta.url)`), a URL
  *   string, or an absolute file path; relative paths are rejected, since they would resolve from weft
  * @param exportName - the export to take
@@ -354,15 +381,17 @@ function pathTo(root: unknown, target: unknown): string {
  * @example
  * ```ts
  * // data.ts: export const makeImages = (o: { root: string }) => new ImageFolder(o.root);
- * const dataset = await fromModule<Dataset<Image>>(new URL('./data.ts', import.meta.url), 'makeImages', { root });
+ * const dataset = await fromModule<typeof import('./data.ts').makeImages>(
+ *   new URL('./data.ts', import.meta.url), 'makeImages', { root },
+ * ); // an ImageFolder
  * const loader = new DataLoader({ dataset, batchSize: 32, numWorkers: 2 });
  * ```
  */
-export async function fromModule<T extends object = object>(
+export async function fromModule<E extends object = Dataset<unknown>>(
   moduleUrl: string | { readonly href: string },
   exportName: string,
-  options?: unknown,
-): Promise<T> {
+  options?: FactoryOptions<E>,
+): Promise<Loaded<E>> {
   const url = moduleHref(moduleUrl);
   if (typeof exportName !== 'string' || exportName === '') {
     throw new ConfigError(`\`exportName\` must be a non-empty string, got ${describe(exportName)}`);
@@ -373,7 +402,11 @@ export async function fromModule<T extends object = object>(
       `export \`${exportName}\` of ${url} gave ${describe(value)}; fromModule needs an object or a function`,
     );
   }
-  return withRecipe(value as T, { url, name: exportName, args: [{ label: 'options', value: options }] });
+  return withRecipe(value, {
+    url,
+    name: exportName,
+    args: [{ label: 'options', value: options }],
+  }) as Loaded<E>;
 }
 
 /**

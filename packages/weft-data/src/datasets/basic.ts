@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkIndex, isPromiseLike } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import type { Dataset, ItemLayout } from '../core/dataset.ts';
 import { toIndices } from '../core/indices.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
 import { parseArguments, withLength } from '../core/validate.ts';
@@ -37,7 +37,7 @@ const concatSchema = z.object({
  * ds.get(1); // 'b'
  * ```
  */
-export class ArrayDataset<T> implements Dataset<T> {
+export class ArrayDataset<T> implements Dataset<T, undefined> {
   readonly #items: readonly T[];
   constructor(items: readonly T[]) {
     parseArguments(itemsSchema, { items }, {});
@@ -75,19 +75,22 @@ export class ArrayDataset<T> implements Dataset<T> {
  * evens.get(1); // 12
  * ```
  */
-export class Subset<T> implements Dataset<T> {
+export class Subset<T, L extends ItemLayout | undefined = ItemLayout | undefined> implements Dataset<T, L> {
   /** The underlying dataset the view reads from. */
-  readonly dataset: Dataset<T>;
+  readonly dataset: Dataset<T, L>;
+  /** The underlying dataset's layout: a view has the same items. */
+  readonly layout: L | undefined;
   /**
    * Position in {@link Subset.dataset} of each item of the view: item `i` is `dataset.get(indices[i])`.
    * A copy of the indices given, checked at construction.
    */
   readonly indices: readonly number[];
-  constructor(dataset: Dataset<T>, indices: ArrayLike<number>) {
+  constructor(dataset: Dataset<T, L>, indices: ArrayLike<number>) {
     const n = parseArguments(subsetSchema, { dataset }, {}).dataset.length;
     // The indices are checked after the dataset, as they need its length.
     this.indices = Array.from(toIndices(indices ?? [], n, 'indices', 'argument'));
     this.dataset = dataset;
+    this.layout = dataset.layout;
   }
   /** Number of items in the view: the number of indices given. */
   get length(): number {
@@ -143,7 +146,7 @@ export interface ConcatItem<T> {
  * all.get(2); // { dataset: 1, index: 0, item: 'x' }
  * ```
  */
-export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
+export class ConcatDataset<T> implements Dataset<ConcatItem<T>, undefined> {
   /** The concatenated datasets, in order (a copy of the array given). */
   readonly datasets: readonly Dataset<T>[];
   /** Start of each dataset in the global index space; one more entry at the end holds the total length. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
-import type { Dataset, Sized } from '../core/dataset.ts';
+import type { Dataset, ItemLayout, Sized } from '../core/dataset.ts';
 import { Random } from '../core/random.ts';
 import { parse, type Relation, randomKey, withLength } from '../core/validate.ts';
 import { Subset } from './basic.ts';
@@ -63,6 +63,7 @@ const coversDataset: Relation = ({ dataset, lengths }) => {
  * from the first (torch's rule). The order is one permutation drawn from `new Random(seed)`, cut in turn,
  * so the split depends only on the seed and the lengths.
  *
+ * @typeParam L - the dataset's layout type, which the subsets keep
  * @param dataset - the dataset to split (its items are not touched, only its length is read)
  * @param lengths - item counts, or fractions summing to 1
  * @param options - `seed` @default `{ seed: 0 }`
@@ -73,11 +74,11 @@ const coversDataset: Relation = ({ dataset, lengths }) => {
  * const [train, val] = randomSplit(dataset, [0.9, 0.1], { seed: 42 });
  * ```
  */
-export function randomSplit<T>(
-  dataset: Dataset<T>,
+export function randomSplit<T, L extends ItemLayout | undefined = ItemLayout | undefined>(
+  dataset: Dataset<T, L>,
   lengths: readonly number[],
   options: RandomSplitOptions = {},
-): Subset<T>[] {
+): Subset<T, L>[] {
   const { seed } = parse('randomSplit', argumentsSchema, { dataset, options, lengths }, [
     coversDataset,
   ]).options;

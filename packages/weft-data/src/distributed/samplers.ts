@@ -60,17 +60,17 @@ function rankBelowWorldSize({ env }: Record<string, unknown>): string[] {
 }
 
 /** Options of {@link distributedSamplers}. */
-export interface DistributedSamplersOptions {
+export interface DistributedSamplersOptions<
+  D extends Sized = Sized,
+  C extends readonly DistributedCallback[] = readonly DistributedCallback[],
+> {
   /** The full training dataset (every rank passes the same one). */
-  train: Sized;
+  train: D;
   /**
    * Evaluation callbacks: the full dataset and the fields of a {@link SamplerIntervalOptions} except
    * `sampler` (`name`, one `everyN*`, `batchSize`, `collate`). @default []
    */
-  callbacks?: readonly (Omit<SamplerIntervalOptions, 'sampler'> & {
-    /** The full evaluation dataset (every rank passes the same one); each rank gets its shard of it. */
-    dataset: Sized;
-  })[];
+  callbacks?: C;
   /** This process's `rank` and `worldSize`. @default distributedEnv() */
   env?: Pick<DistributedEnv, 'rank' | 'worldSize'>;
   /** Shuffle the training data each epoch. @default true */
@@ -90,6 +90,34 @@ export interface DistributedSamplersOptions {
 }
 
 /**
+ * One callback of {@link DistributedSamplersOptions.callbacks}: its full dataset and the fields of a
+ * {@link SamplerIntervalOptions} except `sampler`.
+ *
+ * @example
+ * ```ts
+ * const test: DistributedCallback = { dataset: testSet, everyNEpochs: 1, name: 'test' };
+ * ```
+ */
+export type DistributedCallback = Omit<SamplerIntervalOptions, 'sampler'> & {
+  /** The full evaluation dataset (every rank passes the same one); each rank gets its shard of it. */
+  readonly dataset: Sized;
+};
+
+/**
+ * What {@link distributedSamplers} makes of a callback given as `C`: its fields, its dataset replaced by
+ * this rank's {@link ShardedEvalSampler} of it.
+ *
+ * @example
+ * ```ts
+ * type S = ShardedCallback<{ dataset: ImageFolder; everyNEpochs: 1 }>; // { everyNEpochs: 1; sampler: ShardedEvalSampler<ImageFolder> }
+ * ```
+ */
+export type ShardedCallback<C extends DistributedCallback> = Omit<C, 'dataset'> & {
+  /** This rank's shard of the callback's dataset. */
+  sampler: ShardedEvalSampler<C['dataset']>;
+};
+
+/**
  * Builds the samplers of one process of a data-parallel run, ready for {@link InterleavedSampler}.
  *
  * Training is a {@link DistributedSampler} (torch's strided sharding; `dropLast` as torch's `drop_last`):
@@ -101,6 +129,8 @@ export interface DistributedSamplersOptions {
  * Unknown options are rejected; so is a split that leaves a rank without training items (or, with
  * `padEval: false`, without a batch of some pass), naming the dataset, the ranks and the way out.
  *
+ * @typeParam D - the training dataset's type, kept by the training sampler
+ * @typeParam C - the callbacks' types, kept (with their datasets' types) by the callback samplers
  * @param options - `train`, `callbacks`, `env` (@default distributedEnv()), `shuffle` (@default true),
  *   `seed` (@default 0), `dropLast` (@default true), `padEval` (@default true)
  * @returns `{ trainSampler, callbackSamplers }`, to spread into `new InterleavedSampler({ …, config })`
@@ -112,14 +142,19 @@ export interface DistributedSamplersOptions {
  * const sampler = new InterleavedSampler({ trainSampler, callbackSamplers, config: { batchSize: 32, maxEpochs: 5 } });
  * ```
  */
-export function distributedSamplers(options: DistributedSamplersOptions): {
+export function distributedSamplers<
+  D extends Sized,
+  const C extends readonly DistributedCallback[] = readonly DistributedCallback[],
+>(
+  options: DistributedSamplersOptions<D, C>,
+): {
   /** This rank's shard of the training dataset, for {@link InterleavedSamplerInit.trainSampler}. */
-  trainSampler: DistributedSampler;
+  trainSampler: DistributedSampler<D>;
   /**
    * One callback per entry of `options.callbacks`, in order, its dataset replaced by this rank's
    * {@link ShardedEvalSampler}: for {@link InterleavedSamplerInit.callbackSamplers}.
    */
-  callbackSamplers: SamplerIntervalOptions[];
+  callbackSamplers: { -readonly [K in keyof C]: ShardedCallback<C[K]> };
 } {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError(`\`distributedSamplers\` options must be an object, got ${describe(options)}`);
@@ -128,7 +163,7 @@ export function distributedSamplers(options: DistributedSamplersOptions): {
   if (issues.length > 0) fail('distributedSamplers options', issues);
   const {
     train,
-    callbacks = [],
+    callbacks = [] as readonly DistributedCallback[],
     env = distributedEnv(),
     shuffle = true,
     seed = 0,
@@ -156,7 +191,10 @@ export function distributedSamplers(options: DistributedSamplersOptions): {
     return { ...interval, sampler: new ShardedEvalSampler(dataset, { ...shard, pad: padEval }) };
   });
   if (emptied.length > 0) fail(undefined, emptied);
-  return { trainSampler, callbackSamplers };
+  return {
+    trainSampler,
+    callbackSamplers: callbackSamplers as { -readonly [K in keyof C]: ShardedCallback<C[K]> },
+  };
 }
 
 /**

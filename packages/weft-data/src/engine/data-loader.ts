@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { type Collate, defaultCollate } from '../collate/collate.ts';
+import type { Collate } from '../collate/collate.ts';
+import type { BatchOf } from '../collate/collated.ts';
+import { layoutCollate } from '../collate/layout.ts';
 import { checkLength, describe } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import type { Dataset, ItemOf } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
 import { toIndices } from '../core/indices.ts';
 import type { Sampler } from '../core/sampler.ts';
@@ -21,6 +23,14 @@ declare global {
   }
 }
 
+/**
+ * A batch type other than the default collate's needs the `collate` that makes it: a type argument alone
+ * would be an unchecked assertion. (A wider type, such as `unknown`, needs none.)
+ */
+type CollateFor<D extends Dataset<unknown>, B> = [BatchOf<D>] extends [B]
+  ? unknown
+  : { collate: Collate<ItemOf<D>, B> };
+
 /** What {@link DataLoader} accepts as `batchSampler`: batches of indices, a length, optionally epochs. */
 export interface BatchSamplerLike extends Iterable<ArrayLike<number>> {
   /** Number of batches per epoch. */
@@ -29,10 +39,15 @@ export interface BatchSamplerLike extends Iterable<ArrayLike<number>> {
   setEpoch?(epoch: number): void;
 }
 
-/** Options of {@link DataLoader}: torch's `DataLoader` arguments in camelCase. */
-export interface DataLoaderOptions<T, B> {
+/**
+ * Options of {@link DataLoader}: torch's `DataLoader` arguments in camelCase.
+ *
+ * @typeParam D - the dataset's type
+ * @typeParam B - the batch: what `collate` returns, {@link BatchOf} `D` without one
+ */
+export interface DataLoaderOptions<D extends Dataset<unknown> = Dataset<unknown>, B = BatchOf<D>> {
   /** The data; with `numWorkers` > 0 it must be worker-loadable (built-in datasets or `fromModule`). */
-  dataset: Dataset<T>;
+  dataset: D;
   /** Samples per batch. Excludes `batchSampler`. @default 1 */
   batchSize?: number;
   /** Reshuffle every epoch (a seeded {@link RandomSampler}). Excludes `sampler`, `batchSampler`. @default false */
@@ -43,8 +58,13 @@ export interface DataLoaderOptions<T, B> {
   batchSampler?: BatchSamplerLike;
   /** Drop the last batch when it is short. Excludes `batchSampler`. @default false */
   dropLast?: boolean;
-  /** Items → batch. With workers it must be {@link defaultCollate} or come from `fromModule`. @default defaultCollate */
-  collate?: Collate<T, B>;
+  /**
+   * Items → batch. With workers it must be {@link defaultCollate} (or `defaultCollate.with`) or come from
+   * `fromModule`. Without one, `defaultCollate` is given the dtypes of the dataset's `layout`, as
+   * `defaultCollate.with({ dtypes })` would be.
+   * @default defaultCollate with the dataset's layout dtypes
+   */
+  collate?: Collate<ItemOf<D>, B>;
   /** Worker threads; 0 loads in the calling thread. @default 0 */
   numWorkers?: number;
   /** Batches loaded ahead per worker. Needs `numWorkers` > 0. @default 2 */
@@ -133,33 +153,40 @@ const samplerOrShuffle: Relation = ({ batchSampler, sampler, shuffle }) =>
  * (`break`, an error) terminates the workers unless `persistentWorkers`; call {@link DataLoader.close}
  * (or use `await using`) to end persistent ones.
  *
+ * Batches are typed by the dataset: {@link BatchOf} it (what `defaultCollate` makes of its items, with its
+ * layout's dtypes), or what the `collate` given returns.
+ *
+ * @typeParam D - the dataset's type
+ * @typeParam B - the batches' type, inferred: {@link BatchOf} `D`, or the return type of `collate`
  * @param options - see {@link DataLoaderOptions}
  * @example
  * ```ts
- * const dataset = await fromModule<Dataset<Float32Array>>(new URL('./data.ts', import.meta.url), 'makeData');
+ * const dataset = await fromModule<typeof import('./data.ts').makeData>(new URL('./data.ts', import.meta.url), 'makeData');
  * await using loader = new DataLoader({ dataset, batchSize: 64, shuffle: true, numWorkers: 2 });
  * for (let epoch = 0; epoch < 10; epoch++) {
  *   for await (const batch of loader) step(batch);
  * }
  * ```
  */
-export class DataLoader<T, B = unknown> implements AsyncIterable<B> {
+export class DataLoader<D extends Dataset<unknown> = Dataset<unknown>, B = BatchOf<D>>
+  implements AsyncIterable<B>
+{
   /** The data being loaded. */
-  readonly dataset: Dataset<T>;
+  readonly dataset: D;
   /** Where batches of indices come from: `batchSampler`, or one built from `sampler`/`shuffle`, `batchSize`, `dropLast`. */
   readonly batchSampler: BatchSamplerLike;
   readonly #engine: LoaderEngine<undefined, B>;
   readonly #checked: boolean;
   #epoch = 0;
 
-  constructor(options: DataLoaderOptions<T, B>) {
+  constructor(options: DataLoaderOptions<D, B> & CollateFor<D, B>) {
     if (typeof options !== 'object' || options === null) {
       throw new ConfigError(`\`DataLoader\` options must be an object, got ${describe(options)}`);
     }
     const issues = issuesOf(optionsSchema, options, [batchSamplerAlone, samplerOrShuffle]);
     // The engine's options are resolved here, once: their problems join the sampling ones in one ConfigError,
     // and the engine takes them as they are.
-    const collate = (options.collate ?? defaultCollate) as Collate<unknown, B>;
+    const collate = (options.collate ?? layoutCollate(options.dataset)) as Collate<unknown, B>;
     const resolved = engineOptions({ ...options, collate }, 'DataLoader options', issues);
     const { batchSize, shuffle, sampler, batchSampler, dropLast } = optionsSchema.parse(options);
     this.dataset = options.dataset;

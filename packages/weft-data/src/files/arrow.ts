@@ -1,6 +1,13 @@
+import type { FieldLayout, ItemLayout } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
-import { ChunkedDataset, type ChunkedFileState, type ChunkedLayout, openChunked } from './chunked.ts';
+import {
+  ChunkedDataset,
+  type ChunkedFileState,
+  type ChunkedLayout,
+  openChunked,
+  projectedLayout,
+} from './chunked.ts';
 import { importPeer, PositionalFile, type RandomAccess } from './file.ts';
 import type { RemoteOptions } from './remote/options.ts';
 import { readerOf } from './source.ts';
@@ -27,7 +34,7 @@ export interface ArrowBatch {
 export interface ArrowReader {
   isFile(): boolean;
   open(): Promise<ArrowReader>;
-  readonly schema: { fields: { name: string }[] };
+  readonly schema: { fields: { name: string; type: ArrowType }[] };
   readonly footer: {
     recordBatches(): Iterable<{
       offset: number | bigint;
@@ -37,9 +44,18 @@ export interface ArrowReader {
   };
   readRecordBatch(index: number): Promise<ArrowBatch | null>;
 }
+/** A column's type, as much of it as tells its dtype. @internal */
+export interface ArrowType {
+  readonly typeId: number;
+  readonly bitWidth?: number;
+  readonly isSigned?: boolean;
+  readonly precision?: number;
+}
 /** The apache-arrow module. @internal */
 export interface ApacheArrow {
   Vector: abstract new (...args: never[]) => { toArray(): unknown };
+  Type: { readonly Int: number; readonly Float: number; readonly Bool: number };
+  Precision: { readonly SINGLE: number; readonly DOUBLE: number };
   RecordBatchReader: { from(source: unknown): Promise<ArrowReader> };
   Message: { decode(bytes: Uint8Array): { headerType: number; header(): { length: number | bigint } } };
 }
@@ -148,6 +164,11 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
   readonly #arrow: ApacheArrow;
   readonly #ranges: readonly number[] | undefined;
   #reader: Promise<ArrowReader> | undefined;
+  /**
+   * The dtype of each projected column of integers (up to 32 bits), floats or booleans, from the schema:
+   * the default collate gives an `Int32` column an `Int32Array`, a `Float32` one a `Float32Array`.
+   */
+  readonly layout: ItemLayout | undefined;
   /** Batch reads run one at a time: the reader seeks, then reads. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -167,8 +188,8 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
     path: string | URL,
     options: ArrowOptions = {},
   ): Promise<ArrowDataset<T>> {
-    const { state, peer } = await openChunked('ArrowDataset', path, options, loadArrow, scan);
-    return new ArrowDataset<T>(state, peer);
+    const { state, peer, meta } = await openChunked('ArrowDataset', path, options, loadArrow, scan);
+    return new ArrowDataset<T>(state, peer, meta);
   }
 
   /**
@@ -176,10 +197,12 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
    *
    * @param state - what an opened dataset recorded
    * @param arrow - the apache-arrow module
+   * @param dtypes - each column's dtype, when the calling thread read the schema
    * @internal
    */
-  constructor(state: ChunkedFileState, arrow: ApacheArrow) {
+  constructor(state: ChunkedFileState, arrow: ApacheArrow, dtypes?: ItemLayout) {
     super(state);
+    this.layout = dtypes && projectedLayout(dtypes, state.columns);
     this.#arrow = arrow;
     this.#file = readerOf(state.source);
     this.#ranges = state.blockRanges;
@@ -234,7 +257,7 @@ export class ArrowDataset<T = Record<string, unknown>> extends ChunkedDataset<T,
 }
 
 /** The file's columns and each record batch's row count, from the footer and the batches' headers. */
-async function scan(arrow: ApacheArrow, file: RandomAccess): Promise<ChunkedLayout<undefined>> {
+async function scan(arrow: ApacheArrow, file: RandomAccess): Promise<ChunkedLayout<ItemLayout>> {
   const reader = await openReader(arrow, file);
   const blockSizes: number[] = [];
   const blockRanges: number[] = [];
@@ -243,7 +266,26 @@ async function scan(arrow: ApacheArrow, file: RandomAccess): Promise<ChunkedLayo
     const start = Number(block.offset);
     blockRanges.push(start, start + block.metaDataLength + Number(block.bodyLength));
   }
-  return { names: reader.schema.fields.map((f) => f.name), blockSizes, meta: undefined, blockRanges };
+  const dtypes: Record<string, FieldLayout> = {};
+  for (const f of reader.schema.fields) {
+    const dtype = dtypeOf(arrow, f.type);
+    if (dtype !== undefined) dtypes[f.name] = { dtype, shape: [] };
+  }
+  return { names: reader.schema.fields.map((f) => f.name), blockSizes, meta: dtypes, blockRanges };
+}
+
+/** The dtype of the numbers an Arrow column gives (64-bit integers give bigints: none), or undefined. */
+function dtypeOf(arrow: ApacheArrow, type: ArrowType): FieldLayout['dtype'] | undefined {
+  if (type.typeId === arrow.Type.Bool) return 'bool';
+  if (type.typeId === arrow.Type.Float) {
+    return type.precision === arrow.Precision.SINGLE
+      ? 'float32'
+      : type.precision === arrow.Precision.DOUBLE
+        ? 'float64'
+        : undefined;
+  }
+  if (type.typeId !== arrow.Type.Int || type.bitWidth === undefined || type.bitWidth > 32) return undefined;
+  return `${type.isSigned ? 'int' : 'uint'}${type.bitWidth}` as FieldLayout['dtype'];
 }
 
 /** The row count of the record batch at `block`, from its message header alone (the body is not read). */

@@ -32,6 +32,24 @@ const BINARY_DTYPES = Object.keys({
   float64: 0,
 } satisfies Record<BinaryDType, 0>) as [BinaryDType, ...BinaryDType[]];
 
+/**
+ * The {@link BinaryDataset.layout}: an item is not an object but one typed array, described as the field `''`.
+ *
+ * @example
+ * ```ts
+ * const layout: BinaryLayout<'uint16'> = { '': { dtype: 'uint16', shape: [1025] } };
+ * ```
+ */
+export type BinaryLayout<D extends BinaryDType = BinaryDType> = {
+  /** The whole item: `sequenceLength` elements of the dataset's dtype. */
+  readonly '': {
+    /** The dataset's dtype. */
+    readonly dtype: D;
+    /** `[sequenceLength]`. */
+    readonly shape: readonly [number];
+  };
+};
+
 /** Options of {@link BinaryDataset.open}; the {@link RemoteOptions} apply to a URL. */
 export interface BinaryOptions<D extends BinaryDType = BinaryDType> extends RemoteOptions {
   /** Element type; elements are little-endian, as numpy's `tofile` writes them on x86 and ARM. */
@@ -94,7 +112,9 @@ export interface BinaryState {
  * tokens.get(0); // Uint16Array(1025)
  * ```
  */
-export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Dataset<DTypeArrays[D]> {
+export class BinaryDataset<D extends BinaryDType = BinaryDType>
+  implements Dataset<DTypeArrays[D], BinaryLayout<D>>
+{
   /** Absolute path of the file. */
   readonly path: string;
   /** Element type. */
@@ -107,6 +127,8 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
   readonly headerBytes: number;
   /** Number of items. */
   readonly length: number;
+  /** Each item is one `sequenceLength` array of `dtype` (the whole item is the field `''`). */
+  readonly layout: BinaryLayout<D>;
   readonly #file: RandomAccess;
   readonly #bytesPer: number;
 
@@ -174,6 +196,12 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
     this.stride = state.stride;
     this.headerBytes = state.headerBytes;
     this.length = state.length;
+    this.layout = Object.freeze({
+      '': Object.freeze({
+        dtype: this.dtype,
+        shape: Object.freeze([state.sequenceLength]) as readonly [number],
+      }),
+    });
     this.#bytesPer = DTYPE_ARRAYS[state.dtype].BYTES_PER_ELEMENT;
     this.#file = readerOf(state.source);
     rebuildWith(this, import.meta.url, 'binaryFromState', state); // rebuilt in workers (see core/recipe.ts)

@@ -10,7 +10,7 @@
 // decode a block (`readBlock`) and take one item from it (`itemOf`).
 import { z } from 'zod';
 import { checkIndex, describe, isPromiseLike } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import type { Dataset, ItemLayout } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { fail, positiveInt } from '../core/validate.ts';
 import {
@@ -392,4 +392,18 @@ export function readCopy(
   return isPromiseLike<Uint8Array>(bytes)
     ? Promise.resolve(bytes).then((b) => new Uint8Array(b))
     : new Uint8Array(bytes);
+}
+
+/**
+ * The layout of the projected `columns` that have a dtype in `dtypes` (a format's dtypes of every column).
+ *
+ * @param dtypes - by column, from the file's schema
+ * @param columns - the projection
+ * @example
+ * ```ts
+ * projectedLayout({ id: { dtype: 'int32', shape: [] } }, ['id', 'name']); // { id: { dtype: 'int32', shape: [] } }
+ * ```
+ */
+export function projectedLayout(dtypes: ItemLayout, columns: readonly string[]): ItemLayout {
+  return Object.freeze(Object.fromEntries(columns.flatMap((c) => (dtypes[c] ? [[c, dtypes[c]]] : []))));
 }

@@ -98,7 +98,7 @@ async function loadParser(): Promise<ParseCsv> {
  * iris.get(0); // { sepal_length: 5.099999904632568, petal_length: 1.399999976158142, species: 'setosa' }
  * ```
  */
-export class CsvDataset<T = Record<string, string>> implements Dataset<T> {
+export class CsvDataset<T = Record<string, string>> implements Dataset<T, undefined> {
   /** Absolute path of the file. */
   readonly path: string;
   /** The column names, from the header line. */

@@ -44,7 +44,7 @@ export interface JsonlState {
  * const loader = new DataLoader({ dataset: train, batchSize: 32, shuffle: true, numWorkers: 2 });
  * ```
  */
-export class JsonlDataset<T = unknown> implements Dataset<T> {
+export class JsonlDataset<T = unknown> implements Dataset<T, undefined> {
   /** Absolute path of the file. */
   readonly path: string;
   readonly #offsets: LineOffsets;

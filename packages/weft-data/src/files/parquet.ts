@@ -1,3 +1,4 @@
+import type { FieldLayout, ItemLayout } from '../core/dataset.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import {
@@ -6,6 +7,7 @@ import {
   type ChunkedLayout,
   openChunked,
   ownedCopy,
+  projectedLayout,
 } from './chunked.ts';
 import { importPeer, type RandomAccess } from './file.ts';
 import type { RemoteOptions } from './remote/options.ts';
@@ -22,7 +24,7 @@ export interface ParquetOptions extends RemoteOptions {
 /** The parts of hyparquet used here, typed locally so that weft's declarations never name the package. @internal */
 export interface Hyparquet {
   parquetMetadataAsync(file: ByteSource): Promise<ParquetMetadata>;
-  parquetSchema(metadata: ParquetMetadata): { children: { element: { name: string } }[] };
+  parquetSchema(metadata: ParquetMetadata): { children: { element: ParquetElement }[] };
   parquetReadObjects(options: {
     file: ByteSource;
     metadata: ParquetMetadata;
@@ -35,6 +37,15 @@ export interface Hyparquet {
 export interface ParquetBlock {
   readonly rows: Record<string, unknown>[];
   readonly nested: readonly string[];
+}
+/** hyparquet's `SchemaElement`, as much of it as tells a column's dtype. @internal */
+export interface ParquetElement {
+  readonly name: string;
+  readonly type?: string;
+  readonly repetition_type?: string;
+  readonly num_children?: number;
+  readonly converted_type?: string;
+  readonly logical_type?: { readonly type: string; readonly bitWidth?: number; readonly isSigned?: boolean };
 }
 /** hyparquet's `AsyncBuffer`. @internal */
 export interface ByteSource {
@@ -108,6 +119,11 @@ async function readMetadata(hp: Hyparquet, file: RandomAccess): Promise<ParquetM
  * ```
  */
 export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<T, ParquetBlock> {
+  /**
+   * The dtype of each projected column of integers (up to 32 bits), floats or booleans, from the schema:
+   * the default collate gives an `INT32` column an `Int32Array`, a `FLOAT` one a `Float32Array`.
+   */
+  readonly layout: ItemLayout | undefined;
   readonly #file: RandomAccess;
   readonly #hp: Hyparquet;
   readonly #ranges: readonly number[] | undefined;
@@ -145,6 +161,7 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
     super(state);
     this.#hp = hp;
     this.#metadata = metadata;
+    this.layout = metadata && projectedLayout(parquetDTypes(hp, metadata), state.columns);
     this.#file = readerOf(state.source);
     this.#ranges = state.blockRanges;
     rebuildWith(this, import.meta.url, 'parquetFromState', state); // rebuilt in workers (see core/recipe.ts)
@@ -226,6 +243,45 @@ async function scan(hp: Hyparquet, file: RandomAccess): Promise<ChunkedLayout<Pa
       return start < end ? [start, end] : [0, 0];
     }),
   };
+}
+
+/** Each top-level column's dtype, for the columns whose values are numbers or booleans of one. */
+function parquetDTypes(hp: Hyparquet, metadata: ParquetMetadata): ItemLayout {
+  const dtypes: Record<string, FieldLayout> = {};
+  for (const { element: e } of hp.parquetSchema(metadata).children) {
+    const dtype = e.num_children || e.repetition_type === 'REPEATED' ? undefined : dtypeOf(e);
+    if (dtype !== undefined) dtypes[e.name] = { dtype, shape: [] };
+  }
+  return dtypes;
+}
+
+// Integers annotated as such; others (dates, decimals, times) are not plain numbers of their type.
+const CONVERTED: Record<string, FieldLayout['dtype']> = {
+  INT_8: 'int8',
+  INT_16: 'int16',
+  INT_32: 'int32',
+  UINT_8: 'uint8',
+  UINT_16: 'uint16',
+  UINT_32: 'uint32',
+};
+
+function dtypeOf(e: ParquetElement): FieldLayout['dtype'] | undefined {
+  const logical = e.logical_type;
+  if (logical !== undefined) {
+    if (logical.type !== 'INTEGER' || logical.bitWidth === undefined || logical.bitWidth > 32)
+      return undefined;
+    return `${logical.isSigned ? 'int' : 'uint'}${logical.bitWidth}` as FieldLayout['dtype'];
+  }
+  if (e.converted_type !== undefined) return CONVERTED[e.converted_type];
+  return e.type === 'INT32'
+    ? 'int32'
+    : e.type === 'FLOAT'
+      ? 'float32'
+      : e.type === 'DOUBLE'
+        ? 'float64'
+        : e.type === 'BOOLEAN'
+          ? 'bool'
+          : undefined;
 }
 
 // ── Worker recipe glue ──

@@ -12,7 +12,7 @@ import type { SampleContext } from '../core/worker-info.ts';
 import { Decoder } from './decode.ts';
 import { lookupTable } from './pixels.ts';
 import { type Listing, scan } from './scan.ts';
-import { type ImageTransform, planTransforms } from './transforms.ts';
+import { type ImageTransform, planTransforms, type Step } from './transforms.ts';
 
 /**
  * The typed array of each {@link ImageFolderOptions.dtype}: `float32` holds values scaled to [0, 1] (then
@@ -53,6 +53,42 @@ export interface ImageItem<A extends ImageArrays[keyof ImageArrays] = Float32Arr
   image: Tensor<A>;
   /** Index of the class in {@link ImageFolder.classes}. */
   label: number;
+}
+
+/**
+ * The {@link ImageFolder.layout} of a folder decoded to `D`: the image's dtype (and its shape when the
+ * transforms fix it), and `int32` class indices, the labels TensorFlow.js's `oneHot` and sparse losses take.
+ *
+ * @example
+ * ```ts
+ * const layout: ImageLayout<'uint8'> = { image: { dtype: 'uint8', shape: [1, 28, 28] }, label: { dtype: 'int32', shape: [] } };
+ * ```
+ */
+export type ImageLayout<D extends keyof ImageArrays = keyof ImageArrays> = {
+  /** The pixels: the folder's `dtype`; `shape` when the last resizing or cropping transform fixes the size. */
+  readonly image: {
+    /** The folder's `dtype`. */
+    readonly dtype: D;
+    /** `[C, H, W]` (or `[H, W, C]`), when the transforms fix the size. */
+    readonly shape?: readonly number[];
+  };
+  /** The class index, a scalar. */
+  readonly label: {
+    /** Class indices are integers. */
+    readonly dtype: 'int32';
+    /** A scalar. */
+    readonly shape: readonly [];
+  };
+};
+
+/** The image's `[height, width]` when the last step that sets the size sets both sides, else undefined. */
+function fixedSize(steps: readonly Step[]): [number, number] | undefined {
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const s = steps[k] as Step;
+    if (s.op === 'centerCrop' || s.op === 'randomCrop') return [s.height, s.width];
+    if (s.op === 'resize') return s.mode === 'exact' ? [s.height, s.width] : undefined;
+  }
+  return undefined;
 }
 
 /** One image file and its class index. */
@@ -121,7 +157,7 @@ let pendingListing: Listing | undefined;
  * ```
  */
 export class ImageFolder<D extends keyof ImageArrays = 'float32'>
-  implements Dataset<ImageItem<ImageArrays[D]>>
+  implements Dataset<ImageItem<ImageArrays[D]>, ImageLayout<D>>
 {
   /** The folder, as an absolute path. */
   readonly root: string;
@@ -133,6 +169,11 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
   readonly samples: readonly ImageSample[];
   /** The class index of every sample, in index order (for weighted sampling). */
   readonly targets: readonly number[];
+  /**
+   * What the default collate makes of the items: images of the folder's `dtype` (with their shape when the
+   * transforms fix it) and `int32` labels, so that `label` arrives as an `Int32Array`.
+   */
+  readonly layout: ImageLayout<D>;
   /** The options as given and the listing: what a worker needs to open the same folder. */
   readonly #recipe: { options: ImageFolderOptions<D>; listing: Listing };
   readonly #decoder: Decoder;
@@ -174,6 +215,12 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     this.targets = targets;
     this.#recipe = { options, listing };
     const { channels, dtype, layout, cacheBytes } = o;
+    const size = fixedSize(plan.steps);
+    const shape = size && (layout === 'chw' ? [channels, ...size] : [...size, channels]);
+    this.layout = Object.freeze({
+      image: Object.freeze({ dtype: dtype as D, ...(shape && { shape: Object.freeze(shape) }) }),
+      label: Object.freeze({ dtype: 'int32', shape: Object.freeze([]) as readonly [] }),
+    });
     const lut = dtype === 'float32' ? lookupTable(channels, plan.steps) : undefined;
     this.#decoder = new Decoder({ steps: plan.steps, channels, layout, lut, cacheBytes });
   }

@@ -2,8 +2,9 @@
 // problem at once (the fields, then what needs them valid: the index space, the names, the schedule).
 import { z } from 'zod';
 import type { Collate } from '../collate/collate.ts';
+import type { BatchOf, SamplerDataset } from '../collate/collated.ts';
 import { describe } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import type { Dataset, ItemOf } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Sampler } from '../core/sampler.ts';
 import { fail, fn, isLength, issuesOf, LENGTH_EXPECTED, MAX_LENGTH } from '../core/validate.ts';
@@ -19,19 +20,36 @@ import {
 import { callbackNames, type ResumeState } from './resume.ts';
 import { Schedule } from './schedule.ts';
 
-/** Options of {@link InterleavedSampler}. */
-export interface InterleavedSamplerInit {
+/** One callback of {@link InterleavedSamplerInit.callbackSamplers}: a config object or its options. */
+export type CallbackInput = SamplerIntervalConfig | SamplerIntervalOptions;
+
+/**
+ * Options of {@link InterleavedSampler}.
+ *
+ * @typeParam S - the training sampler's type (its `dataset` types the training batches)
+ * @typeParam TB - the training batches: what `trainCollate` returns, else the default collate's batch of
+ *   the training dataset
+ * @typeParam CB - the callbacks' types (each one's sampler and collate type its batches)
+ */
+export interface InterleavedSamplerInit<
+  S extends Sampler = Sampler,
+  TB = BatchOf<SamplerDataset<S>>,
+  CB extends readonly CallbackInput[] = readonly CallbackInput[],
+> {
   /** Sampler over the training dataset; it must expose its `dataset`. */
-  trainSampler: Sampler;
+  trainSampler: S;
   /** Batch size, limits, resume position. */
   config: InterleavedSamplerConfig | InterleavedSamplerOptions;
-  /** Collate for training batches. @default defaultCollate */
-  trainCollate?: Collate;
+  /** Collate for training batches. @default defaultCollate, with the training dataset's layout dtypes */
+  trainCollate?: Collate<ItemOf<SamplerDataset<S>>, TB>;
   /** The callback datasets and when to pass over them. @default [] */
-  callbackSamplers?: readonly (SamplerIntervalConfig | SamplerIntervalOptions)[];
+  callbackSamplers?: CB;
   /** Names of callbacks whose passes run first, before training resumes; see {@link ResumeState}. @default [] */
   replay?: readonly string[];
 }
+
+/** Options of an `InterleavedSampler` of any types: what the checks take. */
+export type AnyInit = InterleavedSamplerInit<Sampler, unknown>;
 
 /** An {@link InterleavedSamplerInit}, checked and resolved: what an `InterleavedSampler` is built from. */
 export interface SamplerParts {
@@ -83,7 +101,7 @@ const fieldRelations = [
  * const parts = samplerParts({ trainSampler, config: { batchSize: 32, maxEpochs: 3 } });
  * ```
  */
-export function samplerParts(init: InterleavedSamplerInit): SamplerParts {
+export function samplerParts(init: AnyInit): SamplerParts {
   if (typeof init !== 'object' || init === null) {
     throw new ConfigError(`\`InterleavedSampler\` options must be an object, got ${describe(init)}`);
   }
@@ -123,7 +141,14 @@ export function samplerParts(init: InterleavedSamplerInit): SamplerParts {
   const names = callbacks.map((c, k) => c.name ?? `callback${k}`);
   const dup = names.find((n, k) => names.indexOf(n) !== k);
   if (dup !== undefined) issues.push(`callback names must be unique, got ${JSON.stringify(dup)} twice`);
-  const base = { trainSampler, trainCollate, callbacks, names, datasets, offsets: offsets.slice(1, -1) };
+  const base = {
+    trainSampler,
+    trainCollate: trainCollate as Collate | undefined,
+    callbacks,
+    names,
+    datasets,
+    offsets: offsets.slice(1, -1),
+  };
   return scheduled(base, config, init.replay ?? [], issues);
 }
 

@@ -54,14 +54,14 @@ export interface InterleavedLoaderSource {
  * }
  * ```
  */
-export type InterleavedBatch<B = unknown> =
+export type InterleavedBatch<B = unknown, C = B> =
   | (TrainIndexBatch & {
       /** The batch's items, collated by the training collate (`trainCollate`). */
       readonly data: B;
     })
   | (CallbackIndexBatch & {
       /** The batch's items, collated by its callback's `collate`. */
-      readonly data: B;
+      readonly data: C;
     });
 
 /** Options of {@link InterleavedLoader}: the loading options of `DataLoader`, less the sampling ones. */
@@ -85,8 +85,9 @@ const KNOWN = new Set<string>([
  * Save {@link InterleavedLoader.state} (JSON) after any batch; a loader given it as `resume` continues
  * with exactly the rest of the run, whatever `numWorkers` either uses.
  *
- * @typeParam B - the collated batch, what the collates return
+ * @typeParam B - the training batches' `data`, what the training collate returns
  * @typeParam S - the sampler's type: {@link InterleavedSampler} when made by its `getDataLoader`
+ * @typeParam C - the callback batches' `data`, what the callbacks' collates return
  * @param sampler - the interleaved sampler (its concatenated dataset and routing collate are used)
  * @param options - see {@link InterleavedLoaderOptions}
  * @example
@@ -98,14 +99,17 @@ const KNOWN = new Set<string>([
  * }
  * ```
  */
-export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = InterleavedLoaderSource>
-  implements AsyncIterable<InterleavedBatch<B>>
+export class InterleavedLoader<
+  B = unknown,
+  S extends InterleavedLoaderSource = InterleavedLoaderSource,
+  C = B,
+> implements AsyncIterable<InterleavedBatch<B, C>>
 {
   /** The sampler this loader runs (already moved to `resume`, if one was given). */
   readonly sampler: S;
   /** The schedule of the run, computed once without loading anything (totals for progress bars). */
   readonly plan: Plan;
-  readonly #engine: LoaderEngine<IndexBatch, B>;
+  readonly #engine: LoaderEngine<IndexBatch, B | C>;
   /** The loader's seed, which a saved state records (a resume with another is refused). */
   readonly #seed: number | undefined;
   #state: ResumeState;
@@ -132,12 +136,12 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
         ? sampler
         : sampler.resumeFrom(parseResumeState(resume, 'resume.', 'loader options'), { seed: this.#seed });
     this.plan = this.sampler.plan();
-    this.#engine = new LoaderEngine<IndexBatch, B>({
+    this.#engine = new LoaderEngine<IndexBatch, B | C>({
       persistentWorkers: (loading.numWorkers ?? 0) > 0,
       ...loading,
       dataset: this.sampler.dataset,
-      collate: this.sampler.collator as (items: ConcatItem<unknown>[]) => B,
-    } as EngineInit<B>);
+      collate: this.sampler.collator as (items: ConcatItem<unknown>[]) => B | C,
+    } as EngineInit<B | C>);
     this.#state = { ...this.sampler.start, replay: this.sampler.replay };
   }
 
@@ -169,7 +173,7 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
   }
 
   /** The whole run, from the loader's start; the state moves on as batches are consumed. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<InterleavedBatch<B>, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<InterleavedBatch<B, C>, void, undefined> {
     const batches: Iterable<EngineBatch<IndexBatch>> = {
       [Symbol.iterator]: () => tagged(this.sampler.batches()),
     };
@@ -182,7 +186,7 @@ export class InterleavedLoader<B = unknown, S extends InterleavedLoaderSource = 
         const replay = this.#state.replay ?? [];
         this.#state = { ...this.#state, replay: replay.filter((name) => name !== tag.name) };
       }
-      yield { ...tag, data } as InterleavedBatch<B>;
+      yield { ...tag, data } as InterleavedBatch<B, C>;
     }
   }
 

@@ -1,15 +1,24 @@
 // The interleaved sampler: the run's options resolved once (init.ts), then the stream of tagged index batches,
 // and the loading members of the seed's API (the concatenated dataset, the routing collate, the loader).
 import type { Collate } from '../collate/collate.ts';
+import type { BatchMadeBy, BatchOf, SamplerDataset } from '../collate/collated.ts';
+import { layoutCollate } from '../collate/layout.ts';
 import { describe } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import type { Dataset, ItemOf } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
 import { epochIndices } from '../core/indices.ts';
 import type { Sampler } from '../core/sampler.ts';
 import { ConcatDataset, type ConcatItem } from '../datasets/basic.ts';
 import type { CallbackIndexBatch, IndexBatch, InterleavedBatchSampler } from './batches.ts';
 import type { InterleavedSamplerConfig, SamplerIntervalConfig } from './config.ts';
-import { type InterleavedSamplerInit, resumedParts, type SamplerParts, samplerParts } from './init.ts';
+import {
+  type AnyInit,
+  type CallbackInput,
+  type InterleavedSamplerInit,
+  resumedParts,
+  type SamplerParts,
+  samplerParts,
+} from './init.ts';
 import { InterleavedLoader, type InterleavedLoaderOptions } from './loader.ts';
 import {
   checkResume,
@@ -22,8 +31,41 @@ import {
 import { routeCollate } from './route-collate.ts';
 import { type Plan, type Position, Schedule } from './schedule.ts';
 
+/**
+ * The `data` of a callback's batches, for a callback given as `C` (an element of `callbackSamplers`): what its
+ * `collate` (or `pipeline`) returns, else the default collate's batch of its sampler's dataset.
+ *
+ * @example
+ * ```ts
+ * type B = CallbackBatchOf<{ sampler: SequentialSampler<ImageFolder>; everyNEpochs: 1 }>; // { image: …; label: Int32Array }
+ * ```
+ */
+export type CallbackBatchOf<C> = C extends unknown
+  ? BatchMadeBy<
+      C extends {
+        /** The callback's collate. */
+        readonly collate: infer F;
+      }
+        ? F
+        : C extends {
+              /** The callback's collate, by its alias. */
+              readonly pipeline: infer F;
+            }
+          ? F
+          : undefined,
+      SamplerDataset<
+        C extends {
+          /** The callback's sampler. */
+          readonly sampler: infer S;
+        }
+          ? S
+          : undefined
+      >
+    >
+  : never;
+
 // The parts of a resumed sampler, already checked (see resumeFrom), keyed by the options they stand for.
-const resumed = new WeakMap<InterleavedSamplerInit, SamplerParts>();
+const resumed = new WeakMap<AnyInit, SamplerParts>();
 
 /**
  * One stream of indices over the training dataset, paused at configured intervals for complete passes
@@ -36,6 +78,12 @@ const resumed = new WeakMap<InterleavedSamplerInit, SamplerParts>();
  * `interleaved/init.ts`; {@link InterleavedSampler.getDataLoader} runs the whole stream through one
  * {@link InterleavedLoader} (whose workers load `node:worker_threads` only when a run with workers starts).
  *
+ * The type parameters come from `init`: the training sampler's dataset (or `trainCollate`) types the training
+ * batches of {@link InterleavedSampler.getDataLoader}, each callback's sampler (or collate) its batches.
+ *
+ * @typeParam S - the training sampler's type
+ * @typeParam TB - the training batches: what `trainCollate` returns, else the default collate's batch
+ * @typeParam CB - the callbacks' types, as given
  * @param init - the training sampler, config, training collate and callback configs
  * @example
  * ```ts
@@ -47,11 +95,16 @@ const resumed = new WeakMap<InterleavedSamplerInit, SamplerParts>();
  * for (const batch of sampler.batchSampler) console.log(batch.source, batch.indices.length);
  * ```
  */
-export class InterleavedSampler implements Iterable<[index: number, endsBatch: boolean]> {
+export class InterleavedSampler<
+  S extends Sampler = Sampler,
+  TB = BatchOf<SamplerDataset<S>>,
+  const CB extends readonly CallbackInput[] = readonly CallbackInput[],
+> implements Iterable<[index: number, endsBatch: boolean]>
+{
   /** The training config, validated (an {@link InterleavedSamplerConfig} even when plain options were given). */
   readonly config: InterleavedSamplerConfig;
   /** The training sampler: {@link InterleavedSamplerInit.trainSampler}. */
-  readonly mainSampler: Sampler;
+  readonly mainSampler: S;
   /**
    * The callbacks, in order, each as a {@link SamplerIntervalConfig}: from
    * {@link InterleavedSamplerInit.callbackSamplers}.
@@ -59,7 +112,10 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   readonly extraSamplers: readonly SamplerIntervalConfig[];
   /** The main dataset followed by every callback dataset, in index-space order. */
   readonly datasets: readonly Dataset<unknown>[];
-  /** The collate of each of {@link InterleavedSampler.datasets} (`undefined`: the default collate). */
+  /**
+   * The collate of each of {@link InterleavedSampler.datasets} as given (`undefined`: the default collate,
+   * with the dtypes of that dataset's `layout`).
+   */
   readonly collates: readonly (Collate | undefined)[];
   /** Start of each callback dataset in the global index space (callback k at `indexOffsets[k]`). */
   readonly indexOffsets: readonly number[];
@@ -72,12 +128,12 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   #dataset: ConcatDataset<unknown> | undefined;
   #collator: Collate<ConcatItem<unknown>> | undefined;
 
-  constructor(init: InterleavedSamplerInit) {
+  constructor(init: InterleavedSamplerInit<S, TB, CB>) {
     const parts = resumed.get(init) ?? samplerParts(init);
     const { config, trainSampler, callbacks, datasets } = parts;
     this.#parts = parts;
     this.config = config;
-    this.mainSampler = trainSampler;
+    this.mainSampler = trainSampler as S;
     this.extraSamplers = Object.freeze(callbacks);
     this.datasets = Object.freeze(datasets);
     this.collates = Object.freeze([
@@ -100,11 +156,13 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
   }
 
   /**
-   * Collates a batch of {@link ConcatItem}s with its own dataset's collate and rejects mixed batches (built
-   * on first use; see {@link routeCollate}).
+   * Collates a batch of {@link ConcatItem}s with its own dataset's collate (a dataset without one: the
+   * default collate with its layout's dtypes) and rejects mixed batches (built on first use; see
+   * {@link routeCollate}).
    */
   get collator(): Collate<ConcatItem<unknown>> {
-    const collator = this.#collator ?? routeCollate(this.collates);
+    const collator =
+      this.#collator ?? routeCollate(this.collates.map((c, k) => c ?? layoutCollate(this.datasets[k])));
     this.#collator = collator;
     return collator;
   }
@@ -113,7 +171,8 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * The loader of this run: the concatenated dataset, the tagged batch sampler and the routing collate,
    * with one persistent worker pool (the seed's `get_data_loader`; its `pin_memory` is accepted as
    * `pinMemory` and changes nothing, see `DataLoaderOptions.pinMemory`). Same as
-   * `new InterleavedLoader(sampler, options)`.
+   * `new InterleavedLoader(sampler, options)`. Training batches' `data` is typed by the training dataset
+   * (or `trainCollate`), callback batches' by theirs: narrow on `batch.source`.
    *
    * @param options - `numWorkers`, `prefetchFactor`, `timeout`, `seed`, `resume`, `pinMemory`, … @default {}
    * @example
@@ -121,10 +180,13 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * const loader = sampler.getDataLoader({ numWorkers: 4, pinMemory: true }); // the seed's call, ported
    * ```
    */
-  getDataLoader<B = unknown>(
+  getDataLoader(
     options: InterleavedLoaderOptions = {},
-  ): InterleavedLoader<B, InterleavedSampler> {
-    return new InterleavedLoader<B, InterleavedSampler>(this, options);
+  ): InterleavedLoader<TB, InterleavedSampler<S, TB, CB>, CallbackBatchOf<CB[number]>> {
+    return new InterleavedLoader<TB, InterleavedSampler<S, TB, CB>, CallbackBatchOf<CB[number]>>(
+      this,
+      options,
+    );
   }
 
   /** The effective training batch size: `batchSize`, or the sampler's length when `dropLast` and shorter. */
@@ -198,19 +260,20 @@ export class InterleavedSampler implements Iterable<[index: number, endsBatch: b
    * const resumed = sampler.resumeFrom(JSON.parse(readFileSync('checkpoint.json', 'utf8')));
    * ```
    */
-  resumeFrom(state: ResumeState, options: { readonly seed?: number } = {}): InterleavedSampler {
+  resumeFrom(state: ResumeState, options: { readonly seed?: number } = {}): InterleavedSampler<S, TB, CB> {
     const valid = parseResumeState(state, 'state.', 'resume state');
     checkResume(valid, this.orderState, this.distributedState, this.config.batchSize, options.seed);
     const parts = resumedParts(this.#parts, valid);
-    const init: InterleavedSamplerInit = {
+    // The same training sampler and callbacks (as config objects), so the same types.
+    const init: InterleavedSamplerInit<S, TB, CB> = {
       trainSampler: this.mainSampler,
       config: parts.config,
-      trainCollate: parts.trainCollate,
-      callbackSamplers: this.extraSamplers,
+      trainCollate: parts.trainCollate as Collate<ItemOf<SamplerDataset<S>>, TB> | undefined,
+      callbackSamplers: this.extraSamplers as readonly CallbackInput[] as CB,
       replay: parts.replay,
     };
     resumed.set(init, parts);
-    const sampler = new InterleavedSampler(init);
+    const sampler = new InterleavedSampler<S, TB, CB>(init);
     const start = sampler.start;
     if (start.epoch !== valid.epoch || start.sample !== valid.sample) {
       throw new ConfigError(

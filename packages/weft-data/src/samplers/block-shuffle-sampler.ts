@@ -76,6 +76,7 @@ const hasBlocks: Relation = ({ data, blockSize }) => {
  * `new Random(seed, e, 1 + w)`. The blocks come from the data's `blockOffsets` (Parquet row groups, Arrow
  * record batches) or from `blockSize`. Hit rates are counted by the datasets (`cacheStats`).
  *
+ * @typeParam D - the dataset's type, kept as `dataset` (a loader of an interleaved run types its batches by it)
  * @param data - a dataset with `blockOffsets`, or any sized data with the `blockSize` option
  * @param options - `seed`, `window`, `blockSize`
  * @example
@@ -85,9 +86,9 @@ const hasBlocks: Relation = ({ data, blockSize }) => {
  * const loader = new DataLoader({ dataset: table, sampler, batchSize: 256, numWorkers: 2 });
  * ```
  */
-export class BlockShuffleSampler extends IndexSampler {
+export class BlockShuffleSampler<D extends Sized = Sized> extends IndexSampler {
   /** The data the indices refer to. */
-  readonly dataset: Sized;
+  readonly dataset: D;
   /** Seed of every epoch's order. */
   readonly seed: number;
   /** Blocks whose items are shuffled together. */
@@ -98,13 +99,14 @@ export class BlockShuffleSampler extends IndexSampler {
   readonly length: number;
   #cache: { epoch: number; order: Uint32Array } | undefined;
 
-  constructor(data: Sized | Blocked, options: BlockShuffleSamplerOptions = {}) {
+  constructor(data: D & (Sized | Blocked), options: BlockShuffleSamplerOptions = {}) {
     super();
     const parsed = parseArguments(argumentsSchema, { data }, options, {
       relations: [hasBlocks],
       what: 'BlockShuffleSampler options',
     });
-    ({ data: this.dataset, seed: this.seed, window: this.window } = parsed);
+    ({ seed: this.seed, window: this.window } = parsed);
+    this.dataset = parsed.data as D;
     this.blockOffsets = blocksOf(data, parsed.blockSize) as number[];
     this.length = data.length;
   }

@@ -34,6 +34,7 @@ const argumentsSchema = z.object({
  * 0..n-1); without `dropLast` it is padded by repeating from its start to a multiple of `numReplicas`,
  * with `dropLast` cut down to one; rank r takes every `numReplicas`-th index starting at r.
  *
+ * @typeParam D - the dataset's type, kept as `dataset` (a loader of an interleaved run types its batches by it)
  * @param data - the dataset (only its `length` is read)
  * @param options - `numReplicas`, `rank`, `shuffle`, `seed`, `dropLast`
  * @example
@@ -42,9 +43,9 @@ const argumentsSchema = z.object({
  * shard.setEpoch(epoch); // a new shuffle each epoch, the same on every rank
  * ```
  */
-export class DistributedSampler extends IndexSampler {
+export class DistributedSampler<D extends Sized = Sized> extends IndexSampler {
   /** The data the indices refer to (only its `length` is read). */
-  readonly dataset: Sized;
+  readonly dataset: D;
   /** Number of ranks the dataset is split across; see {@link DistributedSamplerOptions.numReplicas}. */
   readonly numReplicas: number;
   /** This process's rank; see {@link DistributedSamplerOptions.rank}. */
@@ -61,13 +62,14 @@ export class DistributedSampler extends IndexSampler {
   readonly totalSize: number;
   #cache: { epoch: number; order: Uint32Array } | undefined;
 
-  constructor(data: Sized, options: DistributedSamplerOptions) {
+  constructor(data: D, options: DistributedSamplerOptions) {
     super();
     const parsed = parseArguments(argumentsSchema, { data }, options, {
       relations: [rankInRange],
       expected: 'an object with `numReplicas` and `rank`',
     });
-    ({ data: this.dataset, numReplicas: this.numReplicas, rank: this.rank } = parsed);
+    ({ numReplicas: this.numReplicas, rank: this.rank } = parsed);
+    this.dataset = parsed.data as D;
     ({ shuffle: this.shuffle, seed: this.seed, dropLast: this.dropLast } = parsed);
     const n = data.length;
     const R = this.numReplicas;

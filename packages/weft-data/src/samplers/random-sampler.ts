@@ -43,6 +43,7 @@ const drawsFromNothing: Relation = ({ data, numSamples }) =>
  * replacement, `numSamples` uniform draws from `new Random(seed, e)`. The same seed and epoch always give
  * the same order, which exact resume relies on.
  *
+ * @typeParam D - the dataset's type, kept as `dataset` (a loader of an interleaved run types its batches by it)
  * @param data - the dataset (only its `length` is read)
  * @param options - `seed`, `replacement`, `numSamples`
  * @example
@@ -52,9 +53,9 @@ const drawsFromNothing: Relation = ({ data, numSamples }) =>
  * const order = s.indices(); // epoch 3's permutation
  * ```
  */
-export class RandomSampler extends IndexSampler {
+export class RandomSampler<D extends Sized = Sized> extends IndexSampler {
   /** The data the indices refer to (only its `length` is read). */
-  readonly dataset: Sized;
+  readonly dataset: D;
   /** Seed of the order; see {@link RandomSamplerOptions.seed}. */
   readonly seed: number;
   /** Whether indices are drawn with replacement; see {@link RandomSamplerOptions.replacement}. */
@@ -63,10 +64,10 @@ export class RandomSampler extends IndexSampler {
   readonly length: number;
   #cache: { epoch: number; order: Uint32Array } | undefined;
 
-  constructor(data: Sized, options: RandomSamplerOptions = {}) {
+  constructor(data: D, options: RandomSamplerOptions = {}) {
     super();
     const parsed = parseArguments(argumentsSchema, { data }, options, { relations: [drawsFromNothing] });
-    this.dataset = parsed.data;
+    this.dataset = parsed.data as D;
     this.seed = parsed.seed;
     this.replacement = parsed.replacement;
     this.length = parsed.numSamples ?? data.length;

@@ -8,19 +8,20 @@ const argumentsSchema = z.object({ data: withLength });
 /**
  * Yields 0, 1, …, n-1 in order, every epoch (torch's `SequentialSampler`).
  *
+ * @typeParam D - the dataset's type, kept as `dataset` (a loader of an interleaved run types its batches by it)
  * @param data - the dataset (only its `length` is read)
  * @example
  * ```ts
  * [...new SequentialSampler(new ArrayDataset(['a', 'b', 'c']))]; // [0, 1, 2]
  * ```
  */
-export class SequentialSampler extends IndexSampler {
+export class SequentialSampler<D extends Sized = Sized> extends IndexSampler {
   /** The data the indices refer to (only its `length` is read). */
-  readonly dataset: Sized;
+  readonly dataset: D;
   #order: Uint32Array | undefined;
-  constructor(data: Sized) {
+  constructor(data: D) {
     super();
-    this.dataset = parseArguments(argumentsSchema, { data }, {}).data;
+    this.dataset = parseArguments(argumentsSchema, { data }, {}).data as D;
   }
   /** The dataset's current length: one index per item. */
   get length(): number {

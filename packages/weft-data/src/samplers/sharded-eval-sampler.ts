@@ -29,6 +29,7 @@ const argumentsSchema = z.object({ data: withLength, ...shardFields, pad: bool.d
  * so all ranks run the same number of batches per pass; an {@link InterleavedSampler} tags each batch with
  * how many of its items are `real`. Torch pads too but then counts the repeats (pytorch#25162).
  *
+ * @typeParam D - the dataset's type, kept as `dataset` (a loader of an interleaved run types its batches by it)
  * @param data - the full evaluation dataset (only its `length` is read; it is kept as `dataset`)
  * @param options - `numReplicas`, `rank`, `pad` (@default false)
  * @example
@@ -37,9 +38,9 @@ const argumentsSchema = z.object({ data: withLength, ...shardFields, pad: bool.d
  * const padded = new ShardedEvalSampler({ length: 2 }, { numReplicas: 4, rank: 3, pad: true }); // [1], realLength 0
  * ```
  */
-export class ShardedEvalSampler extends IndexSampler {
+export class ShardedEvalSampler<D extends Sized = Sized> extends IndexSampler {
   /** The full dataset the indices refer to. */
-  readonly dataset: Sized;
+  readonly dataset: D;
   /** Number of ranks. */
   readonly numReplicas: number;
   /** This shard's rank. */
@@ -50,13 +51,14 @@ export class ShardedEvalSampler extends IndexSampler {
   readonly realLength: number;
   readonly #order: Uint32Array;
 
-  constructor(data: Sized, options: ShardedEvalSamplerOptions) {
+  constructor(data: D, options: ShardedEvalSamplerOptions) {
     super();
     const parsed = parseArguments(argumentsSchema, { data }, options, {
       relations: [rankInRange],
       expected: 'an object with `numReplicas` and `rank`',
     });
-    ({ data: this.dataset, numReplicas: this.numReplicas, rank: this.rank, pad: this.pad } = parsed);
+    ({ numReplicas: this.numReplicas, rank: this.rank, pad: this.pad } = parsed);
+    this.dataset = parsed.data as D;
     const n = data.length;
     const R = this.numReplicas;
     this.realLength = Math.max(0, Math.ceil((n - this.rank) / R));

@@ -148,28 +148,32 @@ export type InterleavedCallbackBatch<B> = CallbackIndexBatch & {
  *
  * @example
  * ```ts
- * const options: InterleavedDatasetOptions<B> = { float64: 'int32', onCallback: (batch) => evaluate(batch) };
+ * const options: InterleavedDatasetOptions<C> = { float64: 'int32', onCallback: (batch) => evaluate(batch) };
  * ```
+ *
+ * @typeParam C - the callback batches' `data`
  */
-export interface InterleavedDatasetOptions<B> extends ToTensorsOptions {
+export interface InterleavedDatasetOptions<C> extends ToTensorsOptions {
   /**
    * Called (and awaited) with each callback batch met between training batches, in schedule order, before
    * the next training batch is read; the batch's `data` is not converted (see {@link withTensors}).
    * @default undefined (callback batches are skipped)
    */
-  onCallback?: (batch: InterleavedCallbackBatch<B>) => unknown;
+  onCallback?: (batch: InterleavedCallbackBatch<C>) => unknown;
 }
 
 /**
  * What {@link interleavedDataset} needs of an {@link InterleavedLoader}: any async iterable of tagged
- * training and callback batches (an `InterleavedLoader<B>` is one; so is a test double).
+ * training and callback batches (an {@link InterleavedLoader} is one; so is a test double).
  *
+ * @typeParam B - the training batches' `data`
+ * @typeParam C - the callback batches' `data` @default B
  * @example
  * ```ts
- * const run: InterleavedRun<MyBatch> = sampler.getDataLoader<MyBatch>({ numWorkers: 2 });
+ * const run: InterleavedRun<TrainBatch, TestBatch> = sampler.getDataLoader({ numWorkers: 2 });
  * ```
  */
-export type InterleavedRun<B> = AsyncIterable<InterleavedTrainBatch<B> | InterleavedCallbackBatch<B>>;
+export type InterleavedRun<B, C = B> = AsyncIterable<InterleavedTrainBatch<B> | InterleavedCallbackBatch<C>>;
 
 /**
  * A `tf.data.Dataset` view of an {@link InterleavedLoader}'s training batches, for `model.fitDataset`:
@@ -196,15 +200,15 @@ export type InterleavedRun<B> = AsyncIterable<InterleavedTrainBatch<B> | Interle
  * await model.fitDataset(ds, { epochs: loader.plan.epochs });
  * ```
  */
-export function interleavedDataset<B, M>(
+export function interleavedDataset<B, C, M>(
   tf: TfWithData,
-  loader: InterleavedRun<B>,
+  loader: InterleavedRun<B, C>,
   map: (data: Tensors<B>, batch: InterleavedTrainBatch<B>) => M,
-  options?: InterleavedDatasetOptions<B>,
+  options?: InterleavedDatasetOptions<C>,
 ): TfDataset<M> {
   const t = checkTf<TfWithData>(tf, 'interleavedDataset', true);
   if (
-    typeof (loader as Partial<InterleavedRun<B>> | null)?.[Symbol.asyncIterator] !== 'function' ||
+    typeof (loader as Partial<InterleavedRun<B, C>> | null)?.[Symbol.asyncIterator] !== 'function' ||
     !('plan' in loader)
   ) {
     throw new ConfigError(
@@ -214,7 +218,7 @@ export function interleavedDataset<B, M>(
   checkMap(map, 'interleavedDataset');
   const o = resolveOptions(options, 'interleavedDataset', INTERLEAVED_DATASET);
   const onCallback = options?.onCallback;
-  let run: AsyncIterator<InterleavedTrainBatch<B> | InterleavedCallbackBatch<B>> | undefined;
+  let run: AsyncIterator<InterleavedTrainBatch<B> | InterleavedCallbackBatch<C>> | undefined;
   let stashed: InterleavedTrainBatch<B> | undefined;
   let over = false;
   const iterator = (): AsyncIterator<TfTensorContainer, undefined> => {

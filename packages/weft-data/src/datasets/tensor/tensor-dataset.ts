@@ -1,33 +1,19 @@
 // The TensorDataset class: items read as views into its shared columns, and its rebuild in a worker from
 // those same buffers.
 import { checkIndex } from '../../core/checks.ts';
-import type { Dataset } from '../../core/dataset.ts';
+import type { Dataset, FieldLayout } from '../../core/dataset.ts';
 import type { Tensor } from '../../core/dtype.ts';
 import { withRecipe } from '../../core/recipe.ts';
-import { type ColumnArray, type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
-import { type ColumnSpec, columnsFromItems } from './infer.ts';
-
-/**
- * One field of a {@link TensorDataset} item: a number or bigint (per-item shape `[]`), a typed-array view
- * (shape `[k]` or a ragged column), a {@link Tensor} whose `data` is a view (shape of two or more
- * dimensions), or a string.
- *
- * @example
- * ```ts
- * const v: TensorValue = dataset.get(0).x;
- * ```
- */
-export type TensorValue = number | bigint | string | ColumnArray | Tensor<ColumnArray>;
-
-/**
- * A {@link TensorDataset} item: one value per column.
- *
- * @example
- * ```ts
- * const item: TensorItem = dataset.get(0); // { x: Float32Array(784), y: 3 }
- * ```
- */
-export type TensorItem = Record<string, TensorValue>;
+import { type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
+import { columnsFromItems } from './infer.ts';
+import type {
+  ColumnSpecs,
+  ItemColumns,
+  TensorColumns,
+  TensorItemOf,
+  TensorLayoutOf,
+  TensorValue,
+} from './types.ts';
 
 const decoder = new TextDecoder();
 
@@ -81,16 +67,22 @@ let trusted: Record<string, ColumnInfo> | undefined;
  * ds.get(2); // { x: { data: Float32Array(784), shape: [28, 28] }, y: 2, name: 'c' }
  * ```
  */
-export class TensorDataset<T = TensorItem> implements Dataset<T> {
+export class TensorDataset<const C = TensorColumns> implements Dataset<TensorItemOf<C>, TensorLayoutOf<C>> {
   readonly #columns: Readonly<Record<string, ColumnInfo>>;
   readonly #readers: readonly (readonly [string, Reader])[];
   /** Number of items. */
   readonly length: number;
+  /**
+   * The dtype of each numeric column (and the shape of a fixed-size one's items): the default collate gives
+   * each field its column's type, so an `int32` column arrives as an `Int32Array`.
+   */
+  readonly layout: TensorLayoutOf<C>;
 
-  constructor(columns: Readonly<Record<string, ColumnData>>) {
+  constructor(columns: C & TensorColumns) {
     const stored = trusted ?? columnsFromData(columns);
     for (const c of Object.values(stored)) Object.freeze(Object.freeze(c).shape);
     this.#columns = Object.freeze(stored);
+    this.layout = layoutOf(stored) as TensorLayoutOf<C>;
     this.#readers = Object.entries(stored).map(([name, c]) => [name, reader(c)] as const);
     const c = Object.values(stored)[0] as ColumnInfo;
     this.length = c.offsets ? c.offsets.length - 1 : c.data.length / sizeOf(c.shape);
@@ -106,6 +98,8 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
    * `{ data, shape }` → that type and shape. Values are checked: an integer column rejects fractions and
    * values out of range.
    *
+   * @typeParam R - the items' type, which with the specs gives the dataset's item type
+   * @typeParam S - the specs' type
    * @param items - objects with the same fields
    * @param columns - optional `{ dtype, shape, ragged }` per field, see {@link ColumnSpec} @default {}
    * @throws ConfigError naming each column's first bad item, and any bad spec
@@ -114,12 +108,12 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
    * const ds = TensorDataset.fromItems(rows, { x: { dtype: 'float32', shape: [784] }, y: { dtype: 'int32' } });
    * ```
    */
-  static fromItems(
-    items: readonly object[],
-    columns: Readonly<Record<string, ColumnSpec>> = {},
-  ): TensorDataset<TensorItem> {
+  static fromItems<R extends object, const S extends ColumnSpecs<R> = Record<never, never>>(
+    items: readonly R[],
+    columns: S = {} as S,
+  ): TensorDataset<ItemColumns<R, S>> {
     const stored = columnsFromItems(items, columns);
-    return rebuild(stored);
+    return rebuild<ItemColumns<R, S>>(stored);
   }
 
   /** The columns as stored: type, layout and the shared arrays (for direct, whole-column access). */
@@ -132,18 +126,31 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
    *
    * @param index - 0 ≤ index < length
    */
-  get(index: number): T {
+  get(index: number): TensorItemOf<C> {
     checkIndex(index, this.length);
     const out: Record<string, TensorValue> = {};
     for (const [name, read] of this.#readers) out[name] = read(index);
-    return out as T;
+    return out as TensorItemOf<C>;
   }
 }
 
-function rebuild(columns: Record<string, ColumnInfo>): TensorDataset {
+/** The dtype of each numeric column, with the item shape of fixed-size ones; string columns have none. */
+function layoutOf(columns: Record<string, ColumnInfo>): Record<string, FieldLayout> {
+  const layout: Record<string, FieldLayout> = {};
+  for (const [name, c] of Object.entries(columns)) {
+    if (c.dtype === 'string') continue;
+    layout[name] = Object.freeze(
+      c.kind === 'fixed' ? { dtype: c.dtype, shape: c.shape } : { dtype: c.dtype },
+    );
+  }
+  return Object.freeze(layout);
+}
+
+// The columns are trusted, and so is `C`: the caller knows what they hold.
+function rebuild<C = TensorColumns>(columns: Record<string, ColumnInfo>): TensorDataset<C> {
   trusted = columns;
   try {
-    return new TensorDataset({});
+    return new TensorDataset<C>({} as C & TensorColumns);
   } finally {
     trusted = undefined;
   }
@@ -158,7 +165,7 @@ function rebuild(columns: Record<string, ColumnInfo>): TensorDataset {
 export const tensorDatasetFromShared = (columns: Record<string, ColumnInfo>): TensorDataset =>
   rebuild(columns);
 
-function shareWithWorkers(dataset: TensorDataset<unknown>, columns: Record<string, ColumnInfo>): void {
+function shareWithWorkers(dataset: object, columns: Record<string, ColumnInfo>): void {
   withRecipe(dataset, {
     url: import.meta.url,
     name: 'tensorDatasetFromShared',
