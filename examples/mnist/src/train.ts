@@ -11,7 +11,6 @@ import {
   type ImageItem,
   type ImageLayout,
   type ImageTransform,
-  type InterleavedBatch,
   InterleavedSampler,
   type ItemLayout,
   type Plan,
