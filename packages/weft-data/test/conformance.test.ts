@@ -54,7 +54,7 @@ describe('conformance vectors', () => {
       "run `npm run conformance` without DIR for the library's copy (packages/weft-data/test/conformance-vectors), or give a folder of *.json vectors generated from the Python implementation";
     const empty = mkdtempSync(join(tmpdir(), 'weft-vectors-'));
     for (const [dir, problem] of [
-      ['../shared/conformance', 'no such directory ../shared/conformance'],
+      ['../no-such-vectors', 'no such directory ../no-such-vectors'],
       ['README.md', 'README.md is not a directory'],
       [empty, `${empty} holds no *.json vectors`],
     ]) {

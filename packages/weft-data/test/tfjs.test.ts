@@ -463,8 +463,9 @@ describe('packaging', () => {
     expect(pkg.exports['./tfjs']).toEqual({
       types: './dist/tfjs/index.d.ts',
       import: './dist/tfjs/index.js',
+      require: './cjs/tfjs.cjs',
     });
     expect(pkg.peerDependenciesMeta['@tensorflow/tfjs-core']).toEqual({ optional: true });
-    expect(Object.keys(pkg.dependencies)).toEqual(['zod']);
+    expect(Object.keys(pkg.dependencies)).toEqual(['yaml', 'zod']);
   });
 });

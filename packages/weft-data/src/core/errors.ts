@@ -257,6 +257,7 @@ export const WEFT_ERRORS: Readonly<Record<string, abstract new (...args: never[]
     IndexError,
     CollateError,
     FileError,
+    RemoteError,
     WorkerError,
     WorkerCrashError,
     LoaderTimeoutError,
