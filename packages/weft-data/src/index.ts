@@ -1,7 +1,7 @@
 export type { Collate, DefaultCollate } from './collate/collate.ts';
 export { defaultCollate } from './collate/collate.ts';
 export type { CollateOptions } from './collate/options.ts';
-export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
+export type { Dataset, FieldLayout, ItemLayout, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
 export type { FileLocation } from './core/errors.ts';
 export {

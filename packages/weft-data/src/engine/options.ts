@@ -52,6 +52,11 @@ export interface EngineOptions<B> {
   readonly signal: AbortSignal | undefined;
   /** Worker crashes tolerated per run, counted over the whole pool, before giving up. @default 3 */
   readonly maxWorkerRestarts: number;
+  /**
+   * Take back the memory of a batch written in place once the consumer asks for the next one, and write
+   * later batches into it (see protocol.ts, "Batch memory"). @default false
+   */
+  readonly reuseBatches: boolean;
 }
 
 /**
@@ -88,6 +93,7 @@ const engineSchema = z.object({
   inOrder: bool.default(true),
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   maxWorkerRestarts: nonNegativeInt.default(3),
+  reuseBatches: bool.default(false),
 });
 
 /**

@@ -79,6 +79,8 @@ export interface WorkerInit {
   readonly dataset: Encoded;
   readonly collate: Encoded;
   readonly workerInit: Encoded | undefined;
+  /** Whether batches written in place take their memory from the buffers that requests bring back. */
+  readonly reuseBatches: boolean;
 }
 
 /** Main thread → worker. */
@@ -87,13 +89,21 @@ export interface FetchRequest {
   readonly task: number;
   readonly indices: Uint32Array;
   readonly epoch: number;
+  /** Memory of batches the consumer has moved past, transferred back for the worker to reuse. */
+  readonly buffers: readonly ArrayBuffer[] | undefined;
 }
 
 /** Worker → main thread. */
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly lengths: readonly DatasetLength[] }
   | { readonly type: 'init-error'; readonly error: SerializedError }
-  | { readonly type: 'batch'; readonly task: number; readonly data: unknown }
+  | {
+      readonly type: 'batch';
+      readonly task: number;
+      readonly data: unknown;
+      /** The batch was written in place into reusable memory: the main thread takes it back later. */
+      readonly pooled: boolean;
+    }
   | {
       readonly type: 'error';
       readonly task: number;

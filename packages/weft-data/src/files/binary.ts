@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkIndex } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
-import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../core/dtype.ts';
+import type { Dataset, ItemLayout } from '../core/dataset.ts';
+import { DTYPE_ARRAYS, type DType, type DTypeArrays, type TypedArray } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { nonNegativeInt, positiveInt } from '../core/validate.ts';
@@ -104,8 +104,19 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
   readonly headerBytes: number;
   /** Number of items. */
   readonly length: number;
+  /** The item itself (field `''`): `sequenceLength` elements of `dtype`. */
+  readonly layout: ItemLayout;
+  /**
+   * Reads item `index` straight into row `row` of a batch (field `''`), one positional read and no
+   * allocation: what a loader's default collate uses (see {@link Dataset.writeItem}). `undefined` in a
+   * subclass, which may override `get`.
+   */
+  readonly writeItem:
+    | ((index: number, batch: Readonly<Record<string, TypedArray>>, row: number) => void)
+    | undefined;
   readonly #file: PositionalFile;
   readonly #bytesPer: number;
+  #batch: [TypedArray, Uint8Array] | undefined;
 
   /**
    * Opens a binary file of fixed-size records: checks the options (every problem at once, a
@@ -171,6 +182,8 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
     this.length = state.length;
     this.#bytesPer = DTYPE_ARRAYS[state.dtype].BYTES_PER_ELEMENT;
     this.#file = new PositionalFile(state.path, state.stamp);
+    this.layout = Object.freeze({ '': Object.freeze({ dtype: state.dtype, shape: [state.sequenceLength] }) });
+    this.writeItem = new.target === BinaryDataset ? (i, batch, row) => this.#write(i, batch, row) : undefined;
     rebuildWith(this, import.meta.url, 'binaryFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
@@ -180,11 +193,25 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType> implements Datas
    * @param index - 0 ≤ index < length
    */
   get(index: number): DTypeArrays[D] {
-    checkIndex(index, this.length);
     const item = new DTYPE_ARRAYS[this.dtype](this.sequenceLength);
-    const offset = this.headerBytes + index * this.stride * this.#bytesPer;
-    this.#file.read(new Uint8Array(item.buffer), offset, item.byteLength, { row: index });
+    this.#read(index, new Uint8Array(item.buffer));
     return item;
+  }
+
+  #write(index: number, batch: Readonly<Record<string, TypedArray>>, row: number): void {
+    const out = batch[''] as TypedArray;
+    // The bytes of the batch being written, made once per batch rather than once per item.
+    if (this.#batch?.[0] !== out)
+      this.#batch = [out, new Uint8Array(out.buffer, out.byteOffset, out.byteLength)];
+    const bytes = this.sequenceLength * this.#bytesPer;
+    this.#read(index, this.#batch[1], row * bytes, bytes);
+  }
+
+  /** Item `index`'s bytes into `target` from byte `at`, one positional read. */
+  #read(index: number, target: Uint8Array, at = 0, bytes = target.byteLength): void {
+    checkIndex(index, this.length);
+    const offset = this.headerBytes + index * this.stride * this.#bytesPer;
+    this.#file.read(target, offset, bytes, { row: index }, at);
   }
 
   /** Closes this thread's file descriptor; the next `get` opens the file again (and checks it again). */

@@ -63,13 +63,15 @@ export type InterleavedBatch<B = unknown> =
 
 /** Options of {@link InterleavedLoader}: the loading options of `DataLoader`, less the sampling ones. */
 export interface InterleavedLoaderOptions
-  extends Partial<Omit<EngineInit<unknown>, 'dataset' | 'collate' | 'inOrder'>> {
+  extends Partial<Omit<EngineInit<unknown>, 'dataset' | 'collate' | 'inOrder' | 'reuseBatches'>> {
   /** Start from a saved {@link InterleavedLoader.state} instead of the sampler's configured start. */
   resume?: ResumeState;
 }
 
 const KNOWN = new Set<string>([
-  ...ENGINE_FIELDS.filter((f) => f !== 'dataset' && f !== 'collate' && f !== 'inOrder'),
+  ...ENGINE_FIELDS.filter(
+    (f) => f !== 'dataset' && f !== 'collate' && f !== 'inOrder' && f !== 'reuseBatches',
+  ),
   'resume',
 ]);
 

@@ -1,8 +1,8 @@
 // The TensorDataset class: items read as views into its shared columns, and its rebuild in a worker from
 // those same buffers.
 import { checkIndex } from '../../core/checks.ts';
-import type { Dataset } from '../../core/dataset.ts';
-import type { Tensor } from '../../core/dtype.ts';
+import type { Dataset, FieldLayout, ItemLayout } from '../../core/dataset.ts';
+import type { Tensor, TypedArray } from '../../core/dtype.ts';
 import { withRecipe } from '../../core/recipe.ts';
 import { type ColumnArray, type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
 import { type ColumnSpec, columnsFromItems } from './infer.ts';
@@ -50,6 +50,37 @@ function reader(column: ColumnInfo): Reader {
   return (i) => ({ data: data.subarray(i * size, (i + 1) * size), shape: frozen });
 }
 
+/** Each numeric column's dtype, and its item shape when fixed; string columns have no dtype. */
+function layoutOf(columns: Readonly<Record<string, ColumnInfo>>): ItemLayout {
+  const layout: Record<string, FieldLayout> = {};
+  for (const [name, { dtype, kind, shape }] of Object.entries(columns)) {
+    if (dtype === 'string') continue;
+    layout[name] = kind === 'fixed' ? { dtype, shape } : { dtype };
+  }
+  return Object.freeze(layout);
+}
+
+type ItemWriter = (index: number, batch: Readonly<Record<string, TypedArray>>, row: number) => void;
+
+/** Writes an item's values into a batch, one copy per column; only when every column is fixed-size numeric. */
+function writerOf(columns: Readonly<Record<string, ColumnInfo>>, length: number): ItemWriter | undefined {
+  const all = Object.entries(columns);
+  if (all.length === 0 || all.some(([, c]) => c.kind !== 'fixed')) return undefined;
+  const fixed = all.map(([name, c]) => ({ name, data: c.data, size: sizeOf(c.shape) }));
+  return (index, batch, row) => {
+    checkIndex(index, length);
+    for (const { name, data, size } of fixed) {
+      const out = batch[name] as typeof data;
+      if (size === 1) out[row] = data[index] as never;
+      else
+        (out as Float64Array).set(
+          (data as Float64Array).subarray(index * size, (index + 1) * size),
+          row * size,
+        );
+    }
+  };
+}
+
 // Set only while a worker rebuilds a dataset from columns that were validated where they were made.
 let trusted: Record<string, ColumnInfo> | undefined;
 
@@ -86,6 +117,14 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
   readonly #readers: readonly (readonly [string, Reader])[];
   /** Number of items. */
   readonly length: number;
+  /** Each numeric column's dtype, and its item shape for fixed-size columns (string columns are not listed). */
+  readonly layout: ItemLayout;
+  /**
+   * Writes item `index` into row `row` of a batch, one copy per column, without allocating: what a loader's
+   * default collate uses (see {@link Dataset.writeItem}). Only when every column is fixed-size and numeric,
+   * and not in a subclass (which may override `get`); `undefined` otherwise.
+   */
+  readonly writeItem: ItemWriter | undefined;
 
   constructor(columns: Readonly<Record<string, ColumnData>>) {
     const stored = trusted ?? columnsFromData(columns);
@@ -94,6 +133,9 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
     this.#readers = Object.entries(stored).map(([name, c]) => [name, reader(c)] as const);
     const c = Object.values(stored)[0] as ColumnInfo;
     this.length = c.offsets ? c.offsets.length - 1 : c.data.length / sizeOf(c.shape);
+    this.layout = layoutOf(stored);
+    // A subclass may override `get`; writing the raw columns would then bypass it.
+    this.writeItem = new.target === TensorDataset ? writerOf(stored, this.length) : undefined;
     if (new.target === TensorDataset) shareWithWorkers(this, stored);
   }
 
