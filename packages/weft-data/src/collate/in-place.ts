@@ -123,13 +123,6 @@ export class FreeBuffers {
       else if (list.length < KEPT_PER_SIZE) list.push(b);
     }
   }
-
-  /** Empties the list, returning what it held (to hand the buffers to a worker). */
-  drain(): ArrayBuffer[] {
-    const all = [...this.#bySize.values()].flat();
-    this.#bySize.clear();
-    return all;
-  }
 }
 
 /**

@@ -45,11 +45,13 @@ export class LoaderEngine<Tag, B> {
   readonly #pools = new Set<Pool>();
   #persistent: Pool | undefined;
   readonly #runs = new Set<Run<Tag, B>>();
-  /**
-   * Memory of batches the consumer has moved past (`reuseBatches`): in-process, where batches are written;
-   * with workers, waiting to go back to one with the next request.
-   */
+  /** In-process, the memory of batches the consumer has moved past, where the next ones are written. */
   readonly #free = new FreeBuffers();
+  /**
+   * With workers, the buffers of each batch the consumer has moved past, waiting to go back with a request:
+   * one batch's worth per request, so that every worker gets its share (see protocol.ts, "Batch memory").
+   */
+  readonly #returned: ArrayBuffer[][] = [];
   /** Ends the run of an iteration dropped without `return()` (see protocol.ts, "Keeping the process alive"). */
   readonly #dropped = new FinalizationRegistry<Lease<Tag, B>>((lease) => {
     if (lease.pool !== undefined && lease.run !== undefined) void this.#finish(lease.pool, lease.run);
@@ -146,7 +148,13 @@ export class LoaderEngine<Tag, B> {
    * "Batch memory"). Returns `undefined`, what the caller then holds.
    */
   #reclaim(batch: B | undefined): undefined {
-    if (isPooled(batch)) this.#free.give(reclaim(batch));
+    if (!isPooled(batch)) return undefined;
+    const buffers = reclaim(batch);
+    if (this.#workers === undefined) this.#free.give(buffers);
+    // At most a window of batches is in flight, so more than that many would never be used.
+    else if (this.#returned.length < this.options.numWorkers * this.options.prefetchFactor) {
+      this.#returned.push(buffers);
+    }
     return undefined;
   }
 
@@ -185,7 +193,7 @@ export class LoaderEngine<Tag, B> {
         while (!exhausted && run.size < window) {
           const step = source.next();
           if (step.done) exhausted = true;
-          else run.submit(step.value, reuse ? this.#free.drain() : undefined);
+          else run.submit(step.value, reuse ? this.#returned.shift() : undefined);
         }
         if (run.size === 0) return;
         const result = await run.take();

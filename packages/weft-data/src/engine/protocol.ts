@@ -24,6 +24,20 @@ import { ConcatDataset, Subset } from '../datasets/basic.ts';
  * `error` with the failure as plain data (name, message, stack) and where it happened (sample index,
  * source dataset, worker). A worker never exits on its own.
  *
+ * Batch memory. With the default collate and a dataset that writes its items in place (a `layout` whose
+ * every field has a shape, and `writeItem`), a batch is one flat typed array per field, each on a whole
+ * ArrayBuffer of its own (collate/in-place.ts), which `writeItem` fills row by row. With `reuseBatches`
+ * those buffers are the loader's: a batch is the consumer's until it asks for the next one (`next()`) or
+ * ends the iteration; then the engine takes the buffers back with a transfer (engine/transfer.ts,
+ * `reclaim`), which detaches every view the consumer may still hold (length 0; methods and iteration throw
+ * a TypeError), so a kept batch is never overwritten with other data. In-process the next batches are
+ * written into them; with workers they wait in the main thread and go back with the next `fetch` requests,
+ * one batch's buffers per request (`buffers`, transferred) so that every worker gets its share, and the
+ * worker writes its next batches into them; a `batch` answer says
+ * `pooled` when it was written into such memory, so that the main thread takes it back in turn. A worker
+ * keeps a few free buffers per size and lets the others go; buffers of a request lost to a crash are just
+ * memory allocated again. Batches of any other collate are never taken back.
+ *
  * Order and back-pressure. Each batch of a run has a sequence number. Results are buffered and yielded in
  * sequence order (`inOrder`) or whichever is ready first; at most numWorkers × prefetchFactor batches are
  * issued and not yet yielded, and a run's books (one entry per such batch) never hold more, however long
