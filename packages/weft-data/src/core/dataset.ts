@@ -61,6 +61,13 @@ export interface FieldLayout {
  */
 export type ItemLayout = Readonly<Record<string, FieldLayout>>;
 
+/**
+ * The key of a method that gives the datasets inside a dataset (a `Subset`'s, a `ConcatDataset`'s parts),
+ * each with its path from it (`.dataset`, `.datasets[0]`): how loaders compare their lengths between
+ * threads without loading the classes that have parts. @internal
+ */
+export const DATASET_PARTS: unique symbol = Symbol.for('weft.datasetParts');
+
 /** Anything with a length: what samplers need to know of the data they index. */
 export interface Sized {
   /** Number of items (indices run from 0 to `length - 1`). */

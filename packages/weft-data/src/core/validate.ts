@@ -1,8 +1,11 @@
 // The one way weft reports invalid options: every problem at once, each naming the field (as the user wrote
 // it, `callbacks[0].everyNEpochs`), what was expected, and the value given.
 import { z } from 'zod';
-import { describe } from './checks.ts';
+import { describe, fail } from './checks.ts';
 import { ConfigError } from './errors.ts';
+
+// Kept zod-free in checks.ts (what worker threads load), and offered here beside the rest of the style.
+export { fail };
 
 /**
  * A check across fields: run on the raw input (fields possibly invalid, so it checks what it relies on), it
@@ -37,22 +40,6 @@ export function zodIssues(error: z.ZodError, input: unknown, prefix = ''): strin
     );
     return [`\`${fieldPath(prefix, issue.path)}\` ${issue.message}, got ${describe(value)}`];
   });
-}
-
-/**
- * Throws one {@link ConfigError} carrying every issue: `invalid <what>: a; b`, or `a; b` without `what`
- * (a function's own arguments, where the issues already name them).
- *
- * @param what - names the options (`DataLoader options`), or `undefined`
- * @param issues - every problem found, each naming its field and the value given
- * @example
- * ```ts
- * if (issues.length > 0) fail('MySampler options', issues);
- * ```
- */
-export function fail(what: string | undefined, issues: readonly string[]): never {
-  const message = issues.join('; ');
-  throw new ConfigError(what === undefined ? message : `invalid ${what}: ${message}`, issues);
 }
 
 /**

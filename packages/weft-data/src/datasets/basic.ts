@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkIndex, isPromiseLike } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
+import { DATASET_PARTS, type Dataset } from '../core/dataset.ts';
 import { toIndices } from '../core/indices.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
 import { parseArguments, withLength } from '../core/validate.ts';
@@ -103,6 +103,10 @@ export class Subset<T> implements Dataset<T> {
     checkIndex(index, this.indices.length, 'subset');
     return this.dataset.get(this.indices[index] as number, context);
   }
+  /** The dataset under the view, for the loaders' length checks. @internal */
+  [DATASET_PARTS](): [string, Dataset<T>][] {
+    return [['.dataset', this.dataset]];
+  }
   /** How a worker rebuilds this view: its dataset (itself rebuildable) and its indices. @internal */
   [TO_RECIPE](): Recipe | undefined {
     if (Object.getPrototypeOf(this) !== Subset.prototype) return undefined;
@@ -184,6 +188,10 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>> {
     const item = (this.datasets[where.dataset] as Dataset<T>).get(where.index, context);
     if (isPromiseLike(item)) return Promise.resolve(item).then((v) => ({ ...where, item: v }));
     return { ...where, item };
+  }
+  /** The concatenated datasets, for the loaders' length checks. @internal */
+  [DATASET_PARTS](): [string, Dataset<T>][] {
+    return this.datasets.map((d, k) => [`.datasets[${k}]`, d]);
   }
   /** How a worker rebuilds the concatenation: from its datasets, each itself rebuildable. @internal */
   [TO_RECIPE](): Recipe | undefined {

@@ -1,4 +1,4 @@
-import { type Collate, defaultCollate } from '../collate/collate.ts';
+import { type Collate, plainCollate } from '../collate/default.ts';
 import { allocateBatch, type FreeBuffers, type InPlacePlan, inPlacePlan } from '../collate/in-place.ts';
 import { isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
@@ -48,7 +48,7 @@ export function fetchBatch<B>(
   free?: FreeBuffers,
 ): B | Promise<B> {
   // A user's collate sees the items as `get` returns them, so only the default one is bypassed.
-  const plan = collate === (defaultCollate as Collate<unknown, unknown>) ? inPlacePlan(dataset) : undefined;
+  const plan = collate === (plainCollate as Collate<unknown, unknown>) ? inPlacePlan(dataset) : undefined;
   if (plan !== undefined && indices.length > 0) return writeBatch(dataset, plan, indices, epoch, seed, free);
   const items: unknown[] = new Array(indices.length);
   let pending = false;

@@ -1,6 +1,5 @@
-import type { Dataset } from '../core/dataset.ts';
+import { DATASET_PARTS, type Dataset } from '../core/dataset.ts';
 import type { Encoded } from '../core/recipe.ts';
-import { ConcatDataset, Subset } from '../datasets/basic.ts';
 
 /*
  * The worker protocol: start-up, work, errors and shutdown. Other files cite this block ("see protocol.ts").
@@ -162,12 +161,10 @@ export type DatasetLength = readonly [path: string, length: number];
  */
 export function datasetLengths(dataset: Dataset<unknown>, path = 'dataset'): DatasetLength[] {
   const out: DatasetLength[] = [[path, dataset.length]];
-  if (dataset instanceof ConcatDataset) {
-    dataset.datasets.forEach((d, k) => {
-      out.push(...datasetLengths(d, `${path}.datasets[${k}]`));
-    });
-  } else if (dataset instanceof Subset) {
-    out.push(...datasetLengths(dataset.dataset, `${path}.dataset`));
+  // Read through the parts' symbol rather than `instanceof`, so that a worker need not load datasets/basic.ts.
+  const parts = (dataset as { [DATASET_PARTS]?: () => [string, Dataset<unknown>][] })[DATASET_PARTS];
+  if (typeof parts === 'function') {
+    for (const [suffix, part] of parts.call(dataset)) out.push(...datasetLengths(part, `${path}${suffix}`));
   }
   return out;
 }

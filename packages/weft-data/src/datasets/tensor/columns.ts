@@ -1,8 +1,7 @@
 // The columns of a TensorDataset: their types, shared-memory allocation, UTF-8 string storage, and the
 // validation of columns given as data (`new TensorDataset(columns)`).
-import { describe } from '../../core/checks.ts';
+import { describe, fail } from '../../core/checks.ts';
 import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../../core/dtype.ts';
-import { fail } from '../../core/validate.ts';
 
 /**
  * The typed arrays a {@link TensorDataset} column can hold: those of every {@link DType} but `bool`.
