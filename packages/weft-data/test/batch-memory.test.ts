@@ -184,6 +184,23 @@ describe('reused batch memory', () => {
     }
   });
 
+  it('goes on when the consumer transferred a batch away itself', async () => {
+    const loader = new DataLoader({ ...options, reuseBatches: true });
+    const seen: unknown[] = [];
+    for await (const b of loader) {
+      const { port1, port2 } = new MessageChannel();
+      const label = (b as { label: Int32Array }).label;
+      seen.push(Array.from(label));
+      port1.postMessage(label, [label.buffer as ArrayBuffer]);
+      port1.close();
+      port2.close();
+    }
+    const plain = (await all(new DataLoader(options))).map((b) =>
+      Array.from((b as { label: Int32Array }).label),
+    );
+    expect(seen).toStrictEqual(plain);
+  });
+
   it('leaves batches of a user collate alone', async () => {
     const loader = new DataLoader({ ...options, reuseBatches: true, collate: viaGet(table.layout) });
     const batches = await all(loader);

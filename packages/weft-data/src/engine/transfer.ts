@@ -42,6 +42,7 @@ export function collectTransferables(value: unknown): ArrayBuffer[] {
  * ```
  */
 export function reclaim(batch: unknown): ArrayBuffer[] {
-  const buffers = collectTransferables(batch);
+  // A buffer the consumer transferred away itself is already detached (empty): there is nothing to take.
+  const buffers = collectTransferables(batch).filter((b) => b.byteLength > 0);
   return structuredClone(buffers, { transfer: buffers });
 }
