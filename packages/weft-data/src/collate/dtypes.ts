@@ -4,7 +4,7 @@ import { fail } from '../core/checks.ts';
 import { DTYPE_ARRAYS, INTEGER_RANGES, type TypedArray } from '../core/dtype.ts';
 import { ConfigError } from '../core/errors.ts';
 
-// In the order the messages list them.
+/** The dtypes the default collate can give a field (all but `bigint64`), in the order messages list them. */
 export const NAMES = [
   'float64',
   'float32',
@@ -16,6 +16,7 @@ export const NAMES = [
   'uint32',
   'bool',
 ] as const;
+/** One of {@link NAMES}. */
 export type Name = (typeof NAMES)[number];
 
 /** A dtype asked for: its typed array, and which numbers it holds. */

@@ -21,13 +21,15 @@ export interface Dataset<T> {
   get(index: number, context?: SampleContext): T | Promise<T>;
   /**
    * Optional: the dtype (and, when every item has the same, the shape) of each field of an item. The default
-   * collate gives each field's batch that dtype, so a dtype declared by the dataset reaches the batch.
+   * collate gives each field's batch that dtype, so a dtype declared by the dataset reaches the batch. An item
+   * that is a single value rather than an object (a typed array, a number) is the one field `''`.
    */
   readonly layout?: ItemLayout;
   /**
    * Optional: writes item `index` straight into row `row` of a batch, one flat typed array per field of
    * `layout` (row `row` of field `f` starts at `row * product(layout[f].shape)`). Used by the default collate
-   * when every field of `layout` has a `shape`; it must write exactly what `get` followed by collating gives.
+   * when every field of `layout` has a `shape`; it must write exactly what `get` followed by collating gives,
+   * every element of the row (the batch's memory may be reused, holding an earlier batch's values).
    */
   writeItem?(
     index: number,
