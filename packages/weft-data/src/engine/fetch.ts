@@ -50,6 +50,17 @@ export function fetchBatch<B>(
   // A user's collate sees the items as `get` returns them, so only the default one is bypassed.
   const plan = collate === (plainCollate as Collate<unknown, unknown>) ? inPlacePlan(dataset) : undefined;
   if (plan !== undefined && indices.length > 0) return writeBatch(dataset, plan, indices, epoch, seed, free);
+  return getBatch(dataset, collate, indices, epoch, seed);
+}
+
+/** Each item from `get`, then `collate(items)`. */
+function getBatch<B>(
+  dataset: Dataset<unknown>,
+  collate: Collate<unknown, B>,
+  indices: Uint32Array,
+  epoch: number,
+  seed: number,
+): B | Promise<B> {
   const items: unknown[] = new Array(indices.length);
   let pending = false;
   let i = 0;
