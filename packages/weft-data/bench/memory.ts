@@ -7,7 +7,9 @@
  *    faults per batch after a warm-up epoch. Reused memory has no page to fault in.
  * 2. PSS per worker: a process of its own per run (bench/memory-child.mjs, the compiled library) loads an
  *    epoch of a TensorDataset of MIB MiB (default 128) with 0, 2 and 4 workers and reads its PSS
- *    (/proc/self/smaps_rollup); a worker's share is (PSS with N − PSS with 0) / N. The same through torch's
+ *    (/proc/self/smaps_rollup). A worker's share is (PSS with 4 − PSS with 2) / 2: the calling thread's own
+ *    memory differs with and without workers (in-process it makes every batch), not between 2 and 4. The
+ *    same through torch's
  *    DataLoader (bench/torch_bench.py) when torch is importable (WEFT_TORCH_PYTHONPATH, else PYTHONPATH).
  * Medians over REPS repetitions (default 3), the variants alternated in each. Last lines:
  * `first_touch_ms_fresh`, `first_touch_ms_reused`, `loader_faults_per_batch_reused`, `pss_mib_per_worker`.
@@ -106,19 +108,20 @@ for (const [k, v] of variants.entries()) {
     `  DataLoader, ${v.name}: ${median(m.ms).toFixed(1)} ms/batch, ${median(m.faults).toFixed(0)} page faults/batch`,
   );
 }
-const perWorker = (prefix: string, n: number) =>
-  (median(pss[`${prefix}${n}`] as number[]) - median(pss[`${prefix}0`] as number[])) / n;
+const at = (prefix: string, n: number) => median(pss[`${prefix}${n}`] as number[]);
+const perWorker = (prefix: string) => (at(prefix, 4) - at(prefix, 2)) / 2;
+const totals = (prefix: string) => [0, 2, 4].map((n) => `${at(prefix, n).toFixed(0)}`).join(' / ');
 console.log(
-  `PSS over a TensorDataset of ${MIB} MiB after an epoch: weft ${median(pss.w0 as number[]).toFixed(0)} MiB in-process, +${perWorker('w', 2).toFixed(1)} MiB per worker (2 workers), +${perWorker('w', 4).toFixed(1)} MiB per worker (4 workers)`,
+  `PSS over a TensorDataset of ${MIB} MiB after an epoch, 0 / 2 / 4 workers: weft ${totals('w')} MiB, ${perWorker('w').toFixed(1)} MiB per worker`,
 );
 if (torchNote !== '') console.log(torchNote);
 else {
   console.log(
-    `  torch ${median(pss.t0 as number[]).toFixed(0)} MiB in-process, +${perWorker('t', 2).toFixed(1)} MiB per worker (2 workers), +${perWorker('t', 4).toFixed(1)} MiB per worker (4 workers); weft / torch per worker (4 workers): ${(perWorker('w', 4) / perWorker('t', 4)).toFixed(2)}`,
+    `  torch ${totals('t')} MiB, ${perWorker('t').toFixed(1)} MiB per worker; weft / torch per worker: ${(perWorker('w') / perWorker('t')).toFixed(2)}`,
   );
 }
 const reusedWorkers = timed[3] as { faults: number[] };
 console.log(`first_touch_ms_fresh: ${median(raw.fresh).toFixed(1)}`);
 console.log(`first_touch_ms_reused: ${median(raw.reused).toFixed(1)}`);
 console.log(`loader_faults_per_batch_reused: ${median(reusedWorkers.faults).toFixed(0)}`);
-console.log(`pss_mib_per_worker: ${perWorker('w', 4).toFixed(1)}`);
+console.log(`pss_mib_per_worker: ${perWorker('w').toFixed(1)}`);
