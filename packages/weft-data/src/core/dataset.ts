@@ -49,7 +49,9 @@ export interface Dataset<T> {
  * ```
  */
 export interface FieldLayout {
+  /** The element type of the field's values, which its batch array gets. */
   readonly dtype: DType;
+  /** The shape of one item's value (`[]` for a scalar), when every item has the same; else left out. */
   readonly shape?: readonly number[];
 }
 

@@ -60,10 +60,8 @@ function layoutOf(columns: Readonly<Record<string, ColumnInfo>>): ItemLayout {
   return Object.freeze(layout);
 }
 
-type ItemWriter = (index: number, batch: Readonly<Record<string, TypedArray>>, row: number) => void;
-
 /** Writes an item's values into a batch, one copy per column; only when every column is fixed-size numeric. */
-function writerOf(columns: Readonly<Record<string, ColumnInfo>>, length: number): ItemWriter | undefined {
+function writerOf(columns: Readonly<Record<string, ColumnInfo>>, length: number): TensorDataset['writeItem'] {
   const all = Object.entries(columns);
   if (all.length === 0 || all.some(([, c]) => c.kind !== 'fixed')) return undefined;
   const fixed = all.map(([name, c]) => ({ name, data: c.data, size: sizeOf(c.shape) }));
@@ -124,7 +122,9 @@ export class TensorDataset<T = TensorItem> implements Dataset<T> {
    * default collate uses (see {@link Dataset.writeItem}). Only when every column is fixed-size and numeric,
    * and not in a subclass (which may override `get`); `undefined` otherwise.
    */
-  readonly writeItem: ItemWriter | undefined;
+  readonly writeItem:
+    | ((index: number, batch: Readonly<Record<string, TypedArray>>, row: number) => void)
+    | undefined;
 
   constructor(columns: Readonly<Record<string, ColumnData>>) {
     const stored = trusted ?? columnsFromData(columns);
