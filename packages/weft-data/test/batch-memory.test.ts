@@ -2,6 +2,7 @@
 import * as tfc from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FreeBuffers } from '../src/collate/in-place.ts';
 import {
   BinaryDataset,
   type Collate,
@@ -172,6 +173,45 @@ describe('reused batch memory', () => {
       break;
     }
     expect(last?.label.length).toBe(0);
+  });
+
+  it('writes every batch after the first into memory taken back, in-process', async () => {
+    // Which buffers the loader's free list was given, and how many batches it served from them.
+    const given = new WeakSet<ArrayBuffer>();
+    let reused = 0;
+    let taken = 0;
+    const { give, take } = FreeBuffers.prototype;
+    FreeBuffers.prototype.give = function (buffers) {
+      for (const b of buffers) given.add(b);
+      give.call(this, buffers);
+    };
+    FreeBuffers.prototype.take = function (bytes) {
+      const b = take.call(this, bytes);
+      taken++;
+      if (given.has(b)) reused++;
+      return b;
+    };
+    try {
+      const loader = new DataLoader({
+        ...options,
+        dataset: squares(false),
+        batchSize: 23,
+        reuseBatches: true,
+      });
+      for (let epoch = 0; epoch < 4; epoch++) for await (const _ of loader);
+    } finally {
+      Object.assign(FreeBuffers.prototype, { give, take });
+    }
+    expect([taken, reused]).toStrictEqual([4, 3]);
+  });
+
+  it('keeps a few free buffers of each size, not every one it is given', () => {
+    const free = new FreeBuffers();
+    const buffers = Array.from({ length: 12 }, () => new ArrayBuffer(16));
+    free.give(buffers);
+    const back = Array.from({ length: 12 }, () => free.take(16));
+    expect(back.filter((b) => buffers.includes(b))).toHaveLength(8);
+    expect(free.take(32).byteLength).toBe(32);
   });
 
   it('gives the same batches, epoch after epoch, as a loader without reuse', async () => {
