@@ -2,8 +2,11 @@
  * `npm run bench:loader`: the DataLoader's cost per batch, its speed-up with workers on CPU-bound items,
  * a comparison with @tensorflow/tfjs-data, and the time to the first batch of an evaluation pass.
  * Every figure is the median over REPS repetitions, the variants measured side by side in each one.
+ * Then the same workloads through torch's DataLoader (bench/torch_bench.py, its items calibrated to the same
+ * 0.2 ms in Python) when torch is importable: WEFT_TORCH_PYTHONPATH, else PYTHONPATH; otherwise it says so.
  * Last three lines: `overhead_us_per_batch`, `speedup_2_workers`, `ratio_vs_tfjs_data`.
  */
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfd from '@tensorflow/tfjs-data';
 import { defaultCollate } from '../src/collate/collate.ts';
@@ -11,6 +14,7 @@ import type { Dataset } from '../src/core/dataset.ts';
 import { fromModule } from '../src/core/recipe.ts';
 import { DataLoader } from '../src/engine/data-loader.ts';
 import { cpuItem, spin } from './loader-data.ts';
+import { torchJson } from './torch.ts';
 
 const REPS = Number(process.env.REPS ?? 5);
 const data = new URL('./loader-data.ts', import.meta.url);
@@ -177,6 +181,17 @@ for (let rep = 0; rep < REPS; rep++) {
   r.firstFresh.push(await firstBatchMs(fresh));
 }
 
+/** What torch_bench.py's loader mode prints. */
+interface TorchLoader {
+  torch: string;
+  overhead_us_per_batch: number;
+  in_process_samples_per_s: number;
+  workers2_samples_per_s: number;
+  speedup_2_workers: number;
+  ms_per_item: number;
+}
+const torch = torchJson<TorchLoader>(['loader', String(REPS)]);
+
 const us = (ms: number) => ((ms * 1000) / TRIVIAL_BATCHES).toFixed(1);
 const perSecond = (ms: number) => (CPU_ITEMS / ms) * 1000;
 const [weft2, weft0, bare] = [median(r.weft2), median(r.weft0), median(r.bare)];
@@ -194,6 +209,20 @@ console.log(
 console.log(
   `first batch of an evaluation pass: persistent pool ${median(r.firstPersistent).toFixed(2)} ms, fresh loader ${median(r.firstFresh).toFixed(2)} ms`,
 );
-console.log(`overhead_us_per_batch: ${us(Math.max(0, weft2 - bare))}`);
+const overhead = Math.max(0, weft2 - bare);
+if ('skip' in torch) console.log(torch.skip);
+else {
+  const t = torch.result;
+  const lower = t.overhead_us_per_batch / ((overhead * 1000) / TRIVIAL_BATCHES);
+  console.log(
+    `torch ${t.torch}, the same workloads: overhead ${t.overhead_us_per_batch.toFixed(1)} us/batch (weft's is ${lower.toFixed(1)}× lower); cpu-bound items of ${t.ms_per_item.toFixed(3)} ms in-process ${t.in_process_samples_per_s.toFixed(0)} samples/s, 2 workers ${t.workers2_samples_per_s.toFixed(0)} samples/s (speed-up ${t.speedup_2_workers.toFixed(2)}); weft / torch with 2 workers ${(perSecond(c2) / t.workers2_samples_per_s).toFixed(2)}`,
+  );
+}
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(`overhead_us_per_batch: ${us(overhead)}`);
 console.log(`speedup_2_workers: ${(c0 / c2).toFixed(2)}`);
 console.log(`ratio_vs_tfjs_data: ${(tj / c2).toFixed(2)}`);

@@ -148,6 +148,16 @@ describe('module structure', () => {
     expect(readFileSync(src('engine/engine.ts'), 'utf8')).toContain("await import('./threads.ts')");
   });
 
+  it('keeps zod out of a worker that rebuilds a TensorDataset and the default collate', () => {
+    // Each worker is an isolate of its own: every module it loads costs memory once per worker (zod about
+    // 4 MiB of heap). Validation happens in the calling thread; workers rebuild values already checked.
+    for (const rebuilt of ['datasets/tensor/tensor-dataset.ts', 'collate/default.ts']) {
+      const loaded = names([...reachable(src('engine/worker.ts')), ...reachable(src(rebuilt))]);
+      expect(loaded, rebuilt).not.toContain('zod');
+      expect(loaded, rebuilt).not.toContain('core/validate.ts');
+    }
+  });
+
   it('has no runtime import cycle', () => {
     expect(cycles(runtimeImports)).toEqual([]);
   });

@@ -1,10 +1,11 @@
-// The `dtypes` option of `defaultCollate.with`: its schema, what each dtype can hold, and the check, after a
-// batch, that every field it names was met.
+// The `dtypes` option of `defaultCollate.with`: its schema and its check (what each dtype means and the checks
+// of a batch against them are in dtypes.ts, which workers load without zod).
 import { z } from 'zod';
 import { describe } from '../core/checks.ts';
-import { DTYPE_ARRAYS, type DType, INTEGER_RANGES, type TypedArray } from '../core/dtype.ts';
+import type { DType } from '../core/dtype.ts';
 import { ConfigError } from '../core/errors.ts';
-import { fail, parse } from '../core/validate.ts';
+import { parse } from '../core/validate.ts';
+import { type DTypeInfo, dtypeInfo, NAMES } from './dtypes.ts';
 
 /**
  * Options of {@link DefaultCollate.with}.
@@ -25,30 +26,6 @@ export interface CollateOptions {
    * @default {}
    */
   readonly dtypes?: Readonly<Record<string, Exclude<DType, 'bigint64'>>>;
-}
-
-// In the order the messages list them.
-const NAMES = ['float64', 'float32', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'bool'] as const;
-type Name = (typeof NAMES)[number];
-
-/** A dtype asked for: its typed array, and which numbers it holds. */
-export interface DTypeInfo {
-  /** The dtype's name, as the options give it. */
-  readonly name: Name;
-  /** Its typed array. */
-  readonly Array: new (
-    length: number,
-  ) => TypedArray;
-  /** Whether the type holds `v` exactly (float32: up to rounding). */
-  readonly fits: (v: number) => boolean;
-}
-
-function fits(name: Name): (v: number) => boolean {
-  if (name === 'float64') return () => true;
-  // NaN and ±Infinity are float32 values; a finite number that rounds to Infinity is not.
-  if (name === 'float32') return (v) => !Number.isFinite(v) || Number.isFinite(Math.fround(v));
-  const [lo, hi] = INTEGER_RANGES[name];
-  return (v) => Number.isInteger(v) && v >= lo && v <= hi;
 }
 
 const optionsSchema = z.strictObject({
@@ -82,52 +59,5 @@ export function parseOptions(options: CollateOptions): ReadonlyMap<string, DType
     throw new ConfigError(`collate options must be an object, got ${describe(options)}`);
   }
   const { dtypes } = parse('collate options', optionsSchema, options, [fieldPaths]);
-  return new Map(
-    Object.entries(dtypes ?? {}).map(([field, name]) => [
-      field,
-      { name, Array: DTYPE_ARRAYS[name], fits: fits(name) },
-    ]),
-  );
-}
-
-/** The dtypes asked for, by field path, and which of them this batch met (the others name no field). */
-export interface Context {
-  /** From {@link parseOptions}. */
-  readonly dtypes: ReadonlyMap<string, DTypeInfo>;
-  /** The fields met so far. */
-  readonly used: Set<string>;
-}
-
-/**
- * Throws when a dtype named a field the batch did not have (a typo, most likely).
- *
- * @param ctx - the context the batch was collated with
- * @example
- * ```ts
- * checkAllUsed({ dtypes, used }); // after collating a batch
- * ```
- */
-export function checkAllUsed(ctx: Context): void {
-  if (ctx.used.size === ctx.dtypes.size) return;
-  const missing = [...ctx.dtypes.keys()].filter((f) => !ctx.used.has(f));
-  fail(
-    'collate options',
-    missing.map((f) => `\`dtypes.${f}\` names no field of the items`),
-  );
-}
-
-/**
- * The error for a dtype naming a field whose values have none (strings, bigints, objects, tuples).
- *
- * @param field - the field's path as the options name it
- * @param kind - what its values are
- * @example
- * ```ts
- * throw noDtype('name', 'string');
- * ```
- */
-export function noDtype(field: string, kind: string): ConfigError {
-  return new ConfigError(
-    `\`dtypes.${field}\` names a field of ${kind} values, which have no dtype; dtypes apply to numbers, booleans, typed arrays, tensors and nested number arrays`,
-  );
+  return new Map(Object.entries(dtypes ?? {}).map(([field, name]) => [field, dtypeInfo(name)]));
 }

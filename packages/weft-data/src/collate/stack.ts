@@ -2,7 +2,7 @@
 // dimension, converting to an asked-for dtype on the way; and the error every collate step throws.
 import type { Tensor, TypedArray } from '../core/dtype.ts';
 import { CollateError } from '../core/errors.ts';
-import { type DTypeInfo, noDtype } from './options.ts';
+import { type DTypeInfo, noDtype } from './dtypes.ts';
 
 type TypedArrayConstructor = { new (length: number): TypedArray; name: string };
 

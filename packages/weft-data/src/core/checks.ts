@@ -31,3 +31,19 @@ export function describe(value: unknown): string {
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
+
+/**
+ * Throws one {@link ConfigError} carrying every issue: `invalid <what>: a; b`, or `a; b` without `what`
+ * (a function's own arguments, where the issues already name them).
+ *
+ * @param what - names the options (`DataLoader options`), or `undefined`
+ * @param issues - every problem found, each naming its field and the value given
+ * @example
+ * ```ts
+ * if (issues.length > 0) fail('MySampler options', issues);
+ * ```
+ */
+export function fail(what: string | undefined, issues: readonly string[]): never {
+  const message = issues.join('; ');
+  throw new ConfigError(what === undefined ? message : `invalid ${what}: ${message}`, issues);
+}

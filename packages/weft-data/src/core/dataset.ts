@@ -25,13 +25,15 @@ export interface Dataset<T, L extends ItemLayout | undefined = ItemLayout | unde
   get(index: number, context?: SampleContext): T | Promise<T>;
   /**
    * Optional: the dtype (and, when every item has the same, the shape) of each field of an item. The default
-   * collate gives each field's batch that dtype, so a dtype declared by the dataset reaches the batch.
+   * collate gives each field's batch that dtype, so a dtype declared by the dataset reaches the batch. An item
+   * that is a single value rather than an object (a typed array, a number) is the one field `''`.
    */
   readonly layout?: L;
   /**
    * Optional: writes item `index` straight into row `row` of a batch, one flat typed array per field of
    * `layout` (row `row` of field `f` starts at `row * product(layout[f].shape)`). Used by the default collate
-   * when every field of `layout` has a `shape`; it must write exactly what `get` followed by collating gives.
+   * when every field of `layout` has a `shape`; it must write exactly what `get` followed by collating gives,
+   * every element of the row (the batch's memory may be reused, holding an earlier batch's values).
    */
   writeItem?(
     index: number,
@@ -80,6 +82,13 @@ export interface FieldLayout {
  * ```
  */
 export type ItemLayout = Readonly<Record<string, FieldLayout>>;
+
+/**
+ * The key of a method that gives the datasets inside a dataset (a `Subset`'s, a `ConcatDataset`'s parts),
+ * each with its path from it (`.dataset`, `.datasets[0]`): how loaders compare their lengths between
+ * threads without loading the classes that have parts. @internal
+ */
+export const DATASET_PARTS: unique symbol = Symbol.for('weft.datasetParts');
 
 /** Anything with a length: what samplers need to know of the data they index. */
 export interface Sized {

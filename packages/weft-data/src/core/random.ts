@@ -1,7 +1,5 @@
-import { z } from 'zod';
-import { describe } from './checks.ts';
+import { describe, fail } from './checks.ts';
 import { ConfigError } from './errors.ts';
-import { parseArguments, randomKey } from './validate.ts';
 
 /**
  * The typed or plain arrays {@link Random.shuffle} can permute in place: anything with a length and writable
@@ -29,8 +27,26 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-const keySchema = z.object({ seed: randomKey, stream: z.array(randomKey) });
 const isKey = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Every bad number of a key, in the words of `randomKey` (core/validate.ts). A generator per sample is made on
+ * the hot path, in every worker: it is checked here, as checks.ts checks indices, so that loading a worker
+ * does not load zod.
+ */
+function checkKey(seed: number, stream: readonly number[]): void {
+  const named: [string, number][] = [
+    ['seed', seed],
+    ...stream.map((v, i): [string, number] => [`stream[${i}]`, v]),
+  ];
+  const bad = named.filter(([, v]) => !isKey(v));
+  if (bad.length > 0) {
+    fail(
+      undefined,
+      bad.map(([name, v]) => `\`${name}\` must be a non-negative safe integer, got ${describe(v)}`),
+    );
+  }
+}
 
 /**
  * A small seeded random generator: xoshiro128** (Blackman & Vigna, 2018) with 32-bit words.
@@ -61,8 +77,7 @@ export class Random {
     const absorb = (word: number) => {
       h = fmix32((h ^ word) + 0x9e3779b9);
     };
-    // A generator per sample is made on the hot path: the schema only runs to name what is wrong.
-    if (!isKey(seed) || !stream.every(isKey)) parseArguments(keySchema, { seed, stream }, {});
+    if (!isKey(seed) || !stream.every(isKey)) checkKey(seed, stream);
     for (const x of [seed, ...stream]) {
       absorb(x >>> 0);
       absorb(Math.floor(x / 0x100000000));

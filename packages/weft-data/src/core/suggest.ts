@@ -50,3 +50,22 @@ export function closest(name: string, known: readonly string[]): string | undefi
   }
   return best;
 }
+
+/**
+ * The message for an option nobody knows, with the likeliest one meant when there is one: the same name in
+ * camelCase (`batch_size` → `batchSize`, `num-workers` → `numWorkers`), in another case, or a typo at a
+ * small edit distance (`shufle` → `shuffle`).
+ *
+ * @param field - the unknown option as the user wrote it, with its place (`callbacks[0].every_n_epochs`)
+ * @param known - the options known at that place
+ * @example
+ * ```ts
+ * unknownOption('batch_size', ['batchSize', 'shuffle']); // '`batch_size` is not a known option (did you mean `batchSize`?)'
+ * ```
+ */
+export function unknownOption(field: string, known: Iterable<string>): string {
+  const cut = Math.max(field.lastIndexOf('.'), field.lastIndexOf(']'));
+  const meant = closest(field.slice(cut + 1), [...known]);
+  const hint = meant === undefined ? '' : ` (did you mean \`${field.slice(0, cut + 1)}${meant}\`?)`;
+  return `\`${field}\` is not a known option${hint}`;
+}

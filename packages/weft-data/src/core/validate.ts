@@ -1,9 +1,12 @@
 // The one way weft reports invalid options: every problem at once, each naming the field (as the user wrote
 // it, `callbacks[0].everyNEpochs`), what was expected, and the value given.
 import { z } from 'zod';
-import { describe } from './checks.ts';
+import { describe, fail } from './checks.ts';
 import { ConfigError } from './errors.ts';
-import { closest } from './suggest.ts';
+import { unknownOption } from './suggest.ts';
+
+// Kept zod-free in checks.ts (what worker threads load), and offered here beside the rest of the style.
+export { fail };
 
 /**
  * A check across fields: run on the raw input (fields possibly invalid, so it checks what it relies on), it
@@ -24,25 +27,6 @@ function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
     else out += out === '' || out.endsWith('.') ? String(key) : `.${String(key)}`;
   }
   return out;
-}
-
-/**
- * The message for an option nobody knows, with the likeliest one meant when there is one: the same name in
- * camelCase (`batch_size` → `batchSize`, `num-workers` → `numWorkers`), in another case, or a typo at a
- * small edit distance (`shufle` → `shuffle`).
- *
- * @param field - the unknown option as the user wrote it, with its place (`callbacks[0].every_n_epochs`)
- * @param known - the options known at that place
- * @example
- * ```ts
- * unknownOption('batch_size', ['batchSize', 'shuffle']); // '`batch_size` is not a known option (did you mean `batchSize`?)'
- * ```
- */
-export function unknownOption(field: string, known: Iterable<string>): string {
-  const cut = Math.max(field.lastIndexOf('.'), field.lastIndexOf(']'));
-  const meant = closest(field.slice(cut + 1), [...known]);
-  const hint = meant === undefined ? '' : ` (did you mean \`${field.slice(0, cut + 1)}${meant}\`?)`;
-  return `\`${field}\` is not a known option${hint}`;
 }
 
 /** What zod keeps of a schema: its definition, whose `type` says how to walk into it. */
@@ -89,22 +73,6 @@ export function zodIssues(error: z.ZodError, input: unknown, prefix: string, sch
     );
     return [`\`${fieldPath(prefix, issue.path)}\` ${issue.message}, got ${describe(value)}`];
   });
-}
-
-/**
- * Throws one {@link ConfigError} carrying every issue: `invalid <what>: a; b`, or `a; b` without `what`
- * (a function's own arguments, where the issues already name them).
- *
- * @param what - names the options (`DataLoader options`), or `undefined`
- * @param issues - every problem found, each naming its field and the value given
- * @example
- * ```ts
- * if (issues.length > 0) fail('MySampler options', issues);
- * ```
- */
-export function fail(what: string | undefined, issues: readonly string[]): never {
-  const message = issues.join('; ');
-  throw new ConfigError(what === undefined ? message : `invalid ${what}: ${message}`, issues);
 }
 
 /**

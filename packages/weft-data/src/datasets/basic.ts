@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkIndex, isPromiseLike } from '../core/checks.ts';
-import type { Dataset, ItemLayout } from '../core/dataset.ts';
+import { DATASET_PARTS, type Dataset, type ItemLayout } from '../core/dataset.ts';
 import { toIndices } from '../core/indices.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
 import { parseArguments, withLength } from '../core/validate.ts';
@@ -116,6 +116,11 @@ export class Subset<T, L extends ItemLayout | undefined = ItemLayout | undefined
     if (this.dataset.prefetch === undefined) return;
     this.dataset.prefetch(Uint32Array.from(indices, (i) => this.indices[i] as number));
   }
+
+  /** The dataset under the view, for the loaders' length checks. @internal */
+  [DATASET_PARTS](): [string, Dataset<T>][] {
+    return [['.dataset', this.dataset]];
+  }
   /** How a worker rebuilds this view: its dataset (itself rebuildable) and its indices. @internal */
   [TO_RECIPE](): Recipe | undefined {
     if (Object.getPrototypeOf(this) !== Subset.prototype) return undefined;
@@ -212,6 +217,11 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>, undefined> {
       const own = indices.filter((i) => i >= start && i < end).map((i) => i - start);
       if (own.length > 0) dataset.prefetch(own);
     });
+  }
+
+  /** The concatenated datasets, for the loaders' length checks. @internal */
+  [DATASET_PARTS](): [string, Dataset<T>][] {
+    return this.datasets.map((d, k) => [`.datasets[${k}]`, d]);
   }
   /** How a worker rebuilds the concatenation: from its datasets, each itself rebuildable. @internal */
   [TO_RECIPE](): Recipe | undefined {

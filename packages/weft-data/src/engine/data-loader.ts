@@ -90,6 +90,14 @@ export interface DataLoaderOptions<D extends Dataset<unknown> = Dataset<unknown>
    * @default false
    */
   pinMemory?: boolean;
+  /**
+   * Write batches into memory taken back from earlier ones, FFCV's and DALI's rule: a batch written in
+   * place (a dataset with `layout` and `writeItem`, the default collate) is valid until the next batch is
+   * asked for or the loop ends; its memory is then detached from it (a kept batch reads as empty and its
+   * methods throw, never other data) and reused. Without it every batch stays valid, torch's rule.
+   * See the README's "Batch memory". @default false
+   */
+  reuseBatches?: boolean;
 }
 
 const iterableWithLength = <T>(error: string) =>

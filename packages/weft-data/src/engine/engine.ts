@@ -1,3 +1,4 @@
+import { FreeBuffers, isPooled } from '../collate/in-place.ts';
 import { isPromiseLike } from '../core/checks.ts';
 import { LoaderClosedError, WeftError } from '../core/errors.ts';
 import { type FetchFailure, fetchBatch } from './fetch.ts';
@@ -5,6 +6,7 @@ import { type EngineInit, type EngineOptions, engineOptions } from './options.ts
 import { Pool } from './pool.ts';
 import { type EngineBatch, type EngineResult, Run } from './run.ts';
 import { type WorkerSetup, workerSetup } from './spawn.ts';
+import { reclaim } from './transfer.ts';
 
 export { ENGINE_FIELDS, type EngineInit, type EngineOptions, engineOptions } from './options.ts';
 export type { EngineBatch, EngineResult } from './run.ts';
@@ -43,6 +45,13 @@ export class LoaderEngine<Tag, B> {
   readonly #pools = new Set<Pool>();
   #persistent: Pool | undefined;
   readonly #runs = new Set<Run<Tag, B>>();
+  /** In-process, the memory of batches the consumer has moved past, where the next ones are written. */
+  readonly #free = new FreeBuffers();
+  /**
+   * With workers, the buffers of each batch the consumer has moved past, waiting to go back with a request:
+   * one batch's worth per request, so that every worker gets its share (see protocol.ts, "Batch memory").
+   */
+  readonly #returned: ArrayBuffer[][] = [];
   /** Ends the run of an iteration dropped without `return()` (see protocol.ts, "Keeping the process alive"). */
   readonly #dropped = new FinalizationRegistry<Lease<Tag, B>>((lease) => {
     if (lease.pool !== undefined && lease.run !== undefined) void this.#finish(lease.pool, lease.run);
@@ -113,19 +122,42 @@ export class LoaderEngine<Tag, B> {
   async *#inProcess(
     batches: Iterable<EngineBatch<Tag>>,
   ): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
-    const { dataset, collate, seed, signal } = this.options;
-    for (const { indices, epoch, tag } of batches) {
-      signal?.throwIfAborted();
-      let data: B | Promise<B>;
-      try {
-        data = fetchBatch(dataset, collate, indices, epoch, seed);
-        if (isPromiseLike(data)) data = await data;
-      } catch (e) {
-        // In-process, the dataset's own error surfaces untouched, as in torch.
-        throw (e as FetchFailure).cause;
+    const { dataset, collate, seed, signal, reuseBatches } = this.options;
+    const free = reuseBatches ? this.#free : undefined;
+    let held: B | undefined;
+    try {
+      for (const { indices, epoch, tag } of batches) {
+        signal?.throwIfAborted();
+        let data: B | Promise<B>;
+        try {
+          data = fetchBatch(dataset, collate, indices, epoch, seed, free);
+          if (isPromiseLike(data)) data = await data;
+        } catch (e) {
+          // In-process, the dataset's own error surfaces untouched, as in torch.
+          throw (e as FetchFailure).cause;
+        }
+        held = data;
+        yield { tag, data };
+        held = this.#reclaim(held);
       }
-      yield { tag, data };
+    } finally {
+      this.#reclaim(held);
     }
+  }
+
+  /**
+   * The consumer has moved past `batch`: a batch written in place gives its memory back (see protocol.ts,
+   * "Batch memory"). Returns `undefined`, what the caller then holds.
+   */
+  #reclaim(batch: B | undefined): undefined {
+    if (!isPooled(batch)) return undefined;
+    const buffers = reclaim(batch);
+    if (this.#workers === undefined) this.#free.give(buffers);
+    // At most a window of batches is in flight, so more than that many would never be used.
+    else if (this.#returned.length < this.options.numWorkers * this.options.prefetchFactor) {
+      this.#returned.push(buffers);
+    }
+    return undefined;
   }
 
   async *#withWorkers(
@@ -155,18 +187,24 @@ export class LoaderEngine<Tag, B> {
     const onAbort = (): void => run.fail(signal?.reason);
     signal?.addEventListener('abort', onAbort);
     const source = batches[Symbol.iterator]();
+    const reuse = this.options.reuseBatches;
+    let held: B | undefined;
     try {
       let exhausted = false;
       for (;;) {
         while (!exhausted && run.size < window) {
           const step = source.next();
           if (step.done) exhausted = true;
-          else run.submit(step.value);
+          else run.submit(step.value, reuse ? this.#returned.shift() : undefined);
         }
         if (run.size === 0) return;
-        yield await run.take();
+        const result = await run.take();
+        held = result.data;
+        yield result;
+        held = this.#reclaim(held);
       }
     } finally {
+      this.#reclaim(held);
       source.return?.();
       signal?.removeEventListener('abort', onAbort);
       lease.run = undefined;

@@ -1,6 +1,8 @@
-import type { Collate } from '../collate/collate.ts';
+import type { Collate } from '../collate/default.ts';
+import { allocateBatch, type FreeBuffers, type InPlacePlan, inPlacePlan } from '../collate/in-place.ts';
 import { isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
+import type { TypedArray } from '../core/dtype.ts';
 import { CollateError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import type { SampleContext } from '../core/worker-info.ts';
@@ -31,11 +33,30 @@ export class FetchFailure {
 }
 
 /**
- * Indices → items via `dataset.get(index, context)` → `collate(items)`: the one fetcher of in-process and
- * worker loading. Returns synchronously unless some `get` returned a thenable, so sync datasets pay no
- * microtask per item. Throws (or rejects with) a {@link FetchFailure}.
+ * Indices → batch: the one fetcher of in-process and worker loading. With the default collate and a dataset
+ * that writes its items in place (`layout` with fixed shapes, and `writeItem`), each item is written
+ * straight into its row of the batch (taken from `free` when the loader reuses batch memory); otherwise
+ * `dataset.get(index, context)` for each index, then `collate(items)`. Returns synchronously unless some
+ * `get` or `writeItem` returned a thenable, so sync datasets pay no microtask per item. Throws (or rejects
+ * with) a {@link FetchFailure}.
  */
 export function fetchBatch<B>(
+  dataset: Dataset<unknown>,
+  collate: Collate<unknown, B>,
+  indices: Uint32Array,
+  epoch: number,
+  seed: number,
+  free?: FreeBuffers,
+): B | Promise<B> {
+  // A user's collate sees the items as `get` returns them, so only a default one is bypassed, and only
+  // when its dtypes are the layout's (what the in-place batch holds).
+  const plan = inPlacePlan(dataset, collate);
+  if (plan !== undefined && indices.length > 0) return writeBatch(dataset, plan, indices, epoch, seed, free);
+  return getBatch(dataset, collate, indices, epoch, seed);
+}
+
+/** Each item from `get`, then `collate(items)`. */
+function getBatch<B>(
   dataset: Dataset<unknown>,
   collate: Collate<unknown, B>,
   indices: Uint32Array,
@@ -51,20 +72,57 @@ export function fetchBatch<B>(
       const item = dataset.get(index, new Context(epoch, seed, index));
       if (isPromiseLike(item)) {
         pending = true;
-        items[i] = Promise.resolve(item).catch((e: unknown) => {
-          throw new FetchFailure(e, index);
-        });
+        items[i] = located(item, index);
       } else {
         items[i] = item;
       }
     }
   } catch (e) {
-    // Items already pending may reject too; nobody will await them now.
-    if (pending) for (const item of items) if (item instanceof Promise) item.catch(() => {});
+    if (pending) settle(items);
     throw new FetchFailure(e, indices[i]);
   }
   if (pending) return Promise.all(items).then((ready) => collateItems(collate, ready, indices));
   return collateItems(collate, items, indices);
+}
+
+/** Each item written into its row by `writeItem`: no item is allocated. */
+function writeBatch<B>(
+  dataset: Dataset<unknown>,
+  plan: InPlacePlan,
+  indices: Uint32Array,
+  epoch: number,
+  seed: number,
+  free: FreeBuffers | undefined,
+): B | Promise<B> {
+  const { arrays, batch } = allocateBatch(plan, indices.length, free);
+  const write = dataset.writeItem as NonNullable<Dataset<unknown>['writeItem']>;
+  const view = arrays as Readonly<Record<string, TypedArray>>;
+  const pending: unknown[] = [];
+  let row = 0;
+  try {
+    for (; row < indices.length; row++) {
+      const index = indices[row] as number;
+      const done = write.call(dataset, index, view, row, new Context(epoch, seed, index));
+      if (isPromiseLike(done)) pending.push(located(done, index));
+    }
+  } catch (e) {
+    settle(pending);
+    throw new FetchFailure(e, indices[row]);
+  }
+  if (pending.length > 0) return Promise.all(pending).then(() => batch as B);
+  return batch as B;
+}
+
+/** A pending item whose failure names its index. */
+function located(item: PromiseLike<unknown>, index: number): Promise<unknown> {
+  return Promise.resolve(item).catch((e: unknown) => {
+    throw new FetchFailure(e, index);
+  });
+}
+
+/** Items already pending may reject too once the batch has failed; nobody will await them now. */
+function settle(items: unknown[]): void {
+  for (const item of items) if (item instanceof Promise) item.catch(() => {});
 }
 
 /**

@@ -55,6 +55,11 @@ export interface EngineOptions<B> {
   readonly maxWorkerRestarts: number;
   /** Torch's `pin_memory`, accepted so that ported calls run; it changes nothing (see `DataLoaderOptions.pinMemory`). @default false */
   readonly pinMemory: boolean;
+  /**
+   * Take back the memory of a batch written in place once the consumer asks for the next one, and write
+   * later batches into it (see protocol.ts, "Batch memory"). @default false
+   */
+  readonly reuseBatches: boolean;
 }
 
 /**
@@ -93,6 +98,7 @@ const engineSchema = z.object({
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   maxWorkerRestarts: nonNegativeInt.default(3),
   pinMemory: bool.default(false),
+  reuseBatches: bool.default(false),
 });
 
 /**

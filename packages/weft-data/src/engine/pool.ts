@@ -60,6 +60,8 @@ interface Task {
   readonly key: number;
   readonly indices: Uint32Array;
   readonly epoch: number;
+  /** Reusable memory going to the worker with the first post (not again: it has moved there). */
+  buffers: readonly ArrayBuffer[] | undefined;
   readonly slot: Slot;
   /** A consumer waits for this task: its worker must keep the process alive. */
   awaited: boolean;
@@ -151,7 +153,13 @@ export class Pool {
    *
    * @returns the task id, for {@link Pool.cancel}, {@link Pool.await} and {@link Pool.workerOf}
    */
-  submit(client: PoolClient, key: number, indices: Uint32Array, epoch: number): number {
+  submit(
+    client: PoolClient,
+    key: number,
+    indices: Uint32Array,
+    epoch: number,
+    buffers?: readonly ArrayBuffer[],
+  ): number {
     invariant(this.#clients.has(client), 'a task was submitted by a client that did not open the pool');
     const n = this.#slots.length;
     let slot = this.#slots[this.#nextSlot] as Slot;
@@ -160,7 +168,7 @@ export class Pool {
       if (other.load < slot.load) slot = other;
     }
     this.#nextSlot = (slot.id + 1) % n;
-    const task: Task = { id: this.#nextTask++, client, key, indices, epoch, slot, awaited: false };
+    const task: Task = { id: this.#nextTask++, client, key, indices, epoch, buffers, slot, awaited: false };
     this.#tasks.set(task.id, task);
     slot.load++;
     this.#post(task);
@@ -237,8 +245,16 @@ export class Pool {
   }
 
   #post(task: Task): void {
-    const request: FetchRequest = { type: 'fetch', task: task.id, indices: task.indices, epoch: task.epoch };
-    task.slot.worker.postMessage(request);
+    const { buffers } = task;
+    task.buffers = undefined;
+    const request: FetchRequest = {
+      type: 'fetch',
+      task: task.id,
+      indices: task.indices,
+      epoch: task.epoch,
+      buffers,
+    };
+    task.slot.worker.postMessage(request, buffers);
   }
 
   #start(slot: Slot): void {

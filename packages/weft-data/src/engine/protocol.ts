@@ -1,7 +1,6 @@
-import type { Dataset } from '../core/dataset.ts';
+import { DATASET_PARTS, type Dataset } from '../core/dataset.ts';
 import { WEFT_ERRORS } from '../core/errors.ts';
 import type { Encoded } from '../core/recipe.ts';
-import { ConcatDataset, Subset } from '../datasets/basic.ts';
 
 /*
  * The worker protocol: start-up, work, errors and shutdown. Other files cite this block ("see protocol.ts").
@@ -28,6 +27,20 @@ import { ConcatDataset, Subset } from '../datasets/basic.ts';
  * name, see WEFT_ERRORS in core/errors.ts) as its own class with its fields, so that `instanceof
  * FileError` and `.file`/`.line` hold across the thread; any other error (a user's own class included)
  * as an Error with its name, message, stack and fields.
+ *
+ * Batch memory. With the default collate and a dataset that writes its items in place (a `layout` whose
+ * every field has a shape, and `writeItem`), a batch is one flat typed array per field, each on a whole
+ * ArrayBuffer of its own (collate/in-place.ts), which `writeItem` fills row by row. With `reuseBatches`
+ * those buffers are the loader's: a batch is the consumer's until it asks for the next one (`next()`) or
+ * ends the iteration; then the engine takes the buffers back with a transfer (engine/transfer.ts,
+ * `reclaim`), which detaches every view the consumer may still hold (length 0; methods and iteration throw
+ * a TypeError), so a kept batch is never overwritten with other data. In-process the next batches are
+ * written into them; with workers they wait in the main thread and go back with the next `fetch` requests,
+ * one batch's buffers per request (`buffers`, transferred) so that every worker gets its share, and the
+ * worker writes its next batches into them; a `batch` answer says
+ * `pooled` when it was written into such memory, so that the main thread takes it back in turn. A worker
+ * keeps a few free buffers per size and lets the others go; buffers of a request lost to a crash are just
+ * memory allocated again. Batches of any other collate are never taken back.
  *
  * Order and back-pressure. Each batch of a run has a sequence number. Results are buffered and yielded in
  * sequence order (`inOrder`) or whichever is ready first; at most numWorkers × prefetchFactor batches are
@@ -101,6 +114,8 @@ export interface WorkerInit {
   readonly dataset: Encoded;
   readonly collate: Encoded;
   readonly workerInit: Encoded | undefined;
+  /** Whether batches written in place take their memory from the buffers that requests bring back. */
+  readonly reuseBatches: boolean;
 }
 
 /** Main thread → worker. */
@@ -109,13 +124,21 @@ export interface FetchRequest {
   readonly task: number;
   readonly indices: Uint32Array;
   readonly epoch: number;
+  /** Memory of batches the consumer has moved past, transferred back for the worker to reuse. */
+  readonly buffers: readonly ArrayBuffer[] | undefined;
 }
 
 /** Worker → main thread. */
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly lengths: readonly DatasetLength[] }
   | { readonly type: 'init-error'; readonly error: SerializedError }
-  | { readonly type: 'batch'; readonly task: number; readonly data: unknown }
+  | {
+      readonly type: 'batch';
+      readonly task: number;
+      readonly data: unknown;
+      /** The batch was written in place into reusable memory: the main thread takes it back later. */
+      readonly pooled: boolean;
+    }
   | {
       readonly type: 'error';
       readonly task: number;
@@ -188,12 +211,10 @@ export type DatasetLength = readonly [path: string, length: number];
  */
 export function datasetLengths(dataset: Dataset<unknown>, path = 'dataset'): DatasetLength[] {
   const out: DatasetLength[] = [[path, dataset.length]];
-  if (dataset instanceof ConcatDataset) {
-    dataset.datasets.forEach((d, k) => {
-      out.push(...datasetLengths(d, `${path}.datasets[${k}]`));
-    });
-  } else if (dataset instanceof Subset) {
-    out.push(...datasetLengths(dataset.dataset, `${path}.dataset`));
+  // Read through the parts' symbol rather than `instanceof`, so that a worker need not load datasets/basic.ts.
+  const parts = (dataset as { [DATASET_PARTS]?: () => [string, Dataset<unknown>][] })[DATASET_PARTS];
+  if (typeof parts === 'function') {
+    for (const [suffix, part] of parts.call(dataset)) out.push(...datasetLengths(part, `${path}${suffix}`));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { markPooled } from '../collate/in-place.ts';
 import { LoaderTimeoutError, WorkerError } from '../core/errors.ts';
 import { invariant } from '../core/invariant.ts';
 import type { Answer, Pool, PoolClient } from './pool.ts';
@@ -110,12 +111,15 @@ export class Run<Tag, B> implements PoolClient {
     return this.#wedged;
   }
 
-  /** Sends a batch to the pool; its sequence number is the count of batches submitted before it. */
-  submit({ indices, epoch, tag }: EngineBatch<Tag>): void {
+  /**
+   * Sends a batch to the pool; its sequence number is the count of batches submitted before it. `buffers`
+   * go to the worker for reuse (see protocol.ts, "Batch memory").
+   */
+  submit({ indices, epoch, tag }: EngineBatch<Tag>, buffers?: readonly ArrayBuffer[]): void {
     invariant(!this.#closed, 'a batch was submitted to a closed run');
     invariant(this.#entries.size < this.#options.window, 'a run was given more batches than its window');
     const seq = this.#submitted++;
-    const task = this.#pool.submit(this, seq, indices, epoch);
+    const task = this.#pool.submit(this, seq, indices, epoch, buffers);
     this.#entries.set(seq, { tag, task, answer: undefined });
   }
 
@@ -236,6 +240,7 @@ export class Run<Tag, B> implements PoolClient {
       this.fail(error);
       throw error;
     }
+    if (answer.pooled) markPooled(answer.data as object);
     return { tag, data: answer.data as B };
   }
 

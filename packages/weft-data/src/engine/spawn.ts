@@ -87,7 +87,7 @@ export function workerSetup(options: EngineOptions<unknown>): WorkerSetup {
   }
   // Taken once, like the encoded dataset the workers rebuild: both describe the loader as constructed.
   const expected = new Map(datasetLengths(options.dataset));
-  const { numWorkers, seed } = options;
+  const { numWorkers, seed, reuseBatches } = options;
   return {
     script: code ?? new URL(entry),
     eval: code !== undefined,
@@ -99,6 +99,7 @@ export function workerSetup(options: EngineOptions<unknown>): WorkerSetup {
       dataset,
       collate,
       workerInit,
+      reuseBatches,
     }),
     check: (id, lengths) => {
       const differ = lengths.filter(([path, n]) => expected.has(path) && expected.get(path) !== n);

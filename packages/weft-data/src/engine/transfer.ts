@@ -29,3 +29,20 @@ export function collectTransferables(value: unknown): ArrayBuffer[] {
   walk(value);
   return [...found];
 }
+
+/**
+ * Takes the buffers of a batch away from every view of them, without copying: the views become detached
+ * (length 0; their methods and iteration throw a TypeError), and the returned buffers, over the same memory,
+ * are the loader's to write the next batches into (see protocol.ts, "Batch memory").
+ *
+ * @param batch - a batch written in place, which the consumer has moved past
+ * @example
+ * ```ts
+ * free.give(reclaim(batch));
+ * ```
+ */
+export function reclaim(batch: unknown): ArrayBuffer[] {
+  // A buffer the consumer transferred away itself is already detached (empty): there is nothing to take.
+  const buffers = collectTransferables(batch).filter((b) => b.byteLength > 0);
+  return structuredClone(buffers, { transfer: buffers });
+}

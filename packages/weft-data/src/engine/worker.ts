@@ -1,6 +1,7 @@
 // Entry of a loader worker: rebuilds the dataset and collate, then answers fetch requests (see protocol.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Collate } from '../collate/collate.ts';
+import { FreeBuffers, isPooled } from '../collate/in-place.ts';
 import { isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { decode } from '../core/recipe.ts';
@@ -20,6 +21,8 @@ const init = workerData as WorkerInit;
 const post = (message: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer);
 
 setWorkerInfo({ id: init.id, numWorkers: init.numWorkers, seed: init.workerSeed });
+/** Memory the main thread sent back, which batches written in place reuse (see protocol.ts, "Batch memory"). */
+const free = init.reuseBatches ? new FreeBuffers() : undefined;
 
 try {
   const [dataset, collate, workerInit] = await Promise.all([
@@ -34,7 +37,12 @@ try {
   post({ type: 'init-error', error: serializeError(e) });
 }
 
-function handle(dataset: Dataset<unknown>, collate: Collate, { task, indices, epoch }: FetchRequest): void {
+function handle(
+  dataset: Dataset<unknown>,
+  collate: Collate,
+  { task, indices, epoch, buffers }: FetchRequest,
+): void {
+  if (buffers !== undefined) free?.give(buffers);
   const fail = (stage: 'get' | 'collate' | 'send', error: unknown, index?: number): void => {
     const source = sourceOf(dataset, index ?? indices[0]);
     post({
@@ -54,14 +62,14 @@ function handle(dataset: Dataset<unknown>, collate: Collate, { task, indices, ep
   };
   const send = (data: unknown): void => {
     try {
-      post({ type: 'batch', task, data }, collectTransferables(data));
+      post({ type: 'batch', task, data, pooled: isPooled(data) }, collectTransferables(data));
     } catch (e) {
       fail('send', e);
     }
   };
   let data: unknown;
   try {
-    data = fetchBatch(dataset, collate, indices, epoch, init.seed);
+    data = fetchBatch(dataset, collate, indices, epoch, init.seed, free);
   } catch (e) {
     failed(e);
     return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkIndex, isPromiseLike } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
-import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../core/dtype.ts';
+import { DTYPE_ARRAYS, type DType, type DTypeArrays, type TypedArray } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import { rebuildWith } from '../core/recipe.ts';
 import { nonNegativeInt, positiveInt } from '../core/validate.ts';
@@ -129,8 +129,17 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType>
   readonly length: number;
   /** Each item is one `sequenceLength` array of `dtype` (the whole item is the field `''`). */
   readonly layout: BinaryLayout<D>;
+  /**
+   * Reads item `index` straight into row `row` of a batch (field `''`), one positional read and no
+   * allocation: what a loader's default collate uses (see {@link Dataset.writeItem}). `undefined` in a
+   * subclass, which may override `get`.
+   */
+  readonly writeItem:
+    | ((index: number, batch: Readonly<Record<string, TypedArray>>, row: number) => void | Promise<void>)
+    | undefined;
   readonly #file: RandomAccess;
   readonly #bytesPer: number;
+  #batch: [TypedArray, Uint8Array] | undefined;
 
   /**
    * Opens a binary file of fixed-size records: checks the options (every problem at once, a
@@ -204,6 +213,7 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType>
     });
     this.#bytesPer = DTYPE_ARRAYS[state.dtype].BYTES_PER_ELEMENT;
     this.#file = readerOf(state.source);
+    this.writeItem = new.target === BinaryDataset ? (i, batch, row) => this.#write(i, batch, row) : undefined;
     rebuildWith(this, import.meta.url, 'binaryFromState', state); // rebuilt in workers (see core/recipe.ts)
   }
 
@@ -214,10 +224,8 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType>
    * @param index - 0 ≤ index < length
    */
   get(index: number): DTypeArrays[D] | Promise<DTypeArrays[D]> {
-    checkIndex(index, this.length);
     const item = new DTYPE_ARRAYS[this.dtype](this.sequenceLength) as DTypeArrays[D];
-    const offset = this.headerBytes + index * this.stride * this.#bytesPer;
-    const read = this.#file.read(new Uint8Array(item.buffer), offset, item.byteLength, { row: index });
+    const read = this.#read(index, new Uint8Array(item.buffer));
     return isPromiseLike(read) ? read.then(() => item) : item;
   }
 
@@ -233,6 +241,22 @@ export class BinaryDataset<D extends BinaryDType = BinaryDType>
     const step = this.stride * this.#bytesPer;
     for (const i of indices)
       fetch.call(this.#file, this.headerBytes + i * step, this.sequenceLength * this.#bytesPer);
+  }
+
+  #write(index: number, batch: Readonly<Record<string, TypedArray>>, row: number): void | Promise<void> {
+    const out = batch[''] as TypedArray;
+    // The bytes of the batch being written, made once per batch rather than once per item.
+    if (this.#batch?.[0] !== out)
+      this.#batch = [out, new Uint8Array(out.buffer, out.byteOffset, out.byteLength)];
+    const bytes = this.sequenceLength * this.#bytesPer;
+    return this.#read(index, this.#batch[1], row * bytes, bytes);
+  }
+
+  /** Item `index`'s bytes into `target` from byte `at`, one positional read. */
+  #read(index: number, target: Uint8Array, at = 0, bytes = target.byteLength): void | Promise<void> {
+    checkIndex(index, this.length);
+    const offset = this.headerBytes + index * this.stride * this.#bytesPer;
+    return this.#file.read(target, offset, bytes, { row: index }, at);
   }
 
   /** Closes this thread's file descriptor; the next `get` opens the file again (and checks it again). */

@@ -158,6 +158,7 @@ export interface RandomAccess {
     position: number,
     length: number,
     where?: Omit<FileLocation, 'file'>,
+    at?: number,
   ): void | Promise<void>;
   /** The record in bytes [start, end), its delimiters checked; see {@link PositionalFile.readRecord}. */
   readRecord(
@@ -274,14 +275,21 @@ export class PositionalFile implements RandomAccess {
 
   /**
    * Reads `length` bytes at `position` into `target` (from its start), or throws a {@link FileError}: the
-   * file changed, or (unchanged yet short) it is truncated. `where` adds the line, row or offset to errors.
+   * file changed, or (unchanged yet short) it is truncated. `where` adds the line, row or offset to errors;
+   * `at` is where in `target` the bytes go (a row of a batch).
    */
-  read(target: Uint8Array, position: number, length: number, where: Omit<FileLocation, 'file'> = {}): void {
+  read(
+    target: Uint8Array,
+    position: number,
+    length: number,
+    where: Omit<FileLocation, 'file'> = {},
+    at = 0,
+  ): void {
     const fd = this.fd;
     if (++this.#reads % STAT_EVERY === 0) this.verify();
     let done = 0;
     while (done < length) {
-      const n = readSync(fd, target, done, length - done, position + done);
+      const n = readSync(fd, target, at + done, length - done, position + done);
       if (n === 0) break;
       done += n;
     }

@@ -200,10 +200,11 @@ export class SourceFile implements RandomAccess {
     position: number,
     length: number,
     _where?: Omit<FileLocation, 'file'>,
+    at = 0,
   ): void | Promise<void> {
     const bytes = this.source.read(position, length);
-    if (isPromiseLike(bytes)) return bytes.then((b) => void target.set(b));
-    target.set(bytes);
+    if (isPromiseLike(bytes)) return bytes.then((b) => void target.set(b, at));
+    target.set(bytes, at);
   }
   readRecord(
     start: number,

@@ -5,7 +5,7 @@ import type { Collate } from '../collate/collate.ts';
 import { describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
 import { ConfigError } from '../core/errors.ts';
-import { unknownOption } from '../core/validate.ts';
+import { unknownOption } from '../core/suggest.ts';
 import type { ConcatItem } from '../datasets/basic.ts';
 import { ENGINE_FIELDS, type EngineBatch, type EngineInit, LoaderEngine } from '../engine/engine.ts';
 import type { CallbackIndexBatch, IndexBatch, TrainIndexBatch } from './batches.ts';
@@ -66,13 +66,15 @@ export type InterleavedBatch<B = unknown, C = B> =
 
 /** Options of {@link InterleavedLoader}: the loading options of `DataLoader`, less the sampling ones. */
 export interface InterleavedLoaderOptions
-  extends Partial<Omit<EngineInit<unknown>, 'dataset' | 'collate' | 'inOrder'>> {
+  extends Partial<Omit<EngineInit<unknown>, 'dataset' | 'collate' | 'inOrder' | 'reuseBatches'>> {
   /** Start from a saved {@link InterleavedLoader.state} instead of the sampler's configured start. */
   resume?: ResumeState;
 }
 
 const KNOWN = new Set<string>([
-  ...ENGINE_FIELDS.filter((f) => f !== 'dataset' && f !== 'collate' && f !== 'inOrder'),
+  ...ENGINE_FIELDS.filter(
+    (f) => f !== 'dataset' && f !== 'collate' && f !== 'inOrder' && f !== 'reuseBatches',
+  ),
   'resume',
 ]);
 

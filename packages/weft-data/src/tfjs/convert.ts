@@ -1,6 +1,7 @@
 // A collated batch to `tf.Tensor`s: the walk over its structure, and the dtype rules that decide what each
 // typed array becomes (checking that its values fit, since TensorFlow.js would silently wrap them).
 
+import { isPooled } from '../collate/in-place.ts';
 import { describe } from '../core/checks.ts';
 import type { TypedArray, Tensor as WeftTensor } from '../core/dtype.ts';
 import { ConfigError, WeftError } from '../core/errors.ts';
@@ -136,6 +137,7 @@ function convert(
   o: ResolvedOptions,
   made: TfTensor[],
   used: Set<string>,
+  pooled: boolean,
 ): unknown {
   if (typeof value === 'function' || typeof value === 'symbol') {
     throw new TensorConversionError(
@@ -154,7 +156,9 @@ function convert(
     const shape = ArrayBuffer.isView(value) ? [data.length] : checkShape(value.shape, data.length, path);
     if (asked !== undefined) used.add(path);
     const dtype = asked ?? defaultDtype(data, o);
-    const tensor = tf.tensor(toStorage(data, dtype, path), shape, dtype);
+    const storage = toStorage(data, dtype, path);
+    // A backend may keep the array it is given (the CPU one does): memory the loader takes back is copied.
+    const tensor = tf.tensor(pooled && storage === data ? storage.slice() : storage, shape, dtype);
     made.push(tensor);
     return tensor;
   }
@@ -164,10 +168,10 @@ function convert(
       path,
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => convert(tf, v, join(path, i), o, made, used));
+  if (Array.isArray(value)) return value.map((v, i) => convert(tf, v, join(path, i), o, made, used, pooled));
   if (isPlainObject(value)) {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, convert(tf, v, join(path, k), o, made, used)]),
+      Object.entries(value).map(([k, v]) => [k, convert(tf, v, join(path, k), o, made, used, pooled)]),
     );
   }
   throw new TensorConversionError(`${fieldName(path)} is ${describe(value)}, which has no tensor form`, path);
@@ -189,7 +193,7 @@ export function convertBatch(tf: TfCore, batch: unknown, o: ResolvedOptions): un
   const made: TfTensor[] = [];
   const used = new Set<string>();
   try {
-    const out = convert(tf, batch, '', o, made, used);
+    const out = convert(tf, batch, '', o, made, used, isPooled(batch));
     const unused = [...o.dtypes.keys()].filter((p) => !used.has(p));
     if (unused.length > 0) {
       throw new ConfigError(

@@ -1,9 +1,9 @@
 // The columns of a TensorDataset: their types, shared-memory allocation, UTF-8 string storage, and the
 // validation of columns given as data (`new TensorDataset(columns)`).
 import { isUtf8 } from 'node:buffer';
-import { describe } from '../../core/checks.ts';
+import { describe, fail } from '../../core/checks.ts';
 import { DTYPE_ARRAYS, type DType, type DTypeArrays } from '../../core/dtype.ts';
-import { fail, unknownOption } from '../../core/validate.ts';
+import { unknownOption } from '../../core/suggest.ts';
 
 /**
  * The typed arrays a {@link TensorDataset} column can hold: those of every {@link DType} but `bool`.

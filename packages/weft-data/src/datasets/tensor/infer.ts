@@ -1,8 +1,8 @@
 // Building a TensorDataset's columns from JavaScript items (`TensorDataset.fromItems`): each field's type and
 // shape, given or inferred from the items, then every value checked and copied into shared memory.
-import { describe } from '../../core/checks.ts';
+import { describe, fail } from '../../core/checks.ts';
 import { type DType, INTEGER_RANGES, type Tensor } from '../../core/dtype.ts';
-import { fail, unknownOption } from '../../core/validate.ts';
+import { unknownOption } from '../../core/suggest.ts';
 import {
   type ColumnArray,
   type ColumnInfo,

@@ -2,7 +2,7 @@
 // those same buffers.
 import { checkIndex } from '../../core/checks.ts';
 import type { Dataset, FieldLayout } from '../../core/dataset.ts';
-import type { Tensor } from '../../core/dtype.ts';
+import type { Tensor, TypedArray } from '../../core/dtype.ts';
 import { withRecipe } from '../../core/recipe.ts';
 import { type ColumnData, type ColumnInfo, columnsFromData, sizeOf } from './columns.ts';
 import { columnsFromItems } from './infer.ts';
@@ -34,6 +34,25 @@ function reader(column: ColumnInfo): Reader {
   if (shape.length === 1) return (i) => data.subarray(i * size, (i + 1) * size);
   const frozen = Object.freeze([...shape]) as number[];
   return (i) => ({ data: data.subarray(i * size, (i + 1) * size), shape: frozen });
+}
+
+/** Writes an item's values into a batch, one copy per column; only when every column is fixed-size numeric. */
+function writerOf(columns: Readonly<Record<string, ColumnInfo>>, length: number): TensorDataset['writeItem'] {
+  const all = Object.entries(columns);
+  if (all.length === 0 || all.some(([, c]) => c.kind !== 'fixed')) return undefined;
+  const fixed = all.map(([name, c]) => ({ name, data: c.data, size: sizeOf(c.shape) }));
+  return (index, batch, row) => {
+    checkIndex(index, length);
+    for (const { name, data, size } of fixed) {
+      const out = batch[name] as typeof data;
+      if (size === 1) out[row] = data[index] as never;
+      else
+        (out as Float64Array).set(
+          (data as Float64Array).subarray(index * size, (index + 1) * size),
+          row * size,
+        );
+    }
+  };
 }
 
 // Set only while a worker rebuilds a dataset from columns that were validated where they were made.
@@ -77,6 +96,14 @@ export class TensorDataset<const C = TensorColumns> implements Dataset<TensorIte
    * each field its column's type, so an `int32` column arrives as an `Int32Array`.
    */
   readonly layout: TensorLayoutOf<C>;
+  /**
+   * Writes item `index` into row `row` of a batch, one copy per column, without allocating: what a loader's
+   * default collate uses (see {@link Dataset.writeItem}). Only when every column is fixed-size and numeric,
+   * and not in a subclass (which may override `get`); `undefined` otherwise.
+   */
+  readonly writeItem:
+    | ((index: number, batch: Readonly<Record<string, TypedArray>>, row: number) => void)
+    | undefined;
 
   constructor(columns: C & TensorColumns) {
     const stored = trusted ?? columnsFromData(columns);
@@ -86,6 +113,8 @@ export class TensorDataset<const C = TensorColumns> implements Dataset<TensorIte
     this.#readers = Object.entries(stored).map(([name, c]) => [name, reader(c)] as const);
     const c = Object.values(stored)[0] as ColumnInfo;
     this.length = c.offsets ? c.offsets.length - 1 : c.data.length / sizeOf(c.shape);
+    // A subclass may override `get`; writing the raw columns would then bypass it.
+    this.writeItem = new.target === TensorDataset ? writerOf(stored, this.length) : undefined;
     if (new.target === TensorDataset) shareWithWorkers(this, stored);
   }
 
