@@ -1,10 +1,20 @@
 // From an image file to its tensor: sharp decodes (and applies a leading `resize`), a per-thread cache keeps
 // the decoded bytes, and the other transforms run on a view of them (pixels.ts) on every `get`.
+import { readFile } from 'node:fs/promises';
 import type { Tensor } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
-import { fromRaw, type RawPixels, rawPixels, render, transformView, type View } from './pixels.ts';
-import { loadSharp, type Sharp, type SharpPipeline } from './sharp.ts';
+import {
+  fromRaw,
+  lookupTable,
+  type RawPixels,
+  randomResizedCropBox,
+  rawPixels,
+  render,
+  transformView,
+  type View,
+} from './pixels.ts';
+import { loadSharp, type RawImage, type Sharp, type SharpPipeline } from './sharp.ts';
 import type { Interpolation, Step } from './transforms.ts';
 
 const KERNELS: Record<Interpolation, string> = {
@@ -15,6 +25,7 @@ const KERNELS: Record<Interpolation, string> = {
 };
 
 type ResizeStep = Step & { op: 'resize' };
+type ResizedCropStep = Step & { op: 'randomResizedCrop' };
 
 /** What a {@link Decoder} makes of every image. */
 export interface DecodeOptions {
@@ -23,10 +34,10 @@ export interface DecodeOptions {
   /** 1 decodes to grayscale, 3 to RGB. */
   readonly channels: 1 | 3;
   /**
-   * Per channel, the output value of each byte (pixels.ts's `lookupTable`): the output is `float32`; undefined
-   * writes the bytes themselves (`uint8`).
+   * `'float32'`: values scaled to [0, 1] (16-bit images by 65535, keeping their precision), then normalized;
+   * `'uint8'`: bytes (16-bit images give their high byte).
    */
-  readonly lut: Float32Array | undefined;
+  readonly dtype: 'float32' | 'uint8';
   /** Axis order of the output. */
   readonly layout: 'chw' | 'hwc';
   /** Bytes of decoded images kept, least recently used dropped first; 0 keeps none. */
@@ -39,13 +50,15 @@ export interface DecodeOptions {
  * @param options - the steps and the output; see {@link DecodeOptions}
  * @example
  * ```ts
- * const decoder = new Decoder({ steps: [], channels: 3, layout: 'chw', lut: lookupTable(3, []), cacheBytes: 0 });
+ * const decoder = new Decoder({ steps: [], channels: 3, dtype: 'float32', layout: 'chw', cacheBytes: 0 });
  * const image = await decoder.load('cat/001.png', () => new Random(0, 0, 0)); // Float32Array, [3, H, W]
  * ```
  */
 export class Decoder {
   readonly #options: DecodeOptions;
   readonly #cache: DecodedCache;
+  /** Value → output float, per channel, for 8- and 16-bit sources (the latter made on the first one). */
+  readonly #tables: { 8?: Float32Array; 16?: Float32Array } = {};
 
   constructor(options: DecodeOptions) {
     this.#options = options;
@@ -53,38 +66,127 @@ export class Decoder {
   }
 
   /**
-   * The image at `path`, decoded and transformed.
+   * The image at `path`, decoded and transformed, in a new tensor.
    *
    * @param path - the image file
    * @param random - the sample's random stream, asked only by random transforms
    */
   async load(path: string, random: () => Random): Promise<Tensor<Float32Array | Uint8Array>> {
+    const view = await this.#view(path, random);
+    const { channels: C, height: H, width: W } = view;
+    const { dtype, layout } = this.#options;
+    const data = dtype === 'float32' ? new Float32Array(C * H * W) : new Uint8Array(C * H * W);
+    render(view, layout, this.#table(view), data, 0);
+    return { data, shape: layout === 'chw' ? [C, H, W] : [H, W, C] };
+  }
+
+  /**
+   * Decodes and transforms the image at `path` straight into `out` from `offset`, exactly as {@link load}
+   * would; only for transforms that fix the size (see `fixedSize`), so that the image fills its slot.
+   *
+   * @param path - the image file
+   * @param random - the sample's random stream
+   * @param out - the batch's flat array (`Float32Array` for `float32`, `Uint8Array` for `uint8`)
+   * @param offset - where this image starts in `out`
+   */
+  async write(
+    path: string,
+    random: () => Random,
+    out: Float32Array | Uint8Array,
+    offset: number,
+  ): Promise<void> {
+    const view = await this.#view(path, random);
+    render(view, this.#options.layout, this.#table(view), out, offset);
+  }
+
+  /** The table from decoded values to output values; undefined copies them (`uint8`, always 8-bit). */
+  #table(view: View): Float32Array | undefined {
+    const { dtype, channels, steps } = this.#options;
+    if (dtype === 'uint8') return undefined;
+    const bits = view.data instanceof Uint16Array ? 16 : 8;
+    this.#tables[bits] ??= lookupTable(channels, steps, bits);
+    return this.#tables[bits];
+  }
+
+  /** The image decoded and transformed up to the output pass: a view over its (cached or fresh) pixels. */
+  async #view(path: string, random: () => Random): Promise<View> {
     const sharp = await loadSharp();
-    const { steps, channels, layout, lut } = this.#options;
-    // A leading resize runs inside the decode, so that the cache keeps the (usually smaller) resized image.
-    const leading = steps[0]?.op === 'resize' ? steps[0] : undefined;
+    const { steps, channels, dtype, cacheBytes } = this.#options;
+    const first = steps[0];
+    let k = first?.op === 'resize' ? 1 : 0;
     let decoded = this.#cache.get(path);
     if (decoded === undefined) {
-      let pipeline = sharp(path, { failOn: 'error' });
-      pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
+      const bytes = await readImage(path);
+      const { width, height, depth } = await decodeStep(path, sharp(bytes).metadata());
+      // 16 bits are kept only where they count: `float32` output; `uint8` output gets the high byte.
+      const deep = dtype === 'float32' && depth === 'ushort';
+      let pipeline = sharp(bytes, { failOn: 'error' });
+      if (channels === 1) pipeline = deep ? pipeline.toColourspace('grey16') : pipeline.grayscale();
+      else pipeline = pipeline.toColourspace(deep ? 'rgb16' : 'srgb');
       pipeline = pipeline.removeAlpha();
-      if (leading !== undefined) pipeline = resized(pipeline, leading);
-      try {
-        decoded = await pipeline.raw().toBuffer({ resolveWithObject: true });
-      } catch (e) {
-        const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-        throw new FileError(`cannot decode image ${path}: ${reason}`, { file: path }, { cause: e });
+      // A leading resize runs inside the decode, so that the cache keeps the (usually smaller) resized image;
+      // a leading random resized crop too when nothing is cached, so that libvips decodes only what it needs.
+      let cacheable = true;
+      if (first?.op === 'resize') pipeline = resized(pipeline, first);
+      else if (first?.op === 'randomResizedCrop' && cacheBytes === 0 && width && height) {
+        pipeline = resizedCrop(pipeline, width, height, first, random());
+        cacheable = false;
+        k = 1;
       }
-      this.#cache.set(path, decoded);
+      decoded = toRaw(
+        await decodeStep(path, pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer(RAW)),
+      );
+      if (cacheable) this.#cache.set(path, decoded);
     }
     let view = fromRaw(decoded, channels);
-    for (let k = leading === undefined ? 0 : 1; k < steps.length; k++) {
+    for (; k < steps.length; k++) {
       const step = steps[k] as Step;
-      view =
-        step.op === 'resize' ? await resizeView(sharp, view, step) : transformView(view, step, random, path);
+      if (step.op === 'resize') view = await viaSharp(sharp, view, (p) => resized(p, step));
+      else if (step.op === 'randomResizedCrop') {
+        const r = random();
+        const { width, height } = view;
+        view = await viaSharp(sharp, view, (p) => resizedCrop(p, width, height, step, r));
+      } else view = transformView(view, step, random, path);
     }
-    return render(view, layout, lut);
+    return view;
   }
+}
+
+const RAW = { resolveWithObject: true } as const;
+
+/** The file's bytes; a file that cannot be read is a {@link FileError} saying why (permission, missing). */
+async function readImage(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const reason =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : (e as Error).message;
+    throw new FileError(`cannot read image ${path}: ${reason}`, { file: path }, { cause: e });
+  }
+}
+
+/** A libvips step whose failure is the file's: a {@link FileError} naming it with libvips' first line. */
+async function decodeStep<T>(path: string, promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (e) {
+    const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new FileError(`cannot decode image ${path}: ${reason}`, { file: path }, { cause: e });
+  }
+}
+
+/** sharp's output as pixels: 16-bit values as a `Uint16Array` over the same memory (copied if misaligned). */
+function toRaw({ data, info }: RawImage): RawPixels {
+  if (info.depth !== 'ushort') return { data, info };
+  const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
+  return { data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 1), info };
 }
 
 function resized(pipeline: SharpPipeline, step: ResizeStep): SharpPipeline {
@@ -96,13 +198,40 @@ function resized(pipeline: SharpPipeline, step: ResizeStep): SharpPipeline {
   });
 }
 
-/** A resize after other transforms: the view so far goes back through sharp. */
-async function resizeView(sharp: Sharp, view: View, step: ResizeStep): Promise<View> {
+/**
+ * The box of `step` drawn in a `width`×`height` image, resized to the output size, in one libvips
+ * pipeline: the whole image is resized so that the box becomes the output size, then the box is cut out.
+ * libvips computes only the pixels the box needs and, for a JPEG read from a file, decodes at 1/2, 1/4 or
+ * 1/8 scale when the reduction allows (sharp's shrink-on-load). The box edges land within half an output
+ * pixel of their exact place (the resized image has whole pixels).
+ */
+function resizedCrop(
+  pipeline: SharpPipeline,
+  width: number,
+  height: number,
+  step: ResizedCropStep,
+  random: Random,
+): SharpPipeline {
+  const box = randomResizedCropBox(width, height, step, random);
+  const fx = step.width / box.width;
+  const fy = step.height / box.height;
+  const W = Math.max(step.width, Math.round(width * fx));
+  const H = Math.max(step.height, Math.round(height * fy));
+  const left = Math.min(W - step.width, Math.round(box.left * fx));
+  const top = Math.min(H - step.height, Math.round(box.top * fy));
+  return pipeline
+    .resize({ width: W, height: H, fit: 'fill', kernel: KERNELS[step.interpolation] })
+    .extract({ left, top, width: step.width, height: step.height });
+}
+
+/** A sharp operation on the view so far: its pixels go back through libvips, at their depth. */
+async function viaSharp(sharp: Sharp, view: View, op: (p: SharpPipeline) => SharpPipeline): Promise<View> {
   const { data, info } = rawPixels(view);
-  const out = await resized(sharp(data, { raw: info }), step)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return fromRaw(out, view.channels);
+  const deep = data instanceof Uint16Array;
+  const out = await op(sharp(data, { raw: info }))
+    .raw({ depth: deep ? 'ushort' : 'uchar' })
+    .toBuffer(RAW);
+  return fromRaw(toRaw(out), view.channels);
 }
 
 /** Decoded images by path, least recently used first, within a budget of bytes (one per thread). */

@@ -3,16 +3,16 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkIndex, describe } from '../core/checks.ts';
-import type { Dataset } from '../core/dataset.ts';
-import type { DTypeArrays, Tensor } from '../core/dtype.ts';
+import type { Dataset, ItemLayout } from '../core/dataset.ts';
+import type { DTypeArrays, Tensor, TypedArray } from '../core/dtype.ts';
+import { CollateError, ConfigError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
 import { checkFields, fail, nonNegativeInt, whole } from '../core/validate.ts';
 import type { SampleContext } from '../core/worker-info.ts';
 import { Decoder } from './decode.ts';
-import { lookupTable } from './pixels.ts';
 import { type Listing, scan } from './scan.ts';
-import { type ImageTransform, planTransforms } from './transforms.ts';
+import { fixedSize, type ImageTransform, planTransforms } from './transforms.ts';
 
 /**
  * The typed array of each {@link ImageFolderOptions.dtype}: `float32` holds values scaled to [0, 1] (then
@@ -136,6 +136,12 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
   /** The options as given and the listing: what a worker needs to open the same folder. */
   readonly #recipe: { options: ImageFolderOptions<D>; listing: Listing };
   readonly #decoder: Decoder;
+  /**
+   * The item's fields: `image` of the folder's `dtype`, with its shape when the transforms fix the size (a
+   * crop, or a resize to `[height, width]`); `label` an `int32` scalar. With every shape known, a loader's
+   * default collate can let {@link ImageFolder.writeItem} render each image straight into its batch.
+   */
+  readonly layout: ItemLayout;
 
   constructor(root: string, options: ImageFolderOptions<D> = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -174,8 +180,18 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     this.targets = targets;
     this.#recipe = { options, listing };
     const { channels, dtype, layout, cacheBytes } = o;
-    const lut = dtype === 'float32' ? lookupTable(channels, plan.steps) : undefined;
-    this.#decoder = new Decoder({ steps: plan.steps, channels, layout, lut, cacheBytes });
+    this.#decoder = new Decoder({ steps: plan.steps, channels, dtype, layout, cacheBytes });
+    const size = fixedSize(plan.steps);
+    const shape =
+      size === undefined
+        ? undefined
+        : layout === 'chw'
+          ? [channels, size.height, size.width]
+          : [size.height, size.width, channels];
+    this.layout = {
+      image: shape === undefined ? { dtype } : { dtype, shape },
+      label: { dtype: 'int32', shape: [] },
+    };
   }
 
   /** Number of images. */
@@ -195,6 +211,55 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     const random = context ? () => context.random() : lazyRandom(index);
     const image = await this.#decoder.load(path, random);
     return { image: image as Tensor<ImageArrays[D]>, label };
+  }
+
+  /**
+   * Renders image `index` straight into row `row` of a batch, with no per-item array: crop, flip and
+   * normalize happen in the one pass that writes `batch.image`; the label goes to `batch.label[row]`. Gives
+   * exactly what {@link ImageFolder.get} followed by the default collate gives. Only for transforms that fix
+   * the size (see {@link ImageFolder.layout}).
+   *
+   * @param index - 0 ≤ index < length
+   * @param batch - `image`: the batch's flat array of the folder's dtype; `label`: an `Int32Array`
+   * @param row - the item's row in the batch
+   * @param context - the loader's sample context, as for {@link ImageFolder.get}
+   * @example
+   * ```ts
+   * const folder = new ImageFolder('data/train', { transforms: [{ randomResizedCrop: 224 }] });
+   * const batch = { image: new Float32Array(64 * 3 * 224 * 224), label: new Int32Array(64) };
+   * await folder.writeItem(17, batch, 0); // row 0 holds image 17
+   * ```
+   */
+  async writeItem(
+    index: number,
+    batch: Readonly<Record<string, TypedArray>>,
+    row: number,
+    context?: SampleContext,
+  ): Promise<void> {
+    checkIndex(index, this.samples.length);
+    const { dtype, shape } = this.layout.image as { dtype: keyof ImageArrays; shape?: readonly number[] };
+    if (shape === undefined) {
+      throw new ConfigError(
+        'ImageFolder.writeItem needs transforms that fix the image size (a crop, or a resize to [height, width]); these leave it to each image',
+      );
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    const { image, label } = batch;
+    const wanted = dtype === 'float32' ? Float32Array : Uint8Array;
+    const problems: string[] = [];
+    if (!(image instanceof wanted) || image.length < (row + 1) * size)
+      problems.push(
+        `\`batch.image\` must be a ${wanted.name} of at least ${(row + 1) * size} values for row ${row}, got ${describe(image)}`,
+      );
+    if (!(label instanceof Int32Array) || label.length <= row)
+      problems.push(
+        `\`batch.label\` must be an Int32Array of at least ${row + 1} values for row ${row}, got ${describe(label)}`,
+      );
+    if (problems.length > 0) throw new CollateError(`ImageFolder.writeItem: ${problems.join('; ')}`);
+    const sample = this.samples[index] as ImageSample;
+    const random = context ? () => context.random() : lazyRandom(index);
+    await this.#decoder.write(sample.path, random, image as Float32Array | Uint8Array, row * size);
+    (label as Int32Array)[row] = sample.label;
   }
 
   /** How a worker rebuilds this folder: from the root, the options and the listing, not listed again. @internal */

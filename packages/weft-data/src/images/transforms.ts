@@ -20,6 +20,11 @@ export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
  * - `{ centerCrop: 28 }` or `[h, w]`: the centred window; a crop larger than the image pads with zeros.
  * - `{ randomCrop: 28 }` or `[h, w]`, or `{ randomCrop: { size, padding, fill } }`: pads every side by
  *   `padding` pixels of value `fill` (0–255, default 0) first, then takes a window at a random position.
+ * - `{ randomResizedCrop: 224 }` or `[h, w]`, or `{ randomResizedCrop: { size, scale, ratio, interpolation } }`:
+ *   torchvision's `RandomResizedCrop`: a box of a random area (a fraction in `scale` of the image's, default
+ *   `[0.08, 1]`) and aspect ratio (log-uniform in `ratio`, default `[3/4, 4/3]`), ten attempts before the
+ *   centre crop clamped to `ratio`, resized to `size` (default `'bilinear'`, antialiased as Pillow's). As the
+ *   first transform of a JPEG, libvips decodes at 1/2, 1/4 or 1/8 scale when the box allows (shrink-on-load).
  * - `{ randomHorizontalFlip: p }` (or the short `{ flip: p }`): mirrors left–right with probability p.
  * - `{ normalize: { mean, std } }`: per channel `(x - mean) / std` on values scaled to [0, 1]; one number
  *   per channel, or one for all. Must be last, and needs `dtype: 'float32'`.
@@ -67,6 +72,21 @@ export type ImageTransform =
           };
     }
   | {
+      /** Output size of torchvision's `RandomResizedCrop`; the object form sets its ranges and filter. */
+      readonly randomResizedCrop:
+        | ImageSize
+        | {
+            /** Output size. */
+            readonly size: ImageSize;
+            /** Range of the box's area as a fraction of the image's. @default [0.08, 1] */
+            readonly scale?: readonly [min: number, max: number];
+            /** Range of the box's aspect ratio, width / height, drawn log-uniformly. @default [0.75, 1.3333333333333333] */
+            readonly ratio?: readonly [min: number, max: number];
+            /** The filter. @default 'bilinear' */
+            readonly interpolation?: Interpolation;
+          };
+    }
+  | {
       /** Probability of mirroring left–right. */
       readonly randomHorizontalFlip: number;
     }
@@ -104,13 +124,30 @@ export type Step =
       readonly padding: number;
       readonly fill: number;
     }
+  | {
+      readonly op: 'randomResizedCrop';
+      readonly where: string;
+      readonly height: number;
+      readonly width: number;
+      readonly scale: readonly [number, number];
+      readonly ratio: readonly [number, number];
+      readonly interpolation: Interpolation;
+    }
   | { readonly op: 'flip'; readonly where: string; readonly p: number }
   | { readonly op: 'normalize'; readonly where: string; readonly mean: number[]; readonly std: number[] };
 
 /** A step before it knows where it was written. */
 type Planned<S = Step> = S extends Step ? Omit<S, 'where'> : never;
 
-const KEYS = ['resize', 'centerCrop', 'randomCrop', 'randomHorizontalFlip', 'flip', 'normalize'] as const;
+const KEYS = [
+  'resize',
+  'centerCrop',
+  'randomCrop',
+  'randomResizedCrop',
+  'randomHorizontalFlip',
+  'flip',
+  'normalize',
+] as const;
 const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const satisfies Interpolation[];
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -122,6 +159,9 @@ const SIZE = whole(
 );
 const BYTE = whole(z.int().min(0).max(255), 'must be an integer in [0, 255]');
 const PROBABILITY = whole(z.number().min(0).max(1), 'must be a probability in [0, 1]');
+const INTERPOLATION = z
+  .enum(INTERPOLATIONS, { error: `must be one of ${INTERPOLATIONS.map((s) => `'${s}'`).join(', ')}` })
+  .default('bilinear');
 
 const hw = (size: ImageSize) =>
   typeof size === 'number' ? { height: size, width: size } : { height: size[0], width: size[1] };
@@ -132,9 +172,7 @@ const bare = (long: z.ZodType<Planned>) => SIZE.transform((size) => long.parse({
 const RESIZE = z
   .strictObject({
     size: SIZE,
-    interpolation: z
-      .enum(INTERPOLATIONS, { error: `must be one of ${INTERPOLATIONS.map((s) => `'${s}'`).join(', ')}` })
-      .default('bilinear'),
+    interpolation: INTERPOLATION,
   })
   .transform(
     ({ size, interpolation }): Planned => ({
@@ -148,6 +186,28 @@ const CENTER_CROP = SIZE.transform((size): Planned => ({ op: 'centerCrop', ...hw
 const RANDOM_CROP = z
   .strictObject({ size: SIZE, padding: nonNegativeInt.default(0), fill: BYTE.default(0) })
   .transform(({ size, padding, fill }): Planned => ({ op: 'randomCrop', ...hw(size), padding, fill }));
+/** A `[min, max]` range of positive numbers, min ≤ max. */
+const range = (what: string) =>
+  whole(
+    z.tuple([z.number().positive(), z.number().positive()]).refine(([a, b]) => a <= b),
+    `must be [min, max] of positive numbers with min ≤ max (${what})`,
+  );
+const RANDOM_RESIZED_CROP = z
+  .strictObject({
+    size: SIZE,
+    scale: range('fractions of the image area').default([0.08, 1]),
+    ratio: range('width / height').default([3 / 4, 4 / 3]),
+    interpolation: INTERPOLATION,
+  })
+  .transform(
+    ({ size, scale, ratio, interpolation }): Planned => ({
+      op: 'randomResizedCrop',
+      ...hw(size),
+      scale,
+      ratio,
+      interpolation,
+    }),
+  );
 const FLIP = PROBABILITY.transform((p): Planned => ({ op: 'flip', p }));
 
 /** `normalize` for images of `channels` channels: one number per channel, or one for all. */
@@ -178,6 +238,7 @@ function formsFor(
     resize: { short: bare(RESIZE), long: RESIZE },
     centerCrop: { short: CENTER_CROP, long: CENTER_CROP },
     randomCrop: { short: bare(RANDOM_CROP), long: RANDOM_CROP },
+    randomResizedCrop: { short: bare(RANDOM_RESIZED_CROP), long: RANDOM_RESIZED_CROP },
     randomHorizontalFlip: { short: FLIP, long: FLIP },
     flip: { short: FLIP, long: FLIP },
     normalize: { short: normalize, long: normalize },
@@ -235,4 +296,24 @@ export function planTransforms(
     if (planned !== undefined) steps.push({ ...planned, where } as Step);
   });
   return { steps, issues };
+}
+
+/**
+ * The size every output has when the transforms fix it: the last crop, or the last `resize` to an exact
+ * `[height, width]`; undefined when no step fixes it (or a later `resize` of the shorter side undoes it).
+ *
+ * @param steps - the planned transforms
+ * @example
+ * ```ts
+ * fixedSize(planTransforms([{ randomResizedCrop: 224 }], 3, 'float32').steps); // { height: 224, width: 224 }
+ * ```
+ */
+export function fixedSize(steps: readonly Step[]): { height: number; width: number } | undefined {
+  let size: { height: number; width: number } | undefined;
+  for (const s of steps) {
+    if (s.op === 'resize') size = s.mode === 'exact' ? { height: s.height, width: s.width } : undefined;
+    else if (s.op === 'centerCrop' || s.op === 'randomCrop' || s.op === 'randomResizedCrop')
+      size = { height: s.height, width: s.width };
+  }
+  return size;
 }
