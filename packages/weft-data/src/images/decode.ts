@@ -117,19 +117,16 @@ export class Decoder {
     let decoded = this.#cache.get(path);
     if (decoded === undefined) {
       const bytes = await readImage(path);
-      const { width, height, depth } = await decodeStep(path, sharp(bytes).metadata());
+      const { width, height, depth, format } = await decodeStep(path, sharp(bytes).metadata());
       // 16 bits are kept only where they count: `float32` output; `uint8` output gets the high byte.
       const deep = dtype === 'float32' && depth === 'ushort';
-      let pipeline = sharp(bytes, { failOn: 'error' });
-      if (channels === 1) pipeline = deep ? pipeline.toColourspace('grey16') : pipeline.grayscale();
-      else pipeline = pipeline.toColourspace(deep ? 'rgb16' : 'srgb');
-      pipeline = pipeline.removeAlpha();
+      let pipeline = colour(sharp(bytes, { failOn: 'error' }), channels, deep).removeAlpha();
       // A leading resize runs inside the decode, so that the cache keeps the (usually smaller) resized image;
       // a leading random resized crop too when nothing is cached, so that libvips decodes only what it needs.
       let cacheable = true;
       if (first?.op === 'resize') pipeline = resized(pipeline, first);
       else if (first?.op === 'randomResizedCrop' && cacheBytes === 0 && width && height) {
-        pipeline = resizedCrop(pipeline, width, height, first, random());
+        pipeline = resizedCrop(pipeline, width, height, first, random(), format === 'jpeg');
         cacheable = false;
         k = 1;
       }
@@ -145,7 +142,7 @@ export class Decoder {
       else if (step.op === 'randomResizedCrop') {
         const r = random();
         const { width, height } = view;
-        view = await viaSharp(sharp, view, (p) => resizedCrop(p, width, height, step, r));
+        view = await viaSharp(sharp, view, (p) => resizedCrop(p, width, height, step, r, false));
       } else view = transformView(view, step, random, path);
     }
     return view;
@@ -189,6 +186,12 @@ function toRaw({ data, info }: RawImage): RawPixels {
   return { data: new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 1), info };
 }
 
+/** Output in the folder's colours: grey or RGB, at 8 bits or (`deep`) 16. */
+function colour(pipeline: SharpPipeline, channels: number, deep: boolean): SharpPipeline {
+  if (channels === 1) return deep ? pipeline.toColourspace('grey16') : pipeline.grayscale();
+  return pipeline.toColourspace(deep ? 'rgb16' : 'srgb');
+}
+
 function resized(pipeline: SharpPipeline, step: ResizeStep): SharpPipeline {
   return pipeline.resize({
     width: step.width,
@@ -199,11 +202,12 @@ function resized(pipeline: SharpPipeline, step: ResizeStep): SharpPipeline {
 }
 
 /**
- * The box of `step` drawn in a `width`×`height` image, resized to the output size, in one libvips
- * pipeline: the whole image is resized so that the box becomes the output size, then the box is cut out.
- * libvips computes only the pixels the box needs and, for a JPEG read from a file, decodes at 1/2, 1/4 or
- * 1/8 scale when the reduction allows (sharp's shrink-on-load). The box edges land within half an output
- * pixel of their exact place (the resized image has whole pixels).
+ * The box of `step` drawn in a `width`×`height` image, resized to the output size, in one libvips pipeline:
+ * cut out and resized, exactly torchvision's crop then resize. Except for a JPEG (`shrinkOnLoad`) whose box is
+ * reduced at least twice: then the whole image is resized so that the box becomes the output size and
+ * the box is then cut out: libvips computes only the pixels the box needs and, for a JPEG, decodes at 1/2,
+ * 1/4 or 1/8 scale (sharp's shrink-on-load, which needs the resize to come first); the box edges then land
+ * within half an output pixel of their exact place, as the resized image has whole pixels.
  */
 function resizedCrop(
   pipeline: SharpPipeline,
@@ -211,16 +215,23 @@ function resizedCrop(
   height: number,
   step: ResizedCropStep,
   random: Random,
+  shrinkOnLoad: boolean,
 ): SharpPipeline {
   const box = randomResizedCropBox(width, height, step, random);
+  const kernel = KERNELS[step.interpolation];
   const fx = step.width / box.width;
   const fy = step.height / box.height;
+  if (!shrinkOnLoad || fx > 0.5 || fy > 0.5) {
+    return pipeline
+      .extract({ left: box.left, top: box.top, width: box.width, height: box.height })
+      .resize({ width: step.width, height: step.height, fit: 'fill', kernel });
+  }
   const W = Math.max(step.width, Math.round(width * fx));
   const H = Math.max(step.height, Math.round(height * fy));
   const left = Math.min(W - step.width, Math.round(box.left * fx));
   const top = Math.min(H - step.height, Math.round(box.top * fy));
   return pipeline
-    .resize({ width: W, height: H, fit: 'fill', kernel: KERNELS[step.interpolation] })
+    .resize({ width: W, height: H, fit: 'fill', kernel })
     .extract({ left, top, width: step.width, height: step.height });
 }
 
@@ -228,7 +239,7 @@ function resizedCrop(
 async function viaSharp(sharp: Sharp, view: View, op: (p: SharpPipeline) => SharpPipeline): Promise<View> {
   const { data, info } = rawPixels(view);
   const deep = data instanceof Uint16Array;
-  const out = await op(sharp(data, { raw: info }))
+  const out = await op(colour(sharp(data, { raw: info }), view.channels, deep))
     .raw({ depth: deep ? 'ushort' : 'uchar' })
     .toBuffer(RAW);
   return fromRaw(toRaw(out), view.channels);

@@ -249,11 +249,11 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     const problems: string[] = [];
     if (!(image instanceof wanted) || image.length < (row + 1) * size)
       problems.push(
-        `\`batch.image\` must be a ${wanted.name} of at least ${(row + 1) * size} values for row ${row}, got ${describe(image)}`,
+        `\`batch.image\` must be a ${wanted.name} of at least ${(row + 1) * size} values for row ${row}, got ${describeArray(image)}`,
       );
     if (!(label instanceof Int32Array) || label.length <= row)
       problems.push(
-        `\`batch.label\` must be an Int32Array of at least ${row + 1} values for row ${row}, got ${describe(label)}`,
+        `\`batch.label\` must be an Int32Array of at least ${row + 1} values for row ${row}, got ${describeArray(label)}`,
       );
     if (problems.length > 0) throw new CollateError(`ImageFolder.writeItem: ${problems.join('; ')}`);
     const sample = this.samples[index] as ImageSample;
@@ -275,6 +275,10 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     };
   }
 }
+
+/** A typed array by its class and length (what a batch's field is checked for), anything else as usual. */
+const describeArray = (v: unknown): string =>
+  ArrayBuffer.isView(v) && 'length' in v ? `a ${v.constructor.name} of length ${v.length}` : describe(v);
 
 function lazyRandom(index: number): () => Random {
   let random: Random | undefined;
