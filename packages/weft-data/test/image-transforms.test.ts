@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultCollate } from '../src/collate/collate.ts';
 import { CollateError, ConfigError } from '../src/core/errors.ts';
 import { Random } from '../src/core/random.ts';
+import { readHeader } from '../src/images/decode.ts';
 import { ImageFolder } from '../src/images/image-folder.ts';
 import { type Draws, randomResizedCropBox } from '../src/images/pixels.ts';
 import { type ImageTransform, planTransforms, type Step } from '../src/images/transforms.ts';
@@ -255,6 +256,42 @@ describe('randomResizedCrop: the pixels', () => {
     const { mean, max } = await compare('jpeg', 500, 600, 900, [48, 40]);
     expect(mean).toBeLessThan(4);
     expect(max).toBeLessThan(12);
+  });
+});
+
+describe('the header read before decoding', () => {
+  it("gives the size, format and depth sharp's metadata gives, for JPEGs (baseline, progressive, with EXIF) and PNGs (8 and 16 bits)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.constantFrom('jpeg', 'progressive', 'exif', 'png', 'png16', 'grey16'),
+        async (width, height, kind) => {
+          const wide = kind === 'png16' || kind === 'grey16';
+          const channels = kind === 'grey16' ? 1 : 3;
+          const values = wide
+            ? new Uint16Array(width * height * channels)
+            : new Uint8Array(width * height * 3);
+          let image = sharp(values, { raw: { width, height, channels } });
+          if (kind === 'exif') image = image.withMetadata({ orientation: 6 });
+          image = wide
+            ? image.toColourspace(kind === 'grey16' ? 'grey16' : 'rgb16').png()
+            : kind === 'png'
+              ? image.png()
+              : image.jpeg({ progressive: kind === 'progressive' });
+          const bytes = await image.toBuffer();
+          const meta = await sharp(bytes).metadata();
+          expect(readHeader(bytes)).toEqual({
+            format: meta.format,
+            width: meta.width,
+            height: meta.height,
+            depth: meta.depth,
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(readHeader(new TextEncoder().encode('GIF89a, not read here'))).toBeUndefined();
   });
 });
 

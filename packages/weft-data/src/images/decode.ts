@@ -117,7 +117,8 @@ export class Decoder {
     let decoded = this.#cache.get(path);
     if (decoded === undefined) {
       const bytes = await readImage(path);
-      const { width, height, depth, format } = await decodeStep(path, sharp(bytes).metadata());
+      const { width, height, depth, format } =
+        readHeader(bytes) ?? (await decodeStep(path, sharp(bytes).metadata()));
       // 16 bits are kept only where they count: `float32` output; `uint8` output gets the high byte.
       const deep = dtype === 'float32' && depth === 'ushort';
       let pipeline = colour(sharp(bytes, { failOn: 'error' }), channels, deep).removeAlpha();
@@ -167,6 +168,51 @@ async function readImage(path: string): Promise<Buffer> {
             : (e as Error).message;
     throw new FileError(`cannot read image ${path}: ${reason}`, { file: path }, { cause: e });
   }
+}
+
+/** What the decode needs to know of a file before decoding it. @internal */
+export interface Header {
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  /** libvips' name of the values' depth: `'uchar'`, or `'ushort'` for 16 bits. */
+  readonly depth: string;
+}
+
+/**
+ * The size and depth of a JPEG (its frame header) or a PNG (its IHDR chunk) read from the bytes in
+ * JavaScript: a libvips call less per image than sharp's `metadata()`, which reads any other format.
+ * The size is that of the raw decode, which weft does not turn by the EXIF orientation. Undefined for
+ * anything else.
+ *
+ * @param b - the file's bytes
+ * @example
+ * ```ts
+ * readHeader(await readFile('cat.jpg')); // { format: 'jpeg', width: 500, height: 375, depth: 'uchar' }
+ * ```
+ * @internal
+ */
+export function readHeader(b: Uint8Array): Header | undefined {
+  const u16 = (k: number) => ((b[k] as number) << 8) | (b[k + 1] as number);
+  const u32 = (k: number) => u16(k) * 65536 + u16(k + 2);
+  if (b.length >= 26 && u32(0) === 0x89504e47 && u32(12) === 0x49484452) {
+    return { format: 'png', width: u32(16), height: u32(20), depth: b[24] === 16 ? 'ushort' : 'uchar' };
+  }
+  if (b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  // Segments up to the frame header (SOF0–SOF15 but DHT, JPG and DAC), each with its length.
+  for (let k = 2; k + 9 < b.length; ) {
+    if (b[k] !== 0xff) return undefined;
+    const marker = b[k + 1] as number;
+    if (marker === 0xff) {
+      k++; // fill byte
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { format: 'jpeg', height: u16(k + 5), width: u16(k + 7), depth: 'uchar' };
+    }
+    k += 2 + u16(k + 2);
+  }
+  return undefined;
 }
 
 /** A libvips step whose failure is the file's: a {@link FileError} naming it with libvips' first line. */
