@@ -139,11 +139,11 @@ describe('ImageFolder: options', () => {
       '`transforms[3].normalize.mean` must be an array of 1 or 3 numbers (one per channel), each finite, got an array of length 2',
       '`transforms[3].normalize.std` must be an array of 1 or 3 numbers (one per channel), each positive, got an array of length 1',
       '`transforms[3].normalize` must be the last transform, got it at position 3 of 9',
-      '`transforms[4]` must be an object with one key: resize, centerCrop, randomCrop, randomResizedCrop, randomHorizontalFlip, flip, normalize, got an object with keys [blur]',
-      '`transforms[5]` must be an object with one key: resize, centerCrop, randomCrop, randomResizedCrop, randomHorizontalFlip, flip, normalize, got an object with keys [resize, centerCrop]',
+      '`transforms[4]` must be an object with one key: resize, centerCrop, randomCrop, randomResizedCrop, colorJitter, randomRotation, randomAffine, randomHorizontalFlip, flip, normalize, got an object with keys [blur]',
+      '`transforms[5]` must be an object with one key: resize, centerCrop, randomCrop, randomResizedCrop, colorJitter, randomRotation, randomAffine, randomHorizontalFlip, flip, normalize, got an object with keys [resize, centerCrop]',
       '`transforms[6].centerCrop` must be a positive integer or [height, width] of positive integers, got an array of length 2',
       "`transforms[7].resize.interpolation` must be one of 'nearest', 'bilinear', 'bicubic', 'lanczos', got \"area\"",
-      '`transforms[8]` must be an object with one key: resize, centerCrop, randomCrop, randomResizedCrop, randomHorizontalFlip, flip, normalize, got "flip"',
+      '`transforms[8]` must be an object with one key: resize, centerCrop, randomCrop, randomResizedCrop, colorJitter, randomRotation, randomAffine, randomHorizontalFlip, flip, normalize, got "flip"',
     ]);
     expect(e.message).toBe(`invalid ImageFolder: ${e.issues.join('; ')}`);
   });

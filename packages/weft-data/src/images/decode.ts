@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Tensor } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
+import { affine, colorJitter } from './augment.ts';
 import {
   fromRaw,
   lookupTable,
@@ -144,7 +145,9 @@ export class Decoder {
         const r = random();
         const { width, height } = view;
         view = await viaSharp(sharp, view, (p) => resizedCrop(p, width, height, step, r, false));
-      } else view = transformView(view, step, random, path);
+      } else if (step.op === 'colorJitter') view = colorJitter(view, step, random());
+      else if (step.op === 'affine') view = affine(view, step, random());
+      else view = transformView(view, step, random, path);
     }
     return view;
   }

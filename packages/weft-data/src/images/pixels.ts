@@ -43,8 +43,8 @@ export interface View {
   fill: number | undefined;
 }
 
-/** The transforms that only move the view; `resize` and `randomResizedCrop` need sharp (see decode.ts). */
-export type PixelStep = Exclude<Step, { op: 'resize' | 'randomResizedCrop' }>;
+/** The transforms that only move the view; `resize` and `randomResizedCrop` need sharp (see decode.ts), the others new pixels (augment.ts). */
+export type PixelStep = Exclude<Step, { op: 'resize' | 'randomResizedCrop' | 'colorJitter' | 'affine' }>;
 
 /** What a box is drawn with: torchvision's `uniform` is `min + (max - min) · next()`, its `randint(0, n)` is `int(n)`. */
 export type Draws = Pick<Random, 'next' | 'int'>;

@@ -8,6 +8,9 @@ import { checkFields, nonNegativeInt, positiveInt, whole } from '../core/validat
 /** A size: one number (a square, or for `resize` the shorter side) or `[height, width]`. */
 export type ImageSize = number | readonly [height: number, width: number];
 
+/** A jitter amount: a number v (a range around the neutral value) or an explicit `[min, max]`. */
+export type Jitter = number | readonly [min: number, max: number];
+
 /** How `resize` interpolates. @default 'bilinear' */
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
 
@@ -25,6 +28,13 @@ export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
  *   `[0.08, 1]`) and aspect ratio (log-uniform in `ratio`, default `[3/4, 4/3]`), ten attempts before the
  *   centre crop clamped to `ratio`, resized to `size` (default `'bilinear'`, antialiased as Pillow's). As the
  *   first transform of a JPEG, libvips decodes at 1/2, 1/4 or 1/8 scale when the box allows (shrink-on-load).
+ * - `{ colorJitter: { brightness, contrast, saturation, hue } }`: torchvision's `ColorJitter`, each optional;
+ *   a number v means the factor range [max(0, 1 − v), 1 + v] (hue: [−v, v], v ≤ 0.5), or give `[min, max]`.
+ *   The four run in a random order, with torchvision's arithmetic on bytes.
+ * - `{ randomRotation: 30 }` (degrees in [−30, 30]) or `{ randomRotation: { degrees, fill } }`, and
+ *   `{ randomAffine: { degrees, translate, scale, fill } }`: torchvision's, about the centre, nearest
+ *   neighbour, the output the size of the input, uncovered pixels `fill` (0–255, default 0); `translate`
+ *   `[a, b]` moves by up to a·width and b·height, `scale` `[min, max]` zooms.
  * - `{ randomHorizontalFlip: p }` (or the short `{ flip: p }`): mirrors left–right with probability p.
  * - `{ normalize: { mean, std } }`: per channel `(x - mean) / std` on values scaled to [0, 1]; one number
  *   per channel, or one for all. Must be last, and needs `dtype: 'float32'`.
@@ -87,6 +97,43 @@ export type ImageTransform =
           };
     }
   | {
+      /** torchvision's `ColorJitter`: each factor a number v (range [max(0, 1 − v), 1 + v]) or `[min, max]`. */
+      readonly colorJitter: {
+        /** Brightness factor range. @default 0 (unchanged) */
+        readonly brightness?: Jitter;
+        /** Contrast factor range. @default 0 (unchanged) */
+        readonly contrast?: Jitter;
+        /** Saturation factor range. @default 0 (unchanged) */
+        readonly saturation?: Jitter;
+        /** Hue shift, as a fraction of the hue circle: h gives [−h, h], h ≤ 0.5. @default 0 (unchanged) */
+        readonly hue?: Jitter;
+      };
+    }
+  | {
+      /** Degrees d (a rotation in [−d, d]) or `[min, max]`; the object form sets the fill too. */
+      readonly randomRotation:
+        | Jitter
+        | {
+            /** Degrees d, for [−d, d], or `[min, max]`. */
+            readonly degrees: Jitter;
+            /** Byte value (0–255) of the pixels the rotation uncovers. @default 0 */
+            readonly fill?: number;
+          };
+    }
+  | {
+      /** torchvision's `RandomAffine` without shear. */
+      readonly randomAffine: {
+        /** Degrees d, for a rotation in [−d, d], or `[min, max]`. */
+        readonly degrees: Jitter;
+        /** Largest shift as fractions `[of width, of height]`. @default no shift */
+        readonly translate?: readonly [number, number];
+        /** Zoom range `[min, max]`. @default no zoom */
+        readonly scale?: readonly [min: number, max: number];
+        /** Byte value (0–255) of the pixels the transform uncovers. @default 0 */
+        readonly fill?: number;
+      };
+    }
+  | {
       /** Probability of mirroring left–right. */
       readonly randomHorizontalFlip: number;
     }
@@ -133,6 +180,25 @@ export type Step =
       readonly ratio: readonly [number, number];
       readonly interpolation: Interpolation;
     }
+  | {
+      readonly op: 'colorJitter';
+      readonly where: string;
+      /** Factor ranges, undefined where unchanged (torchvision's `None`). */
+      readonly brightness: readonly [number, number] | undefined;
+      readonly contrast: readonly [number, number] | undefined;
+      readonly saturation: readonly [number, number] | undefined;
+      readonly hue: readonly [number, number] | undefined;
+    }
+  | {
+      readonly op: 'affine';
+      readonly where: string;
+      /** RandomAffine's angle turns clockwise, RandomRotation's anticlockwise. */
+      readonly clockwise: boolean;
+      readonly degrees: readonly [number, number];
+      readonly translate: readonly [number, number] | undefined;
+      readonly scale: readonly [number, number] | undefined;
+      readonly fill: number;
+    }
   | { readonly op: 'flip'; readonly where: string; readonly p: number }
   | { readonly op: 'normalize'; readonly where: string; readonly mean: number[]; readonly std: number[] };
 
@@ -144,6 +210,9 @@ const KEYS = [
   'centerCrop',
   'randomCrop',
   'randomResizedCrop',
+  'colorJitter',
+  'randomRotation',
+  'randomAffine',
   'randomHorizontalFlip',
   'flip',
   'normalize',
@@ -208,6 +277,79 @@ const RANDOM_RESIZED_CROP = z
       interpolation,
     }),
   );
+/** A jitter amount: v ≥ 0 gives [center − v, center + v] (floored at `floor`), or `[min, max]` within bounds. */
+function jitter(center: number, floor: number, low: number, high: number, what: string) {
+  const amount = z.union([
+    z
+      .number()
+      .min(0)
+      .max(high - center),
+    z.tuple([z.number().min(low).max(high), z.number().min(low).max(high)]).refine(([a, b]) => a <= b),
+  ]);
+  return whole(amount, what).transform((v): [number, number] =>
+    typeof v === 'number' ? [Math.max(floor, center - v), center + v] : [v[0], v[1]],
+  );
+}
+const FACTOR = jitter(1, 0, 0, Number.MAX_VALUE, 'must be a number ≥ 0 or [min, max] with 0 ≤ min ≤ max');
+const HUE = jitter(
+  0,
+  -0.5,
+  -0.5,
+  0.5,
+  'must be a number in [0, 0.5] or [min, max] with −0.5 ≤ min ≤ max ≤ 0.5',
+);
+const DEGREES = jitter(
+  0,
+  -Infinity,
+  -Infinity,
+  Infinity,
+  'must be a number ≥ 0 or [min, max] with min ≤ max',
+);
+const COLOR_JITTER = z
+  .strictObject({
+    brightness: FACTOR.optional(),
+    contrast: FACTOR.optional(),
+    saturation: FACTOR.optional(),
+    hue: HUE.optional(),
+  })
+  .transform(
+    (j): Planned => ({
+      op: 'colorJitter',
+      // torchvision skips a factor whose range is the neutral value alone.
+      brightness: j.brightness?.[0] === 1 && j.brightness[1] === 1 ? undefined : j.brightness,
+      contrast: j.contrast?.[0] === 1 && j.contrast[1] === 1 ? undefined : j.contrast,
+      saturation: j.saturation?.[0] === 1 && j.saturation[1] === 1 ? undefined : j.saturation,
+      hue: j.hue?.[0] === 0 && j.hue[1] === 0 ? undefined : j.hue,
+    }),
+  );
+const FRACTION = z.number().min(0).max(1);
+const RANDOM_AFFINE = z
+  .strictObject({
+    degrees: DEGREES,
+    translate: whole(z.tuple([FRACTION, FRACTION]), 'must be [a, b], fractions in [0, 1]').optional(),
+    scale: range('zoom factors').optional(),
+    fill: BYTE.default(0),
+  })
+  .transform(
+    ({ degrees, translate, scale, fill }): Planned => ({
+      op: 'affine',
+      clockwise: true,
+      degrees,
+      translate,
+      scale,
+      fill,
+    }),
+  );
+const RANDOM_ROTATION = z.strictObject({ degrees: DEGREES, fill: BYTE.default(0) }).transform(
+  ({ degrees, fill }): Planned => ({
+    op: 'affine',
+    clockwise: false,
+    degrees,
+    translate: undefined,
+    scale: undefined,
+    fill,
+  }),
+);
 const FLIP = PROBABILITY.transform((p): Planned => ({ op: 'flip', p }));
 
 /** `normalize` for images of `channels` channels: one number per channel, or one for all. */
@@ -239,6 +381,12 @@ function formsFor(
     centerCrop: { short: CENTER_CROP, long: CENTER_CROP },
     randomCrop: { short: bare(RANDOM_CROP), long: RANDOM_CROP },
     randomResizedCrop: { short: bare(RANDOM_RESIZED_CROP), long: RANDOM_RESIZED_CROP },
+    colorJitter: { short: COLOR_JITTER, long: COLOR_JITTER },
+    randomRotation: {
+      short: DEGREES.transform((degrees) => RANDOM_ROTATION.parse({ degrees })),
+      long: RANDOM_ROTATION,
+    },
+    randomAffine: { short: RANDOM_AFFINE, long: RANDOM_AFFINE },
     randomHorizontalFlip: { short: FLIP, long: FLIP },
     flip: { short: FLIP, long: FLIP },
     normalize: { short: normalize, long: normalize },
