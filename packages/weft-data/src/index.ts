@@ -1,7 +1,7 @@
 export type { Collate, DefaultCollate } from './collate/collate.ts';
 export { defaultCollate } from './collate/collate.ts';
 export type { CollateOptions } from './collate/options.ts';
-export type { Dataset, ItemOf, Sized } from './core/dataset.ts';
+export type { Dataset, FieldLayout, ItemLayout, ItemOf, Sized } from './core/dataset.ts';
 export type { DType, DTypeArrays, Tensor, TypedArray } from './core/dtype.ts';
 export type { FileLocation } from './core/errors.ts';
 export {
@@ -52,7 +52,7 @@ export type { ParquetOptions } from './files/parquet.ts';
 export { ParquetDataset } from './files/parquet.ts';
 export type { ImageArrays, ImageFolderOptions, ImageItem, ImageSample } from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
-export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
+export type { ImageSize, ImageTransform, Interpolation, Jitter } from './images/transforms.ts';
 export type {
   CallbackIndexBatch,
   IndexBatch,

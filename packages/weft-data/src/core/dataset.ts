@@ -47,7 +47,9 @@ export interface Dataset<T> {
  * ```
  */
 export interface FieldLayout {
+  /** The dtype of the field's values, which the field's batch takes. */
   readonly dtype: DType;
+  /** The shape of one item's value, when every item has the same (`[]` for a scalar). */
   readonly shape?: readonly number[];
 }
 
