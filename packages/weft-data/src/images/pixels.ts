@@ -250,6 +250,22 @@ export function render(
   const step = sx * C;
   // A fill byte at the source's depth: 255 is 65535 in 16 bits.
   const fillValue = (view.fill ?? 0) * (bits === 16 ? 257 : 1);
+  if (C === 3 && table !== undefined && x0 === 0 && x1 === W && ty >= 0 && ty + H <= srcHeight) {
+    // The common case (every pixel inside the source, RGB, through the table): each source row read once,
+    // in order, its three channels written to their three places.
+    const t1 = 1 << bits;
+    const t2 = 2 << bits;
+    for (let y = 0; y < H; y++) {
+      let to = offset + y * rowStride;
+      let from = ((ty + y) * srcWidth + tx) * 3;
+      for (let x = 0; x < W; x++, to += pixelStride, from += step) {
+        out[to] = table[data[from] as number] as number;
+        out[to + channelStride] = table[t1 + (data[from + 1] as number)] as number;
+        out[to + 2 * channelStride] = table[t2 + (data[from + 2] as number)] as number;
+      }
+    }
+    return;
+  }
   for (let c = 0; c < C; c++) {
     const base = c << bits;
     const fill = table === undefined ? fillValue : (table[base + fillValue] as number);
