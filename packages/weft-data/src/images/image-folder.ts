@@ -32,7 +32,11 @@ export interface ImageFolderOptions<D extends keyof ImageArrays = 'float32'> {
   transforms?: readonly ImageTransform[];
   /** 1 decodes to grayscale, 3 to RGB; alpha is dropped either way. @default 3 */
   channels?: 1 | 3;
-  /** `'float32'`: values in [0, 1] (torchvision's `ToTensor`), then `normalize`; `'uint8'`: raw bytes. @default 'float32' */
+  /**
+   * `'float32'`: values in [0, 1] (torchvision's `ToTensor`; 16-bit PNGs divided by 65535, keeping their
+   * precision), then `normalize`; `'uint8'`: raw bytes (of a 16-bit PNG, the high byte of each value).
+   * @default 'float32'
+   */
   dtype?: D;
   /** `'chw'`: `[channels, height, width]` (torch); `'hwc'`: `[height, width, channels]` (TensorFlow.js). @default 'chw' */
   layout?: 'chw' | 'hwc';
@@ -103,7 +107,8 @@ let pendingListing: Listing | undefined;
  * `get`, never on import. With a {@link DataLoader}'s workers each worker opens the folder from a plain
  * recipe (the root, the options and the listing) and decodes its own samples; random transforms draw from
  * the sample's `context.random()`, so batches do not depend on the number of workers. A file that is
- * missing, truncated or not an image is a {@link FileError} naming it.
+ * missing, unreadable (permission denied), truncated or not an image is a {@link FileError} naming it
+ * and saying why.
  *
  * @param root - the folder holding one subfolder per class; relative paths resolve from the current directory
  * @param options - transforms, channels, dtype, layout and extensions; see {@link ImageFolderOptions}
