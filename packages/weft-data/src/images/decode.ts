@@ -277,8 +277,9 @@ function resizedCrop(
   }
   const W = Math.max(step.width, Math.round(width * fx));
   const H = Math.max(step.height, Math.round(height * fy));
-  const left = Math.min(W - step.width, Math.round(box.left * fx));
-  const top = Math.min(H - step.height, Math.round(box.top * fy));
+  // The box's corner at the scale the whole pixels of the resized image give.
+  const left = Math.min(W - step.width, Math.round((box.left * W) / width));
+  const top = Math.min(H - step.height, Math.round((box.top * H) / height));
   return pipeline
     .resize({ width: W, height: H, fit: 'fill', kernel })
     .extract({ left, top, width: step.width, height: step.height });
