@@ -5,7 +5,7 @@
  * batches of 64, shuffled. Side by side in each repetition, one epoch each:
  *   - in-process: a DataLoader with no workers;
  *   - 2 workers: a DataLoader with two persistent workers (started and warmed up before timing);
- *   - in place: no loader, one thread, `ImageFolder.writeItem` rendering each image into a reused batch
+ *   - in place: no loader, no workers, `ImageFolder.writeItem` rendering each image into a reused batch
  *     (what the default collate's in-place path does, without the loader around it);
  *   - bare: two worker_threads, each decoding half of the files with the same sharp pipeline, crop, flip
  *     and normalize, one image at a time, with no loader, no batches and no collate;
@@ -249,7 +249,7 @@ console.log(
   `  ${row('weft in-process', times.inProcess)} | ${row('PyTorch in-process', times.torchInProcess)}`,
 );
 console.log(`  ${row('weft 2 workers', times.workers)} | ${row('PyTorch 2 workers', times.torchWorkers)}`);
-console.log(`  ${row('weft in place, 1 thread', times.inPlace)} | ${row('bare 2 threads', times.bare)}`);
+console.log(`  ${row('weft in place, no workers', times.inPlace)} | ${row('bare 2 threads', times.bare)}`);
 const ms = { inProcess: median(times.inProcess), workers: median(times.workers), bare: median(times.bare) };
 if (typeof torch !== 'string') {
   console.log(`images_vs_pytorch_in_process: ${(median(times.torchInProcess) / ms.inProcess).toFixed(2)}`);
