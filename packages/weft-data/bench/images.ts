@@ -1,61 +1,71 @@
 /**
- * `npm run bench:images`: an ImageFolder of 2,000 JPEGs of 256×256 (10 classes; generated once, seeded,
- * kept in the temp folder) decoded with sharp, then random crop 224, horizontal flip and normalize, in
- * batches of 64. Side by side in each repetition, one epoch each:
+ * `npm run bench:images`: ImageNet-style training input. An ImageFolder of 2,000 JPEGs of varied sizes
+ * (each side 300–500 px; 10 classes; generated once, seeded, kept in the temp folder), decoded with sharp,
+ * then RandomResizedCrop 224 (torchvision's defaults), horizontal flip and normalize, float32 CHW, in
+ * batches of 64, shuffled. Side by side in each repetition, one epoch each:
  *   - in-process: a DataLoader with no workers;
  *   - 2 workers: a DataLoader with two persistent workers (started and warmed up before timing);
+ *   - in place: no loader, no workers, `ImageFolder.writeItem` rendering each image into a reused batch
+ *     (what the default collate's in-place path does, without the loader around it);
  *   - bare: two worker_threads, each decoding half of the files with the same sharp pipeline, crop, flip
- *     and normalize, one image at a time, with no loader, no batches and no collate.
- * Figures are medians over REPS repetitions (default 5). Last lines: `image_folder_speedup_2_workers`
- * (in-process time over 2-worker time; target ≥ 1.8) and `image_folder_vs_bare_loop` (bare time over
- * 2-worker time, i.e. weft's throughput relative to the bare loop; target ≥ 0.9).
+ *     and normalize, one image at a time, with no loader, no batches and no collate;
+ *   - PyTorch: the same workload through torch's DataLoader (in-process and 2 workers) with Pillow
+ *     (bench/images-torch.py), when Python can import torch and Pillow, found through
+ *     WEFT_TORCH_PYTHONPATH (else PYTHONPATH); WEFT_PYTHON names the interpreter (default python3).
+ * Figures are medians over REPS repetitions (default 5). Last lines: the ratios to PyTorch,
+ * `image_folder_speedup_2_workers` (in-process time over 2-worker time; target ≥ 1.8) and
+ * `image_folder_vs_bare_loop` (bare time over 2-worker time, i.e. weft's throughput relative to the bare
+ * loop; target ≥ 0.9).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { Random } from '../src/core/random.ts';
+import type { SampleContext } from '../src/core/worker-info.ts';
 import { DataLoader } from '../src/engine/data-loader.ts';
 import { ImageFolder } from '../src/images/image-folder.ts';
 
 const REPS = Number(process.env.REPS ?? 5);
 const IMAGES = 2000;
 const CLASSES = 10;
-const SIDE = 256;
 const CROP = 224;
 const BATCH = 64;
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
-const root = join(tmpdir(), 'weft-bench-images-v1');
+const root = join(tmpdir(), 'weft-bench-images-v2');
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1] as number;
 };
 
-/** Image i: a colour gradient, a few rectangles and noise, all from `new Random(7, i)`; JPEG quality 90. */
+/**
+ * Image i: each side 300–500 px, a colour gradient, a few rectangles and noise, all from `new Random(7, i)`;
+ * JPEG quality 90.
+ */
 async function makeImage(i: number, file: string): Promise<void> {
   const r = new Random(7, i);
-  const px = new Uint8Array(SIDE * SIDE * 3);
+  const height = 300 + r.int(201);
+  const width = 300 + r.int(201);
+  const px = new Uint8Array(height * width * 3);
   const base = [r.int(256), r.int(256), r.int(256)];
-  const rects = Array.from({ length: 6 }, () => ({
-    y: r.int(SIDE - 32),
-    x: r.int(SIDE - 32),
-    h: 16 + r.int(96),
-    w: 16 + r.int(96),
-    colour: [r.int(256), r.int(256), r.int(256)],
-  }));
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE; x++) {
-      const rect = rects.find((q) => y >= q.y && y < q.y + q.h && x >= q.x && x < q.x + q.w);
-      for (let c = 0; c < 3; c++) {
-        const v = rect ? (rect.colour[c] as number) : ((base[c] as number) + ((x + y) >> 1)) % 256;
-        px[(y * SIDE + x) * 3 + c] = Math.max(0, Math.min(255, v + r.int(17) - 8));
-      }
-    }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < 3; c++) px[(y * width + x) * 3 + c] = ((base[c] as number) + ((x + y) >> 1)) % 256;
+  for (let k = 0; k < 6; k++) {
+    const [y0, x0, h, w] = [r.int(height - 32), r.int(width - 32), 16 + r.int(160), 16 + r.int(160)];
+    const colour = [r.int(256), r.int(256), r.int(256)];
+    for (let y = y0; y < Math.min(height, y0 + h); y++)
+      for (let x = x0; x < Math.min(width, x0 + w); x++)
+        for (let c = 0; c < 3; c++) px[(y * width + x) * 3 + c] = colour[c] as number;
   }
-  await sharp(px, { raw: { width: SIDE, height: SIDE, channels: 3 } })
+  for (let k = 0; k < px.length; k++) px[k] = Math.max(0, Math.min(255, (px[k] as number) + r.int(17) - 8));
+  await sharp(px, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 90 })
     .toFile(file);
 }
@@ -76,7 +86,7 @@ if (!existsSync(join(root, 'complete'))) {
 }
 
 const folder = new ImageFolder(root, {
-  transforms: [{ randomCrop: CROP }, { flip: 0.5 }, { normalize: { mean: MEAN, std: STD } }],
+  transforms: [{ randomResizedCrop: CROP }, { flip: 0.5 }, { normalize: { mean: MEAN, std: STD } }],
 });
 if (folder.length !== IMAGES) throw new Error(`expected ${IMAGES} images in ${root}, found ${folder.length}`);
 
@@ -95,6 +105,24 @@ await using workers = new DataLoader({
   numWorkers: 2,
   persistentWorkers: true,
 });
+
+// In place: one reused batch, each batch's 64 images written concurrently as the loader would.
+const batch = { image: new Float32Array(BATCH * 3 * CROP * CROP), label: new Int32Array(BATCH) };
+let inPlaceEpoch = 0;
+const contextOf = (index: number): SampleContext => {
+  let random: Random | undefined;
+  const epoch = inPlaceEpoch;
+  return { epoch, seed: 0, random: () => (random ??= new Random(0, epoch, index)) };
+};
+async function inPlaceMs(): Promise<number> {
+  const order = new Random(2, inPlaceEpoch++).permutation(IMAGES);
+  const t = performance.now();
+  for (let start = 0; start < IMAGES; start += BATCH) {
+    const rows = order.subarray(start, Math.min(IMAGES, start + BATCH));
+    await Promise.all(Array.from(rows, (i, row) => folder.writeItem(i, batch, row, contextOf(i))));
+  }
+  return performance.now() - t;
+}
 
 // The bare loop: two threads, each with half of the files (the same shuffled order as the loaders get).
 const order = new Random(1).permutation(IMAGES);
@@ -118,21 +146,78 @@ const bareEpoch = (): Promise<number> => {
   ).then(() => performance.now() - t);
 };
 
+/** PyTorch's side (bench/images-torch.py) as a child process answering one epoch per line, or why not. */
+async function startTorch(): Promise<
+  { epoch: (name: string) => Promise<number>; stop: () => void } | string
+> {
+  const pythonPath = process.env.WEFT_TORCH_PYTHONPATH ?? process.env.PYTHONPATH;
+  const python = process.env.WEFT_PYTHON ?? 'python3';
+  const script = fileURLToPath(new URL('./images-torch.py', import.meta.url));
+  const child = spawn(python, [script, root], {
+    env: { ...process.env, ...(pythonPath === undefined ? {} : { PYTHONPATH: pythonPath }) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string | undefined> => (await lines.next()).value as string | undefined;
+  const started = await Promise.race([
+    next(),
+    new Promise<undefined>((done) => child.once('error', () => done(undefined))),
+  ]);
+  if (started === undefined || !started.startsWith('ready')) {
+    child.kill();
+    const reason = stderr.trim().split('\n').at(-1) ?? 'no output';
+    return `torch is not importable with ${python} (PYTHONPATH=${pythonPath ?? ''}): ${reason}`;
+  }
+  return {
+    epoch: async (name) => {
+      child.stdin.write(`${name}\n`);
+      const answer = await next();
+      if (answer === undefined || !answer.startsWith('ms '))
+        throw new Error(`PyTorch side failed: ${stderr}`);
+      return Number(answer.slice(3));
+    },
+    stop: () => {
+      child.stdin.end('quit\n');
+    },
+  };
+}
+
 // Warm-up: start the workers, load sharp everywhere, bring the files into the page cache.
 await epochMs(workers);
 await epochMs(inProcess);
+await inPlaceMs();
 await bareEpoch();
+const torch = await startTorch();
+if (typeof torch === 'string') console.log(`${torch}: skipping PyTorch`);
 
-const times = { inProcess: [] as number[], workers: [] as number[], bare: [] as number[] };
+const times = {
+  inProcess: [] as number[],
+  workers: [] as number[],
+  inPlace: [] as number[],
+  bare: [] as number[],
+  torchInProcess: [] as number[],
+  torchWorkers: [] as number[],
+};
 for (let rep = 0; rep < REPS; rep++) {
   times.inProcess.push(await epochMs(inProcess));
   times.workers.push(await epochMs(workers));
+  times.inPlace.push(await inPlaceMs());
   times.bare.push(await bareEpoch());
+  if (typeof torch !== 'string') {
+    times.torchInProcess.push(await torch.epoch('in-process'));
+    times.torchWorkers.push(await torch.epoch('workers'));
+  }
+  const last = (xs: number[]) => (xs.length === 0 ? '–' : `${xs.at(-1)?.toFixed(0)} ms`);
   console.log(
-    `rep ${rep + 1}/${REPS}: in-process ${times.inProcess.at(-1)?.toFixed(0)} ms, 2 workers ${times.workers.at(-1)?.toFixed(0)} ms, bare 2 threads ${times.bare.at(-1)?.toFixed(0)} ms`,
+    `rep ${rep + 1}/${REPS}: weft in-process ${last(times.inProcess)}, 2 workers ${last(times.workers)}, in place ${last(times.inPlace)}, bare 2 threads ${last(times.bare)}; PyTorch in-process ${last(times.torchInProcess)}, 2 workers ${last(times.torchWorkers)}`,
   );
 }
 await Promise.all(bare.map((w) => w.terminate()));
+if (typeof torch !== 'string') torch.stop();
 
 // What a batch's fresh memory costs here: every collated batch (64 × 3 × 224 × 224 float32 = 38.5 MB, above
 // glibc's 32 MB mmap threshold) is new pages, first touched by the copy into it; a reused buffer is not.
@@ -149,15 +234,26 @@ for (let i = 0; i < 5; i++) {
   again.push(performance.now() - t);
 }
 console.log(
-  `writing one batch (${((batchFloats * 4) / 2 ** 20).toFixed(1)} MiB): fresh memory ${median(fresh).toFixed(1)} ms, reused memory ${median(again).toFixed(1)} ms; load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')} on ${availableParallelism()} cores`,
+  `writing one batch (${((batchFloats * 4) / 2 ** 20).toFixed(1)} MiB): fresh memory ${median(fresh).toFixed(1)} ms, reused memory ${median(again).toFixed(1)} ms`,
 );
 
-const ms = { inProcess: median(times.inProcess), workers: median(times.workers), bare: median(times.bare) };
 const perSecond = (t: number): string => ((IMAGES / t) * 1000).toFixed(0);
+const row = (name: string, xs: number[]) =>
+  xs.length === 0 ? `${name}: –` : `${name}: ${median(xs).toFixed(0)} ms (${perSecond(median(xs))} images/s)`;
 console.log(
-  `medians over ${REPS}: in-process ${ms.inProcess.toFixed(0)} ms (${perSecond(ms.inProcess)} images/s), 2 workers ${ms.workers.toFixed(0)} ms (${perSecond(ms.workers)} images/s), bare 2 threads ${ms.bare.toFixed(0)} ms (${perSecond(ms.bare)} images/s)`,
+  `medians over ${REPS}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${availableParallelism()} cores:`,
 );
+console.log(
+  `  ${row('weft in-process', times.inProcess)} | ${row('PyTorch in-process', times.torchInProcess)}`,
+);
+console.log(`  ${row('weft 2 workers', times.workers)} | ${row('PyTorch 2 workers', times.torchWorkers)}`);
+console.log(`  ${row('weft in place, no workers', times.inPlace)} | ${row('bare 2 threads', times.bare)}`);
+const ms = { inProcess: median(times.inProcess), workers: median(times.workers), bare: median(times.bare) };
+if (typeof torch !== 'string') {
+  console.log(`images_vs_pytorch_in_process: ${(median(times.torchInProcess) / ms.inProcess).toFixed(2)}`);
+  console.log(`images_vs_pytorch_2_workers: ${(median(times.torchWorkers) / ms.workers).toFixed(2)}`);
+}
 console.log(`image_folder_speedup_2_workers: ${(ms.inProcess / ms.workers).toFixed(2)}`);
 console.log(`image_folder_vs_bare_loop: ${(ms.bare / ms.workers).toFixed(2)}`);

@@ -92,7 +92,7 @@ export type {
   ImageSample,
 } from './images/image-folder.ts';
 export { ImageFolder } from './images/image-folder.ts';
-export type { ImageSize, ImageTransform, Interpolation } from './images/transforms.ts';
+export type { ImageSize, ImageTransform, Interpolation, Jitter } from './images/transforms.ts';
 export type {
   CallbackIndexBatch,
   IndexBatch,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DataLoader,
   ImageFolder,
+  type ImageTransform,
   type InterleavedBatch,
   type InterleavedLoader,
   InterleavedSampler,
@@ -32,32 +33,41 @@ async function epochs(loader: DataLoader<ImageFolder, Batch>, n: number): Promis
   return out;
 }
 
-const transforms = [
-  { randomCrop: { size: 16, padding: 2 } },
-  { flip: 0.5 },
-  { normalize: { mean: [0.5, 0.4, 0.3], std: [0.25, 0.25, 0.25] } },
-] as const;
+const normalize = { normalize: { mean: [0.5, 0.4, 0.3], std: [0.25, 0.25, 0.25] } };
+const crops: ImageTransform[][] = [
+  [{ randomCrop: { size: 16, padding: 2 } }, { flip: 0.5 }, normalize],
+  [
+    { randomResizedCrop: 16 },
+    { colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 } },
+    { randomAffine: { degrees: 20, translate: [0.1, 0.1], scale: [0.9, 1.1] } },
+    { flip: 0.5 },
+    normalize,
+  ],
+];
 
 describe('ImageFolder in workers', () => {
-  it('gives the same batches, augmentations included, with 0 and 2 workers', async () => {
-    const folder = new ImageFolder(root, { transforms: [...transforms] });
-    const make = (numWorkers: number) => {
-      const l = new DataLoader({
-        dataset: folder,
-        batchSize: 2,
-        shuffle: true,
-        seed: 9,
-        numWorkers,
-        persistentWorkers: numWorkers > 0,
-      });
-      open.push(l);
-      return l;
-    };
-    const inProcess = await epochs(make(0), 2);
-    expect((inProcess[0] as { shape: number[] }).shape).toEqual([2, 3, 16, 16]);
-    expect(inProcess.slice(0, 3)).not.toEqual(inProcess.slice(3, 6)); // epochs differ
-    expect(await epochs(make(2), 2)).toEqual(inProcess);
-  });
+  it.each(crops)(
+    'gives the same batches, augmentations included, with 0 and 2 workers: %j',
+    async (...transforms) => {
+      const folder = new ImageFolder(root, { transforms });
+      const make = (numWorkers: number) => {
+        const l = new DataLoader({
+          dataset: folder,
+          batchSize: 2,
+          shuffle: true,
+          seed: 9,
+          numWorkers,
+          persistentWorkers: numWorkers > 0,
+        });
+        open.push(l);
+        return l;
+      };
+      const inProcess = await epochs(make(0), 2);
+      expect((inProcess[0] as { shape: number[] }).shape).toEqual([2, 3, 16, 16]);
+      expect(inProcess.slice(0, 3)).not.toEqual(inProcess.slice(3, 6)); // epochs differ
+      expect(await epochs(make(2), 2)).toEqual(inProcess);
+    },
+  );
 
   it('reports an unreadable file as the worker’s error, naming the file and the sample', async () => {
     const dir = tempDir('worker-corrupt');
@@ -75,7 +85,7 @@ describe('ImageFolder in workers', () => {
   });
 
   it('serves as a callback dataset of an interleaved run, the same with 0 and 2 workers', async () => {
-    const train = new ImageFolder(root, { transforms: [...transforms] });
+    const train = new ImageFolder(root, { transforms: crops[0] });
     const test = new ImageFolder(root, { transforms: [{ centerCrop: 12 }], dtype: 'uint8' });
     const sampler = new InterleavedSampler({
       trainSampler: new RandomSampler(train, { seed: 2 }),

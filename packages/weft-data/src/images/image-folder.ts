@@ -4,15 +4,15 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkIndex, describe } from '../core/checks.ts';
 import type { Dataset } from '../core/dataset.ts';
-import type { DTypeArrays, Tensor } from '../core/dtype.ts';
+import type { DTypeArrays, Tensor, TypedArray } from '../core/dtype.ts';
+import { CollateError, ConfigError } from '../core/errors.ts';
 import { Random } from '../core/random.ts';
 import { type Recipe, TO_RECIPE } from '../core/recipe.ts';
 import { checkFields, fail, nonNegativeInt, whole } from '../core/validate.ts';
 import type { SampleContext } from '../core/worker-info.ts';
 import { Decoder } from './decode.ts';
-import { lookupTable } from './pixels.ts';
 import { type Listing, scan } from './scan.ts';
-import { type ImageTransform, planTransforms, type Step } from './transforms.ts';
+import { fixedSize, type ImageTransform, planTransforms } from './transforms.ts';
 
 /**
  * The typed array of each {@link ImageFolderOptions.dtype}: `float32` holds values scaled to [0, 1] (then
@@ -32,7 +32,11 @@ export interface ImageFolderOptions<D extends keyof ImageArrays = 'float32'> {
   transforms?: readonly ImageTransform[];
   /** 1 decodes to grayscale, 3 to RGB; alpha is dropped either way. @default 3 */
   channels?: 1 | 3;
-  /** `'float32'`: values in [0, 1] (torchvision's `ToTensor`), then `normalize`; `'uint8'`: raw bytes. @default 'float32' */
+  /**
+   * `'float32'`: values in [0, 1] (torchvision's `ToTensor`; 16-bit PNGs divided by 65535, keeping their
+   * precision), then `normalize`; `'uint8'`: raw bytes (of a 16-bit PNG, the high byte of each value).
+   * @default 'float32'
+   */
   dtype?: D;
   /** `'chw'`: `[channels, height, width]` (torch); `'hwc'`: `[height, width, channels]` (TensorFlow.js). @default 'chw' */
   layout?: 'chw' | 'hwc';
@@ -80,16 +84,6 @@ export type ImageLayout<D extends keyof ImageArrays = keyof ImageArrays> = {
     readonly shape: readonly [];
   };
 };
-
-/** The image's `[height, width]` when the last step that sets the size sets both sides, else undefined. */
-function fixedSize(steps: readonly Step[]): [number, number] | undefined {
-  for (let k = steps.length - 1; k >= 0; k--) {
-    const s = steps[k] as Step;
-    if (s.op === 'centerCrop' || s.op === 'randomCrop') return [s.height, s.width];
-    if (s.op === 'resize') return s.mode === 'exact' ? [s.height, s.width] : undefined;
-  }
-  return undefined;
-}
 
 /** One image file and its class index. */
 export interface ImageSample {
@@ -139,7 +133,8 @@ let pendingListing: Listing | undefined;
  * `get`, never on import. With a {@link DataLoader}'s workers each worker opens the folder from a plain
  * recipe (the root, the options and the listing) and decodes its own samples; random transforms draw from
  * the sample's `context.random()`, so batches do not depend on the number of workers. A file that is
- * missing, truncated or not an image is a {@link FileError} naming it.
+ * missing, unreadable (permission denied), truncated or not an image is a {@link FileError} naming it
+ * and saying why.
  *
  * @param root - the folder holding one subfolder per class; relative paths resolve from the current directory
  * @param options - transforms, channels, dtype, layout and extensions; see {@link ImageFolderOptions}
@@ -169,14 +164,15 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
   readonly samples: readonly ImageSample[];
   /** The class index of every sample, in index order (for weighted sampling). */
   readonly targets: readonly number[];
-  /**
-   * What the default collate makes of the items: images of the folder's `dtype` (with their shape when the
-   * transforms fix it) and `int32` labels, so that `label` arrives as an `Int32Array`.
-   */
-  readonly layout: ImageLayout<D>;
   /** The options as given and the listing: what a worker needs to open the same folder. */
   readonly #recipe: { options: ImageFolderOptions<D>; listing: Listing };
   readonly #decoder: Decoder;
+  /**
+   * The item's fields: `image` of the folder's `dtype`, with its shape when the transforms fix the size (a
+   * crop, or a resize to `[height, width]`); `label` an `int32` scalar. With every shape known, a loader's
+   * default collate can let {@link ImageFolder.writeItem} render each image straight into its batch.
+   */
+  readonly layout: ImageLayout<D>;
 
   constructor(root: string, options: ImageFolderOptions<D> = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -215,14 +211,18 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     this.targets = targets;
     this.#recipe = { options, listing };
     const { channels, dtype, layout, cacheBytes } = o;
+    this.#decoder = new Decoder({ steps: plan.steps, channels, dtype, layout, cacheBytes });
     const size = fixedSize(plan.steps);
-    const shape = size && (layout === 'chw' ? [channels, ...size] : [...size, channels]);
+    const shape =
+      size === undefined
+        ? undefined
+        : layout === 'chw'
+          ? [channels, size.height, size.width]
+          : [size.height, size.width, channels];
     this.layout = Object.freeze({
       image: Object.freeze({ dtype: dtype as D, ...(shape && { shape: Object.freeze(shape) }) }),
       label: Object.freeze({ dtype: 'int32', shape: Object.freeze([]) as readonly [] }),
     });
-    const lut = dtype === 'float32' ? lookupTable(channels, plan.steps) : undefined;
-    this.#decoder = new Decoder({ steps: plan.steps, channels, layout, lut, cacheBytes });
   }
 
   /** Number of images. */
@@ -244,6 +244,55 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     return { image: image as Tensor<ImageArrays[D]>, label };
   }
 
+  /**
+   * Renders image `index` straight into row `row` of a batch, with no per-item array: crop, flip and
+   * normalize happen in the one pass that writes `batch.image`; the label goes to `batch.label[row]`. Gives
+   * exactly what {@link ImageFolder.get} followed by the default collate gives. Only for transforms that fix
+   * the size (see {@link ImageFolder.layout}).
+   *
+   * @param index - 0 ≤ index < length
+   * @param batch - `image`: the batch's flat array of the folder's dtype; `label`: an `Int32Array`
+   * @param row - the item's row in the batch
+   * @param context - the loader's sample context, as for {@link ImageFolder.get}
+   * @example
+   * ```ts
+   * const folder = new ImageFolder('data/train', { transforms: [{ randomResizedCrop: 224 }] });
+   * const batch = { image: new Float32Array(64 * 3 * 224 * 224), label: new Int32Array(64) };
+   * await folder.writeItem(17, batch, 0); // row 0 holds image 17
+   * ```
+   */
+  async writeItem(
+    index: number,
+    batch: Readonly<Record<string, TypedArray>>,
+    row: number,
+    context?: SampleContext,
+  ): Promise<void> {
+    checkIndex(index, this.samples.length);
+    const { dtype, shape } = this.layout.image as { dtype: keyof ImageArrays; shape?: readonly number[] };
+    if (shape === undefined) {
+      throw new ConfigError(
+        'ImageFolder.writeItem needs transforms that fix the image size (a crop, or a resize to [height, width]); these leave it to each image',
+      );
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    const { image, label } = batch;
+    const wanted = dtype === 'float32' ? Float32Array : Uint8Array;
+    const problems: string[] = [];
+    if (!(image instanceof wanted) || image.length < (row + 1) * size)
+      problems.push(
+        `\`batch.image\` must be a ${wanted.name} of at least ${(row + 1) * size} values for row ${row}, got ${describeArray(image)}`,
+      );
+    if (!(label instanceof Int32Array) || label.length <= row)
+      problems.push(
+        `\`batch.label\` must be an Int32Array of at least ${row + 1} values for row ${row}, got ${describeArray(label)}`,
+      );
+    if (problems.length > 0) throw new CollateError(`ImageFolder.writeItem: ${problems.join('; ')}`);
+    const sample = this.samples[index] as ImageSample;
+    const random = context ? () => context.random() : lazyRandom(index);
+    await this.#decoder.write(sample.path, random, image as Float32Array | Uint8Array, row * size);
+    (label as Int32Array)[row] = sample.label;
+  }
+
   /** How a worker rebuilds this folder: from the root, the options and the listing, not listed again. @internal */
   [TO_RECIPE](): Recipe {
     return {
@@ -257,6 +306,10 @@ export class ImageFolder<D extends keyof ImageArrays = 'float32'>
     };
   }
 }
+
+/** A typed array by its class and length (what a batch's field is checked for), anything else as usual. */
+const describeArray = (v: unknown): string =>
+  ArrayBuffer.isView(v) && 'length' in v ? `a ${v.constructor.name} of length ${v.length}` : describe(v);
 
 function lazyRandom(index: number): () => Random {
   let random: Random | undefined;

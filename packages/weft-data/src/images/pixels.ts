@@ -1,14 +1,13 @@
 // The pixel side of the transforms: crops and flips move a view over the decoded bytes instead of copying
 // them, and the one copy, `render`, writes the output tensor with `normalize` folded into a lookup table.
-import type { Tensor } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
 import type { Random } from '../core/random.ts';
 import type { Step } from './transforms.ts';
 
-/** Decoded pixels, interleaved (HWC) bytes, as sharp gives them. */
+/** Decoded pixels, interleaved (HWC), as sharp gives them: 8 bits per value, or 16 (PNG, TIFF) as `Uint16Array`. */
 export interface RawPixels {
-  /** `height · width · channels` bytes. */
-  readonly data: Uint8Array;
+  /** `height · width · channels` values. */
+  readonly data: Uint8Array | Uint16Array;
   /** The geometry of `data`. */
   readonly info: { readonly width: number; readonly height: number; readonly channels: number };
 }
@@ -22,8 +21,8 @@ export interface RawPixels {
  * ```
  */
 export interface View {
-  /** The source bytes, HWC. */
-  readonly data: Uint8Array;
+  /** The source values, HWC. */
+  readonly data: Uint8Array | Uint16Array;
   /** Width of the source. */
   readonly srcWidth: number;
   /** Height of the source. */
@@ -40,12 +39,68 @@ export interface View {
   tx: number;
   /** Source columns per output column: -1 once flipped. */
   sx: 1 | -1;
-  /** Value of pixels outside the source (padding), once there is any. */
+  /** Value of pixels outside the source (padding), once there is any, as a byte (0–255). */
   fill: number | undefined;
 }
 
-/** The transforms that only move the view; `resize` needs sharp (see decode.ts). */
-export type PixelStep = Exclude<Step, { op: 'resize' }>;
+/** The transforms that only move the view; `resize` and `randomResizedCrop` need sharp (see decode.ts), the others new pixels (augment.ts). */
+export type PixelStep = Exclude<Step, { op: 'resize' | 'randomResizedCrop' | 'colorJitter' | 'affine' }>;
+
+/** What a box is drawn with: torchvision's `uniform` is `min + (max - min) · next()`, its `randint(0, n)` is `int(n)`. */
+export type Draws = Pick<Random, 'next' | 'int'>;
+
+/** A box in an image: top row, left column, height, width. */
+export interface Box {
+  /** Top row. */
+  readonly top: number;
+  /** Left column. */
+  readonly left: number;
+  /** Rows. */
+  readonly height: number;
+  /** Columns. */
+  readonly width: number;
+}
+
+/**
+ * The box torchvision's `RandomResizedCrop.get_params` draws in a `width`×`height` image: up to ten attempts
+ * at a box of area `scale` × the image's (uniform) and aspect ratio `ratio` (log-uniform) that fits, then
+ * the centre box, as wide as the image allows within `ratio`. Draws per attempt: area, ratio, and for the
+ * box that fits, top and left.
+ *
+ * @param width - image width
+ * @param height - image height
+ * @param step - the planned `randomResizedCrop`
+ * @param r - the sample's random stream
+ * @example
+ * ```ts
+ * randomResizedCropBox(400, 300, step, new Random(0, 0, 7)); // { top, left, height, width }
+ * ```
+ */
+export function randomResizedCropBox(
+  width: number,
+  height: number,
+  step: Step & { op: 'randomResizedCrop' },
+  r: Draws,
+): Box {
+  const area = width * height;
+  const [s0, s1] = step.scale;
+  const l0 = Math.log(step.ratio[0]);
+  const l1 = Math.log(step.ratio[1]);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const target = area * (s0 + (s1 - s0) * r.next());
+    const aspect = Math.exp(l0 + (l1 - l0) * r.next());
+    const w = roundHalfEven(Math.sqrt(target * aspect));
+    const h = roundHalfEven(Math.sqrt(target / aspect));
+    if (w > 0 && w <= width && h > 0 && h <= height)
+      return { top: r.int(height - h + 1), left: r.int(width - w + 1), height: h, width: w };
+  }
+  const inRatio = width / height;
+  let w = width;
+  let h = height;
+  if (inRatio < step.ratio[0]) h = roundHalfEven(w / step.ratio[0]);
+  else if (inRatio > step.ratio[1]) w = roundHalfEven(h * step.ratio[1]);
+  return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
+}
 
 /**
  * A view of the whole of `raw`, which must have `channels` channels.
@@ -142,7 +197,7 @@ function crop(view: View, top: number, left: number, height: number, width: numb
 }
 
 /**
- * The view's pixels as fresh HWC bytes, as sharp takes them.
+ * The view's pixels as fresh HWC values of the source's depth, as sharp takes them.
  *
  * @param view - the image so far
  * @example
@@ -152,33 +207,39 @@ function crop(view: View, top: number, left: number, height: number, width: numb
  * ```
  */
 export function rawPixels(view: View): RawPixels {
-  const { data } = render(view, 'hwc', undefined);
-  return {
-    data: data as Uint8Array,
-    info: { width: view.width, height: view.height, channels: view.channels },
-  };
+  const { height, width, channels } = view;
+  const size = height * width * channels;
+  const data = view.data instanceof Uint16Array ? new Uint16Array(size) : new Uint8Array(size);
+  render(view, 'hwc', undefined, data, 0);
+  return { data, info: { width, height, channels } };
 }
 
 /**
- * Writes the view's pixels into a new tensor: bytes, or through `lut` (per channel, 256 values) as floats.
+ * Writes the view's pixels into `out` from `offset`: the values as they are (`table` undefined), or each
+ * through `table` (per channel, one entry per possible value: see {@link lookupTable}). The one pass over the
+ * output, whether a new tensor (`get`) or a row of a batch (`writeItem`).
  *
  * @param view - the image so far
  * @param layout - `'chw'` or `'hwc'`
- * @param lut - from {@link lookupTable}; undefined writes the bytes as they are (`uint8` output)
+ * @param table - from {@link lookupTable}, with 2^bits entries per channel for `bits`-bit sources
+ * @param out - receives `channels · height · width` values from `offset`
+ * @param offset - where the image starts in `out`
  * @example
  * ```ts
- * const image = render(view, 'chw', lookupTable(3, steps)); // Float32Array, [3, H, W]
+ * const image = new Float32Array(3 * view.height * view.width);
+ * render(view, 'chw', lookupTable(3, steps, 8), image, 0); // [3, H, W]
  * ```
  */
 export function render(
   view: View,
   layout: 'chw' | 'hwc',
-  lut: Float32Array | undefined,
-): Tensor<Float32Array | Uint8Array> {
+  table: Float32Array | undefined,
+  out: Float32Array | Uint8Array | Uint16Array,
+  offset: number,
+): void {
   const { data, srcWidth, srcHeight, channels: C, height: H, width: W, ty, tx, sx } = view;
   const chw = layout === 'chw';
-  const out = lut === undefined ? new Uint8Array(C * H * W) : new Float32Array(C * H * W);
-  const table = lut ?? IDENTITY;
+  const bits = data instanceof Uint16Array ? 16 : 8;
   // Offsets of channel c of pixel (y, x) in the output: y·rowStride + x·pixelStride + c·channelStride.
   const rowStride = chw ? W : W * C;
   const pixelStride = chw ? 1 : C;
@@ -187,12 +248,30 @@ export function render(
   const x0 = Math.min(W, Math.max(0, sx === 1 ? -tx : tx - srcWidth + 1));
   const x1 = Math.max(x0, Math.min(W, sx === 1 ? srcWidth - tx : tx + 1));
   const step = sx * C;
+  // A fill byte at the source's depth: 255 is 65535 in 16 bits.
+  const fillValue = (view.fill ?? 0) * (bits === 16 ? 257 : 1);
+  if (C === 3 && table !== undefined && x0 === 0 && x1 === W && ty >= 0 && ty + H <= srcHeight) {
+    // The common case (every pixel inside the source, RGB, through the table): each source row read once,
+    // in order, its three channels written to their three places.
+    const t1 = 1 << bits;
+    const t2 = 2 << bits;
+    for (let y = 0; y < H; y++) {
+      let to = offset + y * rowStride;
+      let from = ((ty + y) * srcWidth + tx) * 3;
+      for (let x = 0; x < W; x++, to += pixelStride, from += step) {
+        out[to] = table[data[from] as number] as number;
+        out[to + channelStride] = table[t1 + (data[from + 1] as number)] as number;
+        out[to + 2 * channelStride] = table[t2 + (data[from + 2] as number)] as number;
+      }
+    }
+    return;
+  }
   for (let c = 0; c < C; c++) {
-    const base = c << 8;
-    const fill = table[base + (view.fill ?? 0)] as number;
+    const base = c << bits;
+    const fill = table === undefined ? fillValue : (table[base + fillValue] as number);
     for (let y = 0; y < H; y++) {
       const sy = ty + y;
-      let to = y * rowStride + c * channelStride;
+      let to = offset + y * rowStride + c * channelStride;
       if (sy < 0 || sy >= srcHeight) {
         for (let x = 0; x < W; x++, to += pixelStride) out[to] = fill;
         continue;
@@ -200,34 +279,37 @@ export function render(
       let x = 0;
       for (; x < x0; x++, to += pixelStride) out[to] = fill;
       let from = (sy * srcWidth + tx + sx * x0) * C + c;
-      for (; x < x1; x++, to += pixelStride, from += step)
-        out[to] = table[base + (data[from] as number)] as number;
+      if (table === undefined) {
+        for (; x < x1; x++, to += pixelStride, from += step) out[to] = data[from] as number;
+      } else {
+        for (; x < x1; x++, to += pixelStride, from += step)
+          out[to] = table[base + (data[from] as number)] as number;
+      }
       for (; x < W; x++, to += pixelStride) out[to] = fill;
     }
   }
-  return { data: out, shape: chw ? [C, H, W] : [H, W, C] };
 }
 
-/** Byte → the same byte, per channel: the lookup table of `uint8` output. */
-const IDENTITY = Float32Array.from({ length: 3 * 256 }, (_, k) => k & 255);
-
 /**
- * Per channel, byte → float: `v / 255`, then `(x - mean) / std` when the transforms normalize.
+ * Per channel, value → float: `v / (2^bits - 1)` (255 for bytes, 65535 for 16-bit PNGs), then
+ * `(x - mean) / std` when the transforms normalize.
  *
  * @param channels - channels of the images
  * @param steps - the planned transforms; only `normalize` matters here
+ * @param bits - 8 or 16, the depth of the decoded values
  * @example
  * ```ts
- * lookupTable(1, [])[255]; // 1
+ * lookupTable(1, [], 8)[255]; // 1
  * ```
  */
-export function lookupTable(channels: number, steps: readonly Step[]): Float32Array {
+export function lookupTable(channels: number, steps: readonly Step[], bits: 8 | 16): Float32Array {
   const normalize = steps.find((s) => s.op === 'normalize');
-  const lut = new Float32Array(channels * 256);
+  const levels = 1 << bits;
+  const lut = new Float32Array(channels * levels);
   for (let c = 0; c < channels; c++) {
     const mean = normalize?.mean[c] ?? 0;
     const std = normalize?.std[c] ?? 1;
-    for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - mean) / std;
+    for (let v = 0; v < levels; v++) lut[c * levels + v] = (v / (levels - 1) - mean) / std;
   }
   return lut;
 }

@@ -15,14 +15,16 @@ export interface SharpPipeline {
   toColourspace(space: string): SharpPipeline;
   removeAlpha(): SharpPipeline;
   resize(options: { width: number; height: number; fit: 'fill' | 'outside'; kernel: string }): SharpPipeline;
-  raw(): SharpPipeline;
+  extract(region: { left: number; top: number; width: number; height: number }): SharpPipeline;
+  raw(options?: { depth: 'uchar' | 'ushort' }): SharpPipeline;
   toBuffer(options: { resolveWithObject: true }): Promise<RawImage>;
+  metadata(): Promise<{ width?: number; height?: number; depth?: string; format?: string }>;
 }
 
 /** The part of sharp's module weft uses. */
 export interface Sharp {
   (
-    input: string | Uint8Array,
+    input: string | Uint8Array | Uint16Array,
     options?: { failOn?: string; raw?: { width: number; height: number; channels: number } },
   ): SharpPipeline;
   concurrency(threads?: number): number;
