@@ -56,7 +56,7 @@ export interface SamplerRecord {
   /** Its `batchSize` (a `MixtureSampler`'s runs of one source). */
   readonly batchSize?: number;
   /**
-   * Its `weights`, when there are at most {@link MAX_RECORDED_WEIGHTS} (a `MixtureSampler`'s, one per
+   * Its `weights`, when there are at most 64 (a `MixtureSampler`'s, one per
    * source); a `WeightedRandomSampler`'s one weight per item are too many to keep in a state and go unchecked.
    */
   readonly weights?: readonly number[];
