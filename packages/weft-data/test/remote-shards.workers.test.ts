@@ -2,7 +2,7 @@
 // shards written by GNU tar, served over HTTP and by an S3-compatible server, decode to the values read from
 // the path and give the local batches with 0 and 2 workers; an MDS shard is downloaded once, whole, however
 // many threads read it; `prefetch` starts a shard's download before any read asks for it.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockShuffleSampler, DataLoader, MdsDataset, type RemoteOptions, WebDataset } from '../src/index.ts';
@@ -190,4 +190,22 @@ describe('prefetch', () => {
       expect(new Set(ranges).size).toBe(ranges.length);
     },
   );
+});
+
+describe.runIf(FIXTURES !== '')('downloads ahead within the budget', () => {
+  it('asks for more only while a quarter of the budget is free, and an epoch under a small budget gives the local batches', async () => {
+    // A budget of 40,000 bytes: its quarter holds one shard of scalars (about 8,160 bytes), not two.
+    const options = { cacheDir: cache.path('small'), cacheBytes: 40_000, blockBytes: 16_384 };
+    const ds = await MdsDataset.open(http.url('mds/scalars'), options);
+    expect(ds.prefetch(Uint32Array.of(0))).toBe(true);
+    expect(ds.prefetch(Uint32Array.of(1, 184))).toBe(false);
+    const local = await MdsDataset.open(join(FIXTURES, 'scalars'));
+    expect(local.prefetch(Uint32Array.of(0))).toBe(false);
+    const expected = await batchesOf(local, 0);
+    const small = await MdsDataset.open(http.url('mds/scalars'), { ...options, cacheBlocks: 2 });
+    expect(await batchesOf(small, 2)).toEqual(expected);
+    const entries = readdirSync(join(options.cacheDir, 'entries'));
+    const bytes = entries.reduce((sum, e) => sum + statSync(join(options.cacheDir, 'entries', e)).size, 0);
+    expect(bytes).toBeLessThanOrEqual(40_000);
+  });
 });

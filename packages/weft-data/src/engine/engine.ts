@@ -196,8 +196,16 @@ export class LoaderEngine<Tag, B> {
 export const LOOKAHEAD_BATCHES = 16;
 
 /**
- * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead: each batch's indices go to `prefetch` when
- * it is read from `batches`, before it is yielded. Loaders track their state from the batches yielded back
+ * How far the loader reads ahead at most while a dataset's `prefetch` asks for more (returns `true`): a
+ * shard or row group can hold hundreds of batches, and the block after it must be known before the reads
+ * reach it. What it costs is the coming batches' indices.
+ */
+export const MAX_LOOKAHEAD_BATCHES = 1024;
+
+/**
+ * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead, or up to {@link MAX_LOOKAHEAD_BATCHES} while
+ * `prefetch` answers `true`: each batch's indices go to `prefetch` when it is read from `batches`, before it
+ * is yielded. Loaders track their state from the batches yielded back
  * to them, never from how far the sampler was read, so reading ahead changes no resume state.
  *
  * @param batches - the batches, in order
@@ -210,7 +218,8 @@ export const LOOKAHEAD_BATCHES = 16;
  */
 export function lookAhead<T extends { readonly indices: Uint32Array }>(
   batches: Iterable<T>,
-  prefetch: (indices: Uint32Array) => void,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a dataset's prefetch may answer nothing (see Dataset)
+  prefetch: (indices: Uint32Array) => void | boolean,
 ): Iterable<T> {
   return {
     *[Symbol.iterator]() {
@@ -219,9 +228,13 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
       let done = false;
       // A sampler's error read ahead waits its turn: the batches before it are loaded first, as without.
       let failure: { error: unknown } | undefined;
+      let more = false;
       try {
         for (;;) {
-          while (!done && queue.length <= LOOKAHEAD_BATCHES) {
+          while (
+            !done &&
+            (queue.length <= LOOKAHEAD_BATCHES || (more && queue.length < MAX_LOOKAHEAD_BATCHES))
+          ) {
             let step: IteratorResult<T>;
             try {
               step = source.next();
@@ -233,7 +246,7 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
             if (step.done) done = true;
             else {
               queue.push(step.value);
-              prefetch(step.value.indices);
+              more = prefetch(step.value.indices) === true;
             }
           }
           const next = queue.shift();

@@ -364,15 +364,15 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
   }
 
   /** Starts downloading shard `block` whole into the node-wide cache (remote shards only). @internal */
-  protected override prefetchBlock(block: number): void {
+  protected override prefetchBlock(block: number): boolean {
     const shard = this.#state.shards[block] as SourceState;
-    if (shard.remote === undefined) return;
+    if (shard.remote === undefined) return false;
     let source = this.#prefetching.get(block);
     if (source === undefined) {
       source = sourceFromState(shard);
       this.#prefetching.set(block, source);
     }
-    source.prefetch?.(0, shard.size);
+    return source.prefetch?.(0, shard.size) ?? false;
   }
 
   /** Shard `block`, opened (the oldest open shard beyond `cacheBlocks` is closed). @internal */

@@ -275,11 +275,11 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
   }
 
   /** Starts downloading shard `block` whole into the node-wide cache (remote shards only). @internal */
-  protected override prefetchBlock(block: number): void {
+  protected override prefetchBlock(block: number): boolean {
     const shard = (this.#state.shards[block] as MdsShardState).source;
-    if (shard.remote === undefined) return;
+    if (shard.remote === undefined) return false;
     this.#sources[block] ??= sourceFromState(shard);
-    this.#sources[block].prefetch?.(0, shard.size);
+    return this.#sources[block].prefetch?.(0, shard.size) ?? false;
   }
 
   /** Shard `block`, read whole, checked and decompressed. @internal */
