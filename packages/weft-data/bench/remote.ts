@@ -47,9 +47,9 @@ const load = () =>
     .join(' ');
 const loadBefore = load();
 
-// ── Data: MDS rows of 1,024 float32 and a label; Parquet rows of 8 doubles and a label ──
-const FEATURES = 1024;
-const mdsDir = join(root, 'mds');
+// ── Data: MDS rows of 128 float32 and a label; Parquet rows of 8 doubles and a label ──
+const FEATURES = 128;
+const mdsDir = join(root, `mds-${FEATURES}`);
 if (!existsSync(join(mdsDir, 'index.json'))) {
   console.log(`generating ${mdsDir} (${MIB} MiB of MDS shards, once)…`);
   const r = new Random(17);
@@ -153,7 +153,7 @@ const formats: Format[] = [
   {
     name: 'mds',
     local: mdsDir,
-    url: `${origin}/mds`,
+    url: `${origin}/mds-${FEATURES}`,
     bytes: mdsBytes,
     open: (location, options) => MdsDataset.open(location, { ...options, verifyHashes: false }),
   },
@@ -200,7 +200,7 @@ const runsOf = (f: string, w: number, m: Mode) => results.get(key(f, w, m)) ?? [
 rmSync(join(root, 'cache'), { recursive: true, force: true });
 const started = performance.now();
 // The unit of "first batch in shard downloads": one 8 MiB shard (a cache block) downloaded alone.
-const downloadMs = await shardDownloadMs('mds/shard.00000.mds');
+const downloadMs = await shardDownloadMs(`mds-${FEATURES}/shard.00000.mds`);
 for (const format of formats) {
   for (const numWorkers of [0, 2]) {
     const warmDir = join(root, 'cache', `${format.name}-${numWorkers}-warm`);

@@ -237,8 +237,8 @@ describe('prefetch from the known order', () => {
     expect(calls.flat()).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
-  it('reads further ahead while prefetch answers true, up to MAX_LOOKAHEAD_BATCHES', async () => {
-    // Room for 40 batches ahead, then none: 40 are announced at once, then 16 ahead as usual.
+  it('reads further ahead while prefetch answers true, keeps that distance, up to MAX_LOOKAHEAD_BATCHES', async () => {
+    // Room for 40 batches ahead, then none: 40 are announced at once, then one for each batch yielded.
     const calls: number[] = [];
     const dataset = {
       length: 100,
@@ -248,7 +248,7 @@ describe('prefetch from the known order', () => {
     let seen = 0;
     for await (const _ of new DataLoader({ dataset, batchSize: 1 })) {
       seen++;
-      expect(calls.length).toBe(Math.min(100, Math.max(40, seen + 16)));
+      expect(calls.length).toBe(Math.min(100, seen + 39));
     }
     expect(calls).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // Always room: the look-ahead stops at its bound.

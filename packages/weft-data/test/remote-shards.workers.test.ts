@@ -193,15 +193,17 @@ describe('prefetch', () => {
 });
 
 describe.runIf(FIXTURES !== '')('downloads ahead within the budget', () => {
-  it('asks for more only while a quarter of the budget is free, and an epoch under a small budget gives the local batches', async () => {
-    // A budget of 40,000 bytes: its quarter holds one shard of scalars (about 8,160 bytes), not two.
-    const options = { cacheDir: cache.path('small'), cacheBytes: 40_000, blockBytes: 16_384 };
-    const ds = await MdsDataset.open(http.url('mds/scalars'), options);
+  it('asks for more only while half the budget is free, and an epoch under a small budget gives the local batches', async () => {
+    // A budget of 20,000 bytes: its half holds one shard of scalars (about 8,160 bytes), not two.
+    const tight = { cacheDir: cache.path('tight'), cacheBytes: 20_000, blockBytes: 16_384 };
+    const ds = await MdsDataset.open(http.url('mds/scalars'), tight);
     expect(ds.prefetch(Uint32Array.of(0))).toBe(true);
     expect(ds.prefetch(Uint32Array.of(1, 184))).toBe(false);
     const local = await MdsDataset.open(join(FIXTURES, 'scalars'));
     expect(local.prefetch(Uint32Array.of(0))).toBe(false);
     const expected = await batchesOf(local, 0);
+    // Below the data's 47,000 bytes: shards are evicted and downloaded again, ahead of two workers.
+    const options = { cacheDir: cache.path('small'), cacheBytes: 40_000, blockBytes: 16_384 };
     const small = await MdsDataset.open(http.url('mds/scalars'), { ...options, cacheBlocks: 2 });
     expect(await batchesOf(small, 2)).toEqual(expected);
     const entries = readdirSync(join(options.cacheDir, 'entries'));

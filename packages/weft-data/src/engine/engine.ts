@@ -203,9 +203,9 @@ export const LOOKAHEAD_BATCHES = 16;
 export const MAX_LOOKAHEAD_BATCHES = 1024;
 
 /**
- * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead, or up to {@link MAX_LOOKAHEAD_BATCHES} while
- * `prefetch` answers `true`: each batch's indices go to `prefetch` when it is read from `batches`, before it
- * is yielded. Loaders track their state from the batches yielded back
+ * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead, or further while `prefetch` answers `true`
+ * (a distance then kept, up to {@link MAX_LOOKAHEAD_BATCHES}): each batch's indices go to `prefetch` when it
+ * is read from `batches`, before it is yielded. Loaders track their state from the batches yielded back
  * to them, never from how far the sampler was read, so reading ahead changes no resume state.
  *
  * @param batches - the batches, in order
@@ -228,13 +228,17 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
       let done = false;
       // A sampler's error read ahead waits its turn: the batches before it are loaded first, as without.
       let failure: { error: unknown } | undefined;
+      // Beyond LOOKAHEAD_BATCHES: further while `prefetch` asks for more, and one batch for each yielded, so
+      // that the distance reached is kept when the dataset has no room now (it may have later).
       let more = false;
+      let keep = false;
       try {
         for (;;) {
           while (
             !done &&
-            (queue.length <= LOOKAHEAD_BATCHES || (more && queue.length < MAX_LOOKAHEAD_BATCHES))
+            (queue.length <= LOOKAHEAD_BATCHES || ((more || keep) && queue.length < MAX_LOOKAHEAD_BATCHES))
           ) {
+            keep = false;
             let step: IteratorResult<T>;
             try {
               step = source.next();
@@ -254,6 +258,7 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
             if (failure !== undefined) throw failure.error;
             return;
           }
+          keep = true;
           yield next;
         }
       } finally {

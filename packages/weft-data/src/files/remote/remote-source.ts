@@ -30,8 +30,8 @@ const PREFETCH_AHEAD = 16;
 
 /**
  * One thread's prefetch downloads into one cache, over all its objects: a queue run {@link
- * PREFETCH_CONCURRENCY} at a time, which takes blocks while fewer than {@link PREFETCH_AHEAD} (and at most a
- * quarter of the cache's budget) are queued or under way, so that what is fetched ahead never crowds out what
+ * PREFETCH_CONCURRENCY} at a time, which takes blocks while fewer than {@link PREFETCH_AHEAD} (and at most half
+ * the cache's budget) are queued or under way, so that what is fetched ahead never crowds out what
  * is being read.
  */
 class Prefetcher {
@@ -64,7 +64,7 @@ class Prefetcher {
 
   /** Whether a block of `bytes` more fits among the downloads ahead. */
   room(bytes: number): boolean {
-    return this.#pending.size < PREFETCH_AHEAD && this.#bytes + bytes <= this.#budget / 4;
+    return this.#pending.size < PREFETCH_AHEAD && this.#bytes + bytes <= this.#budget / 2;
   }
 
   /** Queues the download of entry `name` (`bytes` long) by `run`. */
