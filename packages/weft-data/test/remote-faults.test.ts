@@ -237,6 +237,27 @@ describe('prefetch from the known order', () => {
     expect(calls.flat()).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it('lets I/O and timers in while an in-process loop runs on synchronous items', async () => {
+    // Background downloads move only on turns of the event loop; items read synchronously (a warm cache)
+    // would otherwise starve them for a whole epoch.
+    const busy = {
+      length: 40,
+      get: (i: number) => {
+        const until = performance.now() + 2;
+        while (performance.now() < until);
+        return i;
+      },
+    };
+    let firedAt: number | undefined;
+    let seen = 0;
+    setTimeout(() => {
+      firedAt = seen;
+    }, 0);
+    for await (const _ of new DataLoader({ dataset: busy, batchSize: 1 })) seen++;
+    expect(firedAt).toBeDefined();
+    expect(firedAt).toBeLessThan(40);
+  });
+
   it('reads further ahead while prefetch answers true, keeps that distance, up to MAX_LOOKAHEAD_BATCHES', async () => {
     // Room for 40 batches ahead, then none: 40 are announced at once, then one for each batch yielded.
     const calls: number[] = [];

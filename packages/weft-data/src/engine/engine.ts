@@ -114,6 +114,7 @@ export class LoaderEngine<Tag, B> {
     batches: Iterable<EngineBatch<Tag>>,
   ): AsyncGenerator<EngineResult<Tag, B>, void, undefined> {
     const { dataset, collate, seed, signal } = this.options;
+    let turn = performance.now();
     for (const { indices, epoch, tag } of batches) {
       signal?.throwIfAborted();
       let data: B | Promise<B>;
@@ -123,6 +124,12 @@ export class LoaderEngine<Tag, B> {
       } catch (e) {
         // In-process, the dataset's own error surfaces untouched, as in torch.
         throw (e as FetchFailure).cause;
+      }
+      // Batches of cached items resolve in microtasks only, which starve I/O and timers: the downloads that
+      // `prefetch` started in the background, a cache's lock heartbeats. Let them in every few ms.
+      if (performance.now() - turn > TURN_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turn = performance.now();
       }
       yield { tag, data };
     }
@@ -194,6 +201,9 @@ export class LoaderEngine<Tag, B> {
  * well within a cache's budget (the dataset bounds its downloads by its budget too).
  */
 export const LOOKAHEAD_BATCHES = 16;
+
+/** The longest (ms) an in-process loop runs batches without a turn of the event loop. */
+const TURN_MS = 4;
 
 /**
  * How far the loader reads ahead at most while a dataset's `prefetch` asks for more (returns `true`): a
