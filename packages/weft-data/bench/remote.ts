@@ -207,7 +207,8 @@ for (const format of formats) {
     await epoch(format, 'cold', numWorkers, warmDir); // fills the warm cache
     for (let rep = 0; rep < REPS; rep++) {
       for (const mode of MODES) {
-        // A new folder for each cold run: a thread's cache handle outlives a folder deleted under it.
+        // A new folder for each cold run: this thread keeps descriptors of the entries it opened, which would
+        // still serve a deleted folder's blocks.
         const dir =
           mode === 'warm' ? warmDir : join(root, 'cache', `${format.name}-${numWorkers}-${mode}-${rep}`);
         const run = await epoch(format, mode, numWorkers, dir);
