@@ -219,6 +219,8 @@ for (const format of formats) {
 }
 const requests = await gets();
 server.kill();
+// The caches of every run: several times the data, not worth keeping (the data is).
+rmSync(join(root, 'cache'), { recursive: true, force: true });
 
 console.log(
   `\nbench:remote — ${LATENCY_MS} ms a request, ${RATE / 1e6} MB/s a response, batch ${BATCH}, BlockShuffleSampler window 2, cache budget ${(budget / 2 ** 20).toFixed(0)} MiB; medians of ${REPS} alternated runs; ${requests} GETs in all; ${((performance.now() - started) / 1000).toFixed(0)} s`,
