@@ -3,7 +3,7 @@
 // once download each block once; the budget holds with workers reading.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +129,35 @@ describe('the budget with workers', () => {
       await loader.close();
     }
     expect(sum).toBe(SUM);
+  });
+});
+
+describe('a cache deleted while in use', () => {
+  it('is made again by the next download, in process and in workers', async () => {
+    const cacheDir = cache.path('deleted');
+    // An object not yet read for each pass: blocks already open in this thread are read from their descriptors.
+    const sum = async (name: string, numWorkers: number) => {
+      http.put(name, tokens);
+      const dataset = await BinaryDataset.open(http.url(name), {
+        dtype: 'uint16',
+        sequenceLength: 100,
+        cacheDir,
+        blockBytes: 1000,
+      });
+      const loader = new DataLoader({ dataset, batchSize: 10, numWorkers });
+      let total = 0;
+      try {
+        for await (const batch of loader) for (const v of (batch as { data: Uint16Array }).data) total += v;
+      } finally {
+        await loader.close();
+      }
+      return total;
+    };
+    expect(await sum('a.u16', 0)).toBe(SUM);
+    rmSync(cacheDir, { recursive: true, force: true });
+    expect(await sum('b.u16', 0)).toBe(SUM);
+    rmSync(cacheDir, { recursive: true, force: true });
+    expect(await sum('c.u16', 2)).toBe(SUM);
+    expect(readdirSync(join(cacheDir, 'entries')).length).toBeGreaterThan(0);
   });
 });

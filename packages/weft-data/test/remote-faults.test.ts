@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_LOOKAHEAD_BATCHES } from '../src/engine/engine.ts';
 import {
   ArrayDataset,
   BinaryDataset,
@@ -221,7 +222,9 @@ describe('prefetch from the known order', () => {
     const dataset = {
       length: 100,
       get: (i: number) => i,
-      prefetch: (indices: Uint32Array) => calls.push(Array.from(indices)),
+      prefetch: (indices: Uint32Array) => {
+        calls.push(Array.from(indices));
+      },
     };
     const loader = new DataLoader({ dataset, batchSize: 2 });
     let seen = 0;
@@ -234,12 +237,56 @@ describe('prefetch from the known order', () => {
     expect(calls.flat()).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  it('lets I/O and timers in while an in-process loop runs on synchronous items', async () => {
+    // Background downloads move only on turns of the event loop; items read synchronously (a warm cache)
+    // would otherwise starve them for a whole epoch.
+    const busy = {
+      length: 40,
+      get: (i: number) => {
+        const until = performance.now() + 2;
+        while (performance.now() < until);
+        return i;
+      },
+    };
+    let firedAt: number | undefined;
+    let seen = 0;
+    setTimeout(() => {
+      firedAt = seen;
+    }, 0);
+    for await (const _ of new DataLoader({ dataset: busy, batchSize: 1 })) seen++;
+    expect(firedAt).toBeDefined();
+    expect(firedAt).toBeLessThan(40);
+  });
+
+  it('reads further ahead while prefetch answers true, keeps that distance, up to MAX_LOOKAHEAD_BATCHES', async () => {
+    // Room for 40 batches ahead, then none: 40 are announced at once, then one for each batch yielded.
+    const calls: number[] = [];
+    const dataset = {
+      length: 100,
+      get: (i: number) => i,
+      prefetch: (indices: Uint32Array) => calls.push(indices[0] as number) < 40,
+    };
+    let seen = 0;
+    for await (const _ of new DataLoader({ dataset, batchSize: 1 })) {
+      seen++;
+      expect(calls.length).toBe(Math.min(100, seen + 39));
+    }
+    expect(calls).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // Always room: the look-ahead stops at its bound.
+    let announced = 0;
+    const eager = { length: 5000, get: (i: number) => i, prefetch: () => ++announced > 0 };
+    for await (const _ of new DataLoader({ dataset: eager, batchSize: 1 })) break;
+    expect(announced).toBe(MAX_LOOKAHEAD_BATCHES);
+  });
+
   it('reaches the datasets inside a ConcatDataset and a Subset, as their own indices', () => {
     const seen: [string, number[]][] = [];
     const spy = (name: string, length: number) => ({
       length,
       get: (i: number) => i,
-      prefetch: (indices: Uint32Array) => seen.push([name, Array.from(indices)]),
+      prefetch: (indices: Uint32Array) => {
+        seen.push([name, Array.from(indices)]);
+      },
     });
     const all = new ConcatDataset([spy('a', 3), new Subset(spy('b', 10), [9, 7, 5]), new ArrayDataset([0])]);
     all.prefetch(Uint32Array.of(4, 0, 6, 3, 2));

@@ -48,12 +48,18 @@ export interface Dataset<T, L extends ItemLayout | undefined = ItemLayout | unde
    * fetching their bytes into its cache in the background and returns at once; it must not throw (what fails
    * is reported by the `get` that needs the item) nor change what `get` returns.
    *
+   * Returning `true` asks for more: the loader then reads further ahead than its usual number of batches
+   * (up to a bound), until an answer is not `true`. A dataset whose blocks hold many batches (shards,
+   * row groups) answers `true` while its downloads have room, so that the next blocks are known early
+   * enough, however many batches a block holds.
+   *
    * @example
    * ```ts
-   * prefetch(indices: Uint32Array): void { for (const i of indices) this.#cache.warm(this.#blockOf(i)); }
+   * prefetch(indices: Uint32Array): boolean { for (const i of indices) this.#cache.warm(this.#blockOf(i)); return this.#cache.hasRoom; }
    * ```
    */
-  prefetch?(indices: Uint32Array): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a prefetch that answers nothing (void) stays valid
+  prefetch?(indices: Uint32Array): void | boolean;
 }
 
 /**

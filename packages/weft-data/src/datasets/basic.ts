@@ -108,13 +108,13 @@ export class Subset<T, L extends ItemLayout | undefined = ItemLayout | undefined
   }
   /**
    * Passes the coming items on to the underlying dataset's `prefetch` (see {@link Dataset.prefetch}), as
-   * its indices.
+   * its indices, and its answer (`true`: read further ahead).
    *
    * @param indices - items of the view soon to be read
    */
-  prefetch(indices: Uint32Array): void {
-    if (this.dataset.prefetch === undefined) return;
-    this.dataset.prefetch(Uint32Array.from(indices, (i) => this.indices[i] as number));
+  prefetch(indices: Uint32Array): boolean {
+    if (this.dataset.prefetch === undefined) return false;
+    return this.dataset.prefetch(Uint32Array.from(indices, (i) => this.indices[i] as number)) === true;
   }
 
   /** The dataset under the view, for the loaders' length checks. @internal */
@@ -205,18 +205,20 @@ export class ConcatDataset<T> implements Dataset<ConcatItem<T>, undefined> {
   }
   /**
    * Passes the coming items on to the `prefetch` of the datasets they fall in (see
-   * {@link Dataset.prefetch}), as their own indices.
+   * {@link Dataset.prefetch}), as their own indices; asks for more (`true`) when every one asked does.
    *
    * @param indices - global indices soon to be read
    */
-  prefetch(indices: Uint32Array): void {
+  prefetch(indices: Uint32Array): boolean {
+    let more: boolean | undefined;
     this.datasets.forEach((dataset, k) => {
       if (dataset.prefetch === undefined) return;
       const start = this.offsets[k] as number;
       const end = this.offsets[k + 1] as number;
       const own = indices.filter((i) => i >= start && i < end).map((i) => i - start);
-      if (own.length > 0) dataset.prefetch(own);
+      if (own.length > 0) more = dataset.prefetch(own) === true && more !== false;
     });
+    return more === true;
   }
 
   /** The concatenated datasets, for the loaders' length checks. @internal */

@@ -125,6 +125,7 @@ export class LoaderEngine<Tag, B> {
     const { dataset, collate, seed, signal, reuseBatches } = this.options;
     const free = reuseBatches ? this.#free : undefined;
     let held: B | undefined;
+    let turn = performance.now();
     try {
       for (const { indices, epoch, tag } of batches) {
         signal?.throwIfAborted();
@@ -135,6 +136,12 @@ export class LoaderEngine<Tag, B> {
         } catch (e) {
           // In-process, the dataset's own error surfaces untouched, as in torch.
           throw (e as FetchFailure).cause;
+        }
+        // Batches of cached items resolve in microtasks only, which starve I/O and timers: the downloads that
+        // `prefetch` started in the background, a cache's lock heartbeats. Let them in every few ms.
+        if (performance.now() - turn > TURN_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          turn = performance.now();
         }
         held = data;
         yield { tag, data };
@@ -233,9 +240,20 @@ export class LoaderEngine<Tag, B> {
  */
 export const LOOKAHEAD_BATCHES = 16;
 
+/** The longest (ms) an in-process loop runs batches without a turn of the event loop. */
+const TURN_MS = 4;
+
 /**
- * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead: each batch's indices go to `prefetch` when
- * it is read from `batches`, before it is yielded. Loaders track their state from the batches yielded back
+ * How far the loader reads ahead at most while a dataset's `prefetch` asks for more (returns `true`): a
+ * shard or row group can hold hundreds of batches, and the block after it must be known before the reads
+ * reach it. What it costs is the coming batches' indices.
+ */
+export const MAX_LOOKAHEAD_BATCHES = 1024;
+
+/**
+ * `batches` as they were, read {@link LOOKAHEAD_BATCHES} ahead, or further while `prefetch` answers `true`
+ * (a distance then kept, up to {@link MAX_LOOKAHEAD_BATCHES}): each batch's indices go to `prefetch` when it
+ * is read from `batches`, before it is yielded. Loaders track their state from the batches yielded back
  * to them, never from how far the sampler was read, so reading ahead changes no resume state.
  *
  * @param batches - the batches, in order
@@ -248,7 +266,8 @@ export const LOOKAHEAD_BATCHES = 16;
  */
 export function lookAhead<T extends { readonly indices: Uint32Array }>(
   batches: Iterable<T>,
-  prefetch: (indices: Uint32Array) => void,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a dataset's prefetch may answer nothing (see Dataset)
+  prefetch: (indices: Uint32Array) => void | boolean,
 ): Iterable<T> {
   return {
     *[Symbol.iterator]() {
@@ -257,9 +276,17 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
       let done = false;
       // A sampler's error read ahead waits its turn: the batches before it are loaded first, as without.
       let failure: { error: unknown } | undefined;
+      // Beyond LOOKAHEAD_BATCHES: further while `prefetch` asks for more, and one batch for each yielded, so
+      // that the distance reached is kept when the dataset has no room now (it may have later).
+      let more = false;
+      let keep = false;
       try {
         for (;;) {
-          while (!done && queue.length <= LOOKAHEAD_BATCHES) {
+          while (
+            !done &&
+            (queue.length <= LOOKAHEAD_BATCHES || ((more || keep) && queue.length < MAX_LOOKAHEAD_BATCHES))
+          ) {
+            keep = false;
             let step: IteratorResult<T>;
             try {
               step = source.next();
@@ -271,7 +298,7 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
             if (step.done) done = true;
             else {
               queue.push(step.value);
-              prefetch(step.value.indices);
+              more = prefetch(step.value.indices) === true;
             }
           }
           const next = queue.shift();
@@ -279,6 +306,7 @@ export function lookAhead<T extends { readonly indices: Uint32Array }>(
             if (failure !== undefined) throw failure.error;
             return;
           }
+          keep = true;
           yield next;
         }
       } finally {

@@ -296,27 +296,33 @@ export abstract class ChunkedDataset<T, B> implements Dataset<T> {
   /**
    * Fetches the blocks of `indices` into the node-wide cache in the background, one
    * `prefetchBlock` per block (remote data; nothing for local files): the loader calls it
-   * with the coming batches' indices.
+   * with the coming batches' indices, and reads further ahead while this answers `true` (the downloads ahead
+   * have room: a block holds many batches, and the next must be asked for before the reads reach it).
    *
    * @param indices - items soon to be read
    */
-  prefetch(indices: Uint32Array): void {
+  prefetch(indices: Uint32Array): boolean {
     let previous = -1;
+    let more = false;
     for (const i of indices) {
       const block = blockOf(this.blockOffsets, i);
-      if (block !== previous) this.prefetchBlock(block);
+      if (block !== previous) more = this.prefetchBlock(block);
       previous = block;
     }
+    return more;
   }
 
   /**
-   * Starts fetching block `block`'s bytes into the node-wide cache, in the background; a format over remote
-   * data overrides it (the default does nothing).
+   * Starts fetching block `block`'s bytes into the node-wide cache, in the background, and answers whether
+   * the downloads ahead have room for more; a format over remote data overrides it (the default does
+   * nothing, and asks for nothing more).
    *
    * @param _block - 0 ≤ block < blocks
    * @internal
    */
-  protected prefetchBlock(_block: number): void {}
+  protected prefetchBlock(_block: number): boolean {
+    return false;
+  }
 
   /** Hits and misses of the block caches (one per thread), summed over this thread and every worker. */
   get cacheStats(): CacheStats {

@@ -168,8 +168,11 @@ export interface RandomAccess {
     where: { line: number; row: number },
     newline?: number,
   ): Uint8Array | Promise<Uint8Array>;
-  /** Optional (remote objects): fetches bytes [offset, offset + length) into the cache in the background. */
-  prefetch?(offset: number, length: number): void;
+  /**
+   * Optional (remote objects): fetches bytes [offset, offset + length) into the cache in the background;
+   * answers whether this thread's downloads ahead have room for more.
+   */
+  prefetch?(offset: number, length: number): boolean;
   /** Throws a {@link FileError} if the object changed since it was opened (remote objects: checked per download). */
   verify(): void;
   /** Releases what this thread opened. */

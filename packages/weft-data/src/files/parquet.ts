@@ -173,9 +173,10 @@ export class ParquetDataset<T = Record<string, unknown>> extends ChunkedDataset<
   }
 
   /** Fetches row group `block`'s bytes into the node-wide cache (a remote file). @internal */
-  protected override prefetchBlock(block: number): void {
+  protected override prefetchBlock(block: number): boolean {
     const start = this.#ranges?.[2 * block];
-    if (start !== undefined) this.#file.prefetch?.(start, (this.#ranges?.[2 * block + 1] as number) - start);
+    if (start === undefined) return false;
+    return this.#file.prefetch?.(start, (this.#ranges?.[2 * block + 1] as number) - start) ?? false;
   }
 
   /**

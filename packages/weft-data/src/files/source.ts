@@ -54,9 +54,10 @@ export interface ByteSource {
   read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
   /**
    * Optional (remote sources): starts fetching bytes [offset, offset + length) into the cache in the
-   * background, so that a later `read` of them is local. A dataset's `prefetch` calls it.
+   * background, so that a later `read` of them is local. A dataset's `prefetch` calls it. Answers whether
+   * this thread's downloads ahead have room for more.
    */
-  prefetch?(offset: number, length: number): void;
+  prefetch?(offset: number, length: number): boolean;
   /** The state a worker reopens this source from ({@link sourceFromState}). */
   state(): SourceState;
   /** Releases descriptors; a later read opens again. */
@@ -218,8 +219,8 @@ export class SourceFile implements RandomAccess {
     const bytes = this.source.read(from, end - from);
     return isPromiseLike(bytes) ? bytes.then(cut) : cut(bytes);
   }
-  prefetch(offset: number, length: number): void {
-    this.source.prefetch?.(offset, length);
+  prefetch(offset: number, length: number): boolean {
+    return this.source.prefetch?.(offset, length) ?? false;
   }
   /** Remote objects are checked against their ETag and size on every download. */
   verify(): void {}

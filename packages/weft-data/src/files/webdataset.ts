@@ -1,7 +1,6 @@
 // WebDataset's tar shards with random access: `open` makes one pass over each shard's tar headers (no member
 // is read) and keeps a member index — each sample's key, and each member's extension, offset and size — that
 // goes to workers in shared memory; `get` then reads only the members of the sample asked for.
-import { z } from 'zod';
 import { describe } from '../core/checks.ts';
 import type { Tensor } from '../core/dtype.ts';
 import { FileError } from '../core/errors.ts';
@@ -18,26 +17,20 @@ import {
 } from './chunked.ts';
 import { checkPath } from './file.ts';
 import { decodeArray, type JsonValue, type MdsDType, type MdsTensor } from './mds/format.ts';
+import { type RemoteOptions, remoteRelation } from './remote/options.ts';
 import { type ByteSource, openSource, type SourceState, sourceFromState } from './source.ts';
 
 /** Options of {@link WebDataset.open}. */
-export interface WebDatasetOptions {
+export interface WebDatasetOptions extends RemoteOptions {
   /** The members to give, by extension (`['jpg', 'cls']`): the others are not read. @default every extension */
   columns?: string[];
   /** Shards kept open per thread. @default 4 */
   cacheBlocks?: number;
   /** Decode images (jpg, jpeg, png, webp, gif, tif, tiff, avif) to pixels with sharp; `false` gives their bytes. @default true */
   decodeImages?: boolean;
-  /** The node-wide cache of remote objects (`SourceOptions`). */
-  cacheDir?: string;
 }
 
-const optionsSchema = chunkedOptions
-  .extend({
-    decodeImages: bool.optional(),
-    cacheDir: z.string({ error: 'must be a directory path' }).optional(),
-  })
-  .strict();
+const optionsSchema = chunkedOptions.extend({ decodeImages: bool.optional() }).strict();
 
 /** Everything a worker needs to reopen a {@link WebDataset}: the member index. @internal */
 export interface WebDatasetState extends ChunkedState {
@@ -238,6 +231,8 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
   readonly shards: readonly string[];
   readonly #state: WebDatasetState;
   readonly #open: ByteSource[] = [];
+  /** The remote shards `prefetch` has asked for, each opened once (they hold their download queues). */
+  readonly #prefetching = new Map<number, ByteSource>();
   readonly #wanted: ReadonlySet<string>;
 
   /**
@@ -270,10 +265,12 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
     }
     if (typeof options !== 'object' || options === null)
       issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    else issues.push(...issuesOf(optionsSchema, options));
+    else
+      issues.push(...issuesOf(optionsSchema, options), ...remoteRelation(options as Record<string, unknown>));
     if (issues.length > 0) fail('WebDataset options', issues);
     const locations = (patterns as string[]).flatMap(expandBraces).map((l) => checkPath(l, issues));
-    const sourceOptions = options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir };
+    // Every remote option (the S3 endpoint, the budget, retries…), not only the cache's folder.
+    const sourceOptions: RemoteOptions = options;
     const states: SourceState[] = [];
     const keys: string[] = [];
     const firstMember: number[] = [];
@@ -364,6 +361,18 @@ export class WebDataset<T = Record<string, WebDatasetValue>> extends ChunkedData
   /** Closes this thread's open shards; the next read reopens (and rechecks) them. */
   close(): void {
     for (const source of this.#open.splice(0)) source.close();
+  }
+
+  /** Starts downloading shard `block` whole into the node-wide cache (remote shards only). @internal */
+  protected override prefetchBlock(block: number): boolean {
+    const shard = this.#state.shards[block] as SourceState;
+    if (shard.remote === undefined) return false;
+    let source = this.#prefetching.get(block);
+    if (source === undefined) {
+      source = sourceFromState(shard);
+      this.#prefetching.set(block, source);
+    }
+    return source.prefetch?.(0, shard.size) ?? false;
   }
 
   /** Shard `block`, opened (the oldest open shard beyond `cacheBlocks` is closed). @internal */

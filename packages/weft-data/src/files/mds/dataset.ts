@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { describe } from '../../core/checks.ts';
 import type { FieldLayout, ItemLayout } from '../../core/dataset.ts';
 import type { DType } from '../../core/dtype.ts';
@@ -15,6 +15,7 @@ import {
   readCopy,
 } from '../chunked.ts';
 import { checkPath, importPeer } from '../file.ts';
+import { type RemoteOptions, remoteRelation } from '../remote/options.ts';
 import { type ByteSource, joinLocation, openSource, type SourceState, sourceFromState } from '../source.ts';
 import {
   bytesOf,
@@ -37,7 +38,7 @@ import {
 } from './format.ts';
 
 /** Options of {@link MdsDataset.open}. */
-export interface MdsOptions {
+export interface MdsOptions extends RemoteOptions {
   /** The columns to give (a projection). @default every column */
   columns?: string[];
   /** Decoded shards kept per thread (each worker has its own cache), least recently used evicted. @default 4 */
@@ -48,16 +49,9 @@ export interface MdsOptions {
    * @default true
    */
   verifyHashes?: boolean;
-  /** The node-wide cache of remote objects (`SourceOptions`). */
-  cacheDir?: string;
 }
 
-const optionsSchema = chunkedOptions
-  .extend({
-    verifyHashes: bool.optional(),
-    cacheDir: z.string({ error: 'must be a directory path' }).optional(),
-  })
-  .strict();
+const optionsSchema = chunkedOptions.extend({ verifyHashes: bool.optional() }).strict();
 
 /** One shard as a worker reads it. @internal */
 export interface MdsShardState {
@@ -175,9 +169,11 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
     const dir = checkPath(location, issues);
     if (typeof options !== 'object' || options === null)
       issues.push(`\`options\` must be an object, got ${describe(options)}`);
-    else issues.push(...issuesOf(optionsSchema, options));
+    else
+      issues.push(...issuesOf(optionsSchema, options), ...remoteRelation(options as Record<string, unknown>));
     if (issues.length > 0) fail('MdsDataset options', issues);
-    const sourceOptions = options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir };
+    // Every remote option (the S3 endpoint, the budget, retries…), not only the cache's folder.
+    const sourceOptions: RemoteOptions = options;
     const indexLocation = joinLocation(dir, 'index.json');
     const indexSource = await openSource(indexLocation, sourceOptions);
     let index: z.output<typeof indexSchema>;
@@ -276,6 +272,14 @@ export class MdsDataset<T = Record<string, MdsValue>> extends ChunkedDataset<T, 
   /** Closes this thread's shard files; the next read reopens (and rechecks) them. */
   close(): void {
     for (const source of this.#sources) source?.close();
+  }
+
+  /** Starts downloading shard `block` whole into the node-wide cache (remote shards only). @internal */
+  protected override prefetchBlock(block: number): boolean {
+    const shard = (this.#state.shards[block] as MdsShardState).source;
+    if (shard.remote === undefined) return false;
+    this.#sources[block] ??= sourceFromState(shard);
+    return this.#sources[block].prefetch?.(0, shard.size) ?? false;
   }
 
   /** Shard `block`, read whole, checked and decompressed. @internal */

@@ -114,8 +114,13 @@ export class NodeCache {
   private constructor(dir: string, budget: number) {
     this.dir = dir;
     this.budget = budget;
-    for (const sub of ['entries', 'tmp', 'locks']) mkdirSync(join(dir, sub), { recursive: true });
+    this.#makeDirs();
     this.#cleanDead();
+  }
+
+  /** Makes the cache's folders: at first use, and again if someone deleted the cache while in use. */
+  #makeDirs(): void {
+    for (const sub of ['entries', 'tmp', 'locks']) mkdirSync(join(this.dir, sub), { recursive: true });
   }
 
   #entry(name: string): string {
@@ -270,7 +275,12 @@ export class NodeCache {
   async #put(name: string, bytes: Uint8Array, token: string): Promise<void> {
     const tmp = join(this.dir, 'tmp', `${name}.${token}`);
     try {
-      await writeFile(tmp, bytes);
+      await writeFile(tmp, bytes).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+        // The cache was deleted under this process: make it again.
+        this.#makeDirs();
+        return writeFile(tmp, bytes);
+      });
       let evict = this.#lock('.evict');
       for (let wait = 2; evict === undefined; wait = Math.min(50, wait * 1.5)) {
         await sleep(wait);
@@ -318,7 +328,14 @@ export class NodeCache {
     const token = `${process.pid}-${randomUUID().slice(0, 8)}`;
     for (let tries = 0; tries < 2; tries++) {
       try {
-        writeFileSync(path, `${process.pid} ${token}`, { flag: 'wx' });
+        try {
+          writeFileSync(path, `${process.pid} ${token}`, { flag: 'wx' });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          // The cache was deleted under this process: make it again.
+          this.#makeDirs();
+          writeFileSync(path, `${process.pid} ${token}`, { flag: 'wx' });
+        }
         const timer = setInterval(() => {
           const now = Date.now() / 1000;
           quiet(() => utimesSync(path, now, now));

@@ -19,8 +19,83 @@ export interface RemoteState {
   readonly remote: ResolvedRemote;
 }
 
-/** Downloads that {@link RemoteSource.prefetch} runs at once per object and thread. */
-const PREFETCH_CONCURRENCY = 4;
+/**
+ * Prefetch downloads one thread runs at once, over every object of a cache: a shard format has one object
+ * per shard, so a bound per object would bound nothing; several at once, since one response's bandwidth is
+ * often below what a loader reads (S3 gives each connection its share).
+ */
+const PREFETCH_CONCURRENCY = 8;
+/** Blocks one thread keeps queued or downloading ahead of the reads, over every object of a cache. */
+const PREFETCH_AHEAD = 16;
+
+/**
+ * One thread's prefetch downloads into one cache, over all its objects: a queue run {@link
+ * PREFETCH_CONCURRENCY} at a time, which takes blocks while fewer than {@link PREFETCH_AHEAD} (and at most half
+ * the cache's budget) are queued or under way, so that what is fetched ahead never crowds out what
+ * is being read.
+ */
+class Prefetcher {
+  static readonly #of = new WeakMap<NodeCache, Prefetcher>();
+  /** The prefetcher of `cache` (this thread's). */
+  static of(cache: NodeCache): Prefetcher {
+    let prefetcher = Prefetcher.#of.get(cache);
+    if (prefetcher === undefined) {
+      prefetcher = new Prefetcher(cache.budget);
+      Prefetcher.#of.set(cache, prefetcher);
+    }
+    return prefetcher;
+  }
+
+  readonly #budget: number;
+  readonly #queue: { name: string; bytes: number; run: () => Promise<void> }[] = [];
+  /** Bytes of each block queued or under way, by entry name. */
+  readonly #pending = new Map<string, number>();
+  #bytes = 0;
+  #running = 0;
+
+  private constructor(budget: number) {
+    this.#budget = budget;
+  }
+
+  /** Whether entry `name` is queued or under way. */
+  has(name: string): boolean {
+    return this.#pending.has(name);
+  }
+
+  /** Whether a block of `bytes` more fits among the downloads ahead. */
+  room(bytes: number): boolean {
+    return this.#pending.size < PREFETCH_AHEAD && this.#bytes + bytes <= this.#budget / 2;
+  }
+
+  /** Queues the download of entry `name` (`bytes` long) by `run`. */
+  add(name: string, bytes: number, run: () => Promise<void>): void {
+    this.#pending.set(name, bytes);
+    this.#bytes += bytes;
+    this.#queue.push({ name, bytes, run });
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#running < PREFETCH_CONCURRENCY && this.#queue.length > 0) {
+      const { name, bytes, run } = this.#queue.shift() as {
+        name: string;
+        bytes: number;
+        run: () => Promise<void>;
+      };
+      this.#running++;
+      run()
+        .catch(() => {
+          // reported by the read that needs it (see RemoteSource.prefetch)
+        })
+        .finally(() => {
+          this.#running--;
+          this.#pending.delete(name);
+          this.#bytes -= bytes;
+          this.#pump();
+        });
+    }
+  }
+}
 
 /**
  * Whether `location` is a URL that a remote source reads (`http://`, `https://`, `s3://`).
@@ -60,10 +135,6 @@ export class RemoteSource {
   #transport: Transport | undefined;
   #cache: NodeCache | undefined;
   #buffer = new Uint8Array(0);
-  /** Blocks waiting for a prefetch slot, and the number of prefetch downloads under way. */
-  readonly #queued: number[] = [];
-  readonly #queuedSet = new Set<number>();
-  #running = 0;
   /** When each block was last found in the cache by `prefetch`. */
   readonly #present = new Map<number, number>();
 
@@ -195,45 +266,32 @@ export class RemoteSource {
 
   /**
    * Starts downloading, in the background, the blocks of bytes [offset, offset + length) that the cache
-   * lacks, a few at a time, while the blocks queued stay within half the cache's budget. A failed prefetch
-   * is not reported here: the read that needs the block downloads it again and reports what fails.
+   * lacks, through this thread's queue of downloads ahead (see {@link Prefetcher}): blocks beyond its room
+   * are left for a later call (or the read). A failed prefetch is not reported here: the read that needs
+   * the block downloads it again and reports what fails.
    *
    * @param offset - first byte
    * @param length - bytes
+   * @returns whether the downloads ahead have room for more (the loader then reads further ahead)
    */
-  prefetch(offset: number, length: number): void {
-    if (length <= 0) return;
+  prefetch(offset: number, length: number): boolean {
+    const prefetcher = Prefetcher.of(this.cache);
+    if (length <= 0) return prefetcher.room(0);
     const B = this.#block;
-    const room = Math.floor(this.#state.remote.cacheBytes / 2 / B);
     for (let b = Math.floor(offset / B); b <= Math.floor((offset + length - 1) / B); b++) {
-      if (this.#queuedSet.has(b) || this.#queuedSet.size >= room) continue;
+      const name = this.#blockEntry(b);
+      if (prefetcher.has(name)) continue;
       // Items of one block come many times: look at the cache for it at most once a second.
       const now = Date.now();
       if (now - (this.#present.get(b) ?? Number.NEGATIVE_INFINITY) < 1000) continue;
-      if (this.cache.has(this.#blockEntry(b))) {
+      if (this.cache.has(name)) {
         this.#present.set(b, now);
         continue;
       }
-      this.#queuedSet.add(b);
-      this.#queued.push(b);
+      if (!prefetcher.room(this.#length(b))) return false;
+      prefetcher.add(name, this.#length(b), () => this.#ensure(b));
     }
-    this.#pump();
-  }
-
-  #pump(): void {
-    while (this.#running < PREFETCH_CONCURRENCY && this.#queued.length > 0) {
-      const block = this.#queued.shift() as number;
-      this.#running++;
-      this.#ensure(block)
-        .catch(() => {
-          // reported by the read that needs it (see prefetch)
-        })
-        .finally(() => {
-          this.#running--;
-          this.#queuedSet.delete(block);
-          this.#pump();
-        });
-    }
+    return prefetcher.room(0);
   }
 
   /**
