@@ -6,22 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fold } from '../src/cli/command.ts';
+import { weft } from './fixtures/weft-cli.ts';
 
-const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const planJson = fileURLToPath(new URL('../examples/plan.json', import.meta.url));
-
-function weft(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-cli-'));
 const file = (name: string, text: string) => {

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonlDataset } from '../src/index.ts';
 import { tempFiles } from './fixtures/files.ts';
-import { FORMATS, itemsOf, openFormat, writeFormats } from './fixtures/remote-data.ts';
-import { type HttpObjectServer, startHttpServer } from './servers/http.ts';
-import { type S3TestServer, startS3Server } from './servers/s3.ts';
+import { FORMATS, itemsOf, openFormat, serveFormats, writeFormats } from './fixtures/remote-data.ts';
+import type { HttpObjectServer } from './servers/http.ts';
+import type { S3TestServer } from './servers/s3.ts';
 
 const N = 37;
 const data = writeFormats(N);
@@ -15,12 +15,7 @@ let http: HttpObjectServer;
 let s3: S3TestServer;
 
 beforeAll(async () => {
-  http = await startHttpServer();
-  s3 = await startS3Server();
-  for (const name of FORMATS) {
-    http.put(name, data.bytes(name));
-    await s3.put(name, data.bytes(name));
-  }
+  ({ http, s3 } = await serveFormats(data));
 });
 afterAll(async () => {
   await http?.close();

@@ -12,9 +12,16 @@ import {
   WorkerError,
 } from '../src/index.ts';
 import { tempFiles } from './fixtures/files.ts';
-import { FORMATS, type Format, openFormat, plain, writeFormats } from './fixtures/remote-data.ts';
+import {
+  FORMATS,
+  type Format,
+  openFormat,
+  plain,
+  serveFormats,
+  writeFormats,
+} from './fixtures/remote-data.ts';
 import { type HttpObjectServer, startHttpServer } from './servers/http.ts';
-import { type S3TestServer, startS3Server } from './servers/s3.ts';
+import type { S3TestServer } from './servers/s3.ts';
 
 const N = 37;
 const data = writeFormats(N);
@@ -24,12 +31,7 @@ let s3: S3TestServer;
 const loaders: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  http = await startHttpServer();
-  s3 = await startS3Server();
-  for (const name of FORMATS) {
-    http.put(name, data.bytes(name));
-    await s3.put(name, data.bytes(name));
-  }
+  ({ http, s3 } = await serveFormats(data));
 });
 afterAll(async () => {
   await Promise.all(loaders.map((l) => l.close()));

@@ -1,27 +1,12 @@
 // `weft shard` as a user runs it: the compiled bin writes a module's dataset as MDS shards, which MdsDataset
 // reads back.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MdsDataset } from '../src/index.ts';
 import { tempFiles } from './fixtures/files.ts';
+import { weft } from './fixtures/weft-cli.ts';
 
-const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const files = tempFiles('shard-cli');
-
-function weft(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 const module = files.write(
   'data.mjs',
